@@ -1,0 +1,472 @@
+/*
+ * mptcp.h - the one public header of libmptcp, a sans-IO Multipath TCP
+ * (RFC 8684) implementation.
+ *
+ * The header compiles alone as C11 and as C++. It needs only <stdint.h>,
+ * <stddef.h> and <stdbool.h>. Names never clash with <linux/mptcp.h>: this
+ * header avoids MPTCP_RST_*, MPTCP_EVENT_*, MPTCP_INFO*, MPTCP_PM_*,
+ * MPTCP_SUBFLOW_*, MPTCP_ATTR_* and the struct names defined there.
+ *
+ * Sections:
+ *   1. Common types and error codes
+ *   2. Wire codec: TCP header, TCP options, every MPTCP option (public so
+ *      that fuzzers, conformance checkers and other stacks' tests use it)
+ *   3. Crypto and checksums
+ *   4. The stack: configuration, callbacks, events, connections
+ *
+ * Conventions: functions return 0 or a byte count on success and a negative
+ * MPTCP_E* code on failure. Codec functions never read past the length they
+ * are given and never write past the capacity they are given.
+ */
+#ifndef MPTCP_H
+#define MPTCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(MPTCP_STATIC)
+#define MPTCP_API __attribute__((visibility("default")))
+#else
+#define MPTCP_API
+#endif
+
+#define MPTCP_VERSION_STRING "0.1.0"
+
+/* ======================================================================
+ * 1. Common types and error codes
+ * ====================================================================== */
+
+/* Signed size: a byte count or a negative MPTCP_E* code. */
+typedef ptrdiff_t mptcp_ssize;
+
+/* Error codes. Recoverable codes lie in -1xx; fatal ones below MPTCP_EFATAL. */
+#define MPTCP_EINVAL (-101)      /* an argument is invalid */
+#define MPTCP_ESTATE (-102)      /* not allowed in the current state */
+#define MPTCP_EAGAIN (-103)      /* buffer full / nothing to read yet */
+#define MPTCP_ENOBUF (-104)      /* the caller's buffer is too small */
+#define MPTCP_EADDRINUSE (-105)  /* address/port or 4-tuple already used */
+#define MPTCP_ENOTFOUND (-106)   /* no such connection, subflow or address */
+#define MPTCP_ELIMIT (-107)      /* a configured limit is reached */
+#define MPTCP_ECLOSED (-108)     /* the connection is closed */
+#define MPTCP_EBUSY (-109)       /* called from inside a callback */
+/* Codec errors: what exactly is wrong with bytes handed to a parser. */
+#define MPTCP_EMALFORMED (-110)  /* malformed, no more specific code applies */
+#define MPTCP_ETRUNCATED (-111)  /* bytes end before the header/option does */
+#define MPTCP_EBADLEN (-112)     /* option length not allowed for its kind/subtype */
+#define MPTCP_EBADFLAGS (-113)   /* flag combination not allowed */
+#define MPTCP_EBADVERSION (-114) /* MP_CAPABLE version not supported */
+#define MPTCP_EBADDOFF (-115)    /* TCP data offset below 5 or past the segment */
+#define MPTCP_ENOSPACE (-116)    /* does not fit in the 40 option bytes */
+#define MPTCP_EBADFORM (-117)    /* option form not allowed with these TCP flags */
+#define MPTCP_EBADVALUE (-118)   /* a field value is out of range */
+#define MPTCP_EFATAL (-500)      /* codes below this are fatal */
+#define MPTCP_ENOMEM (-501)      /* the allocator failed */
+#define MPTCP_EINTERNAL (-502)   /* an internal invariant broke (a bug) */
+
+/* Returns a short, static, English name for |err| ("MPTCP_EINVAL: ..."). */
+MPTCP_API const char *mptcp_strerror(int err);
+/* Returns true when |err| is fatal (the stack must be freed). */
+MPTCP_API bool mptcp_err_is_fatal(int err);
+
+/* An IPv4 or IPv6 address with a port, in host byte order fields. */
+#define MPTCP_AF_INET 4
+#define MPTCP_AF_INET6 6
+typedef struct mptcp_addr {
+    uint8_t family; /* MPTCP_AF_INET or MPTCP_AF_INET6 */
+    uint16_t port;  /* host byte order; 0 = none */
+    uint8_t ip[16]; /* network byte order; IPv4 uses ip[0..3] */
+} mptcp_addr;
+
+/* ======================================================================
+ * 2. Wire codec
+ * ====================================================================== */
+
+#define MPTCP_TCP_HDR_LEN 20    /* TCP header without options */
+#define MPTCP_TCP_OPT_SPACE 40  /* maximum option bytes in a TCP header */
+#define MPTCP_TCPOPT_MPTCP 30   /* TCP option kind of MPTCP */
+
+/* TCP header flags (12 bits: the AE bit above CWR). */
+#define MPTCP_TH_FIN 0x001
+#define MPTCP_TH_SYN 0x002
+#define MPTCP_TH_RST 0x004
+#define MPTCP_TH_PSH 0x008
+#define MPTCP_TH_ACK 0x010
+#define MPTCP_TH_URG 0x020
+#define MPTCP_TH_ECE 0x040
+#define MPTCP_TH_CWR 0x080
+#define MPTCP_TH_AE 0x100
+
+/* The fixed TCP header. */
+typedef struct mptcp_tcp_hdr {
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t doff;     /* header length in bytes (20..60), multiple of 4 */
+    uint16_t flags;   /* MPTCP_TH_* (reserved bits dropped) */
+    uint16_t window;  /* raw, unscaled */
+    uint16_t csum;    /* as found on the wire */
+    uint16_t urg;
+} mptcp_tcp_hdr;
+
+/* TCP options other than MPTCP: which ones a segment carries. */
+#define MPTCP_TCPO_MSS (1u << 0)
+#define MPTCP_TCPO_WSCALE (1u << 1)
+#define MPTCP_TCPO_SACK_PERM (1u << 2)
+#define MPTCP_TCPO_SACK (1u << 3)
+#define MPTCP_TCPO_TS (1u << 4)
+#define MPTCP_TCPO_TFO (1u << 5) /* kind 34: cookie request (len 2) or cookie */
+#define MPTCP_TCPO_EOL (1u << 6) /* an EOL was seen */
+
+#define MPTCP_TFO_COOKIE_MIN 4
+#define MPTCP_TFO_COOKIE_MAX 16
+
+typedef struct mptcp_sack_block {
+    uint32_t left, right; /* left edge, right edge (first seq after the block) */
+} mptcp_sack_block;
+
+typedef struct mptcp_tcp_opts {
+    uint32_t present; /* MPTCP_TCPO_* that parsed correctly */
+    uint32_t bad;     /* MPTCP_TCPO_* recognised but malformed (bad length) */
+    uint16_t mss;
+    uint8_t wscale;   /* as sent (values above 14 are kept; RFC 7323 says use 14) */
+    uint8_t sack_count; /* 1..4 */
+    mptcp_sack_block sack[4];
+    uint32_t ts_val, ts_ecr;
+    uint8_t tfo_cookie_len; /* 0 = cookie request */
+    uint8_t tfo_cookie[MPTCP_TFO_COOKIE_MAX];
+} mptcp_tcp_opts;
+
+/* MPTCP option subtypes (RFC 8684 section 3, IANA "MPTCP Option Subtypes"). */
+#define MPTCP_SUB_CAPABLE 0x0
+#define MPTCP_SUB_JOIN 0x1
+#define MPTCP_SUB_DSS 0x2
+#define MPTCP_SUB_ADD_ADDR 0x3
+#define MPTCP_SUB_REMOVE_ADDR 0x4
+#define MPTCP_SUB_PRIO 0x5
+#define MPTCP_SUB_FAIL 0x6
+#define MPTCP_SUB_FASTCLOSE 0x7
+#define MPTCP_SUB_TCPRST 0x8
+#define MPTCP_SUB_EXPERIMENTAL 0xf
+
+/* Every MPTCP option form, with its exact length. */
+typedef enum mptcp_opt_form {
+    MPTCP_OPT_NONE = 0,
+    MPTCP_OPT_MPC_SYN,       /* v1 SYN: 4 */
+    MPTCP_OPT_MPC_SYNACK,    /* v1 SYN/ACK: 12 (sender key) */
+    MPTCP_OPT_MPC_ACK,       /* v1 third ACK: 20 (both keys) */
+    MPTCP_OPT_MPC_DATA,      /* v1 ACK with data: 22, or 24 with checksum */
+    MPTCP_OPT_MPC_V0_SYN,    /* RFC 6824 SYN and SYN/ACK: 12 (sender key) */
+    MPTCP_OPT_MPC_V0_ACK,    /* RFC 6824 third ACK: 20 */
+    MPTCP_OPT_JOIN_SYN,      /* 12 */
+    MPTCP_OPT_JOIN_SYNACK,   /* 16 */
+    MPTCP_OPT_JOIN_ACK,      /* 24 */
+    MPTCP_OPT_DSS,           /* 4..28 by flags */
+    MPTCP_OPT_ADD_ADDR,      /* 8, 10, 16, 18, 20, 22, 28, 30 */
+    MPTCP_OPT_REMOVE_ADDR,   /* 3 + n */
+    MPTCP_OPT_PRIO,          /* 3; RFC 6824 form with address ID: 4 */
+    MPTCP_OPT_FAIL,          /* 12 */
+    MPTCP_OPT_FASTCLOSE,     /* 12 */
+    MPTCP_OPT_TCPRST,        /* 4 */
+    MPTCP_OPT_EXPERIMENTAL,  /* 3 + n, opaque */
+    MPTCP_OPT_FORM_COUNT
+} mptcp_opt_form;
+
+/* MP_CAPABLE flag bits (the byte after subtype/version). */
+#define MPTCP_MPC_A 0x80 /* checksum required */
+#define MPTCP_MPC_B 0x40 /* extensibility */
+#define MPTCP_MPC_C 0x20 /* do not open subflows to the source address */
+#define MPTCP_MPC_H 0x01 /* HMAC-SHA256 (v1) / HMAC-SHA1 (v0) */
+
+typedef struct mptcp_opt_mpc {
+    uint8_t version;   /* 1, or 0 for the RFC 6824 forms */
+    uint8_t flags;     /* MPTCP_MPC_* plus the D..G bits as found */
+    uint64_t snd_key;  /* sender's key: SYN/ACK, ACK, DATA, v0 */
+    uint64_t rcv_key;  /* receiver's key: ACK, DATA, v0 ACK */
+    uint16_t data_len; /* DATA form: data-level length */
+    bool has_csum;     /* DATA form: 24 bytes with checksum */
+    uint16_t csum;
+} mptcp_opt_mpc;
+
+typedef struct mptcp_opt_join {
+    bool backup;       /* B flag (SYN, SYN/ACK) */
+    uint8_t addr_id;   /* SYN, SYN/ACK */
+    uint32_t token;    /* SYN: receiver's token */
+    uint32_t nonce;    /* SYN, SYN/ACK */
+    uint64_t thmac;    /* SYN/ACK: leftmost 64 bits of the HMAC */
+    uint8_t hmac[20];  /* ACK: leftmost 160 bits of the HMAC */
+} mptcp_opt_join;
+
+/* DSS flag bits. */
+#define MPTCP_DSS_A 0x01 /* Data ACK present */
+#define MPTCP_DSS_a 0x02 /* Data ACK is 8 octets */
+#define MPTCP_DSS_M 0x04 /* mapping present */
+#define MPTCP_DSS_m 0x08 /* DSN is 8 octets */
+#define MPTCP_DSS_F 0x10 /* DATA_FIN */
+
+typedef struct mptcp_opt_dss {
+    bool has_ack, ack64;   /* flags A and a */
+    uint64_t data_ack;     /* 32-bit form: low 32 bits */
+    bool has_map, dsn64;   /* flags M and m */
+    uint64_t dsn;          /* 32-bit form: low 32 bits */
+    uint32_t ssn;          /* relative subflow sequence number */
+    uint16_t data_len;     /* 0 = infinite mapping */
+    bool has_csum;         /* mapping carries a checksum (+2 bytes) */
+    uint16_t csum;
+    bool fin;              /* flag F (requires a mapping) */
+} mptcp_opt_dss;
+
+typedef struct mptcp_opt_add_addr {
+    bool echo;          /* E flag: echo, carries no HMAC */
+    uint8_t addr_id;
+    mptcp_addr addr;    /* family, ip, port (port 0 = no port field) */
+    uint64_t hmac;      /* rightmost 64 bits; only when !echo */
+} mptcp_opt_add_addr;
+
+#define MPTCP_RM_ADDR_MAX 37 /* 40 option bytes - 3 */
+typedef struct mptcp_opt_rm_addr {
+    uint8_t count;                   /* 1..MPTCP_RM_ADDR_MAX */
+    uint8_t ids[MPTCP_RM_ADDR_MAX];
+} mptcp_opt_rm_addr;
+
+typedef struct mptcp_opt_prio {
+    bool backup;
+    bool has_addr_id;  /* RFC 6824 4-byte form */
+    uint8_t addr_id;
+} mptcp_opt_prio;
+
+typedef struct mptcp_opt_fail {
+    uint64_t dsn;
+} mptcp_opt_fail;
+
+typedef struct mptcp_opt_fastclose {
+    uint64_t rcv_key;  /* the receiver's key */
+} mptcp_opt_fastclose;
+
+/* MP_TCPRST reason codes (RFC 8684 section 3.6). */
+#define MPTCP_RSTCODE_UNSPEC 0
+#define MPTCP_RSTCODE_MPTCP 1
+#define MPTCP_RSTCODE_RESOURCE 2
+#define MPTCP_RSTCODE_PROHIBITED 3
+#define MPTCP_RSTCODE_WQ2BIG 4
+#define MPTCP_RSTCODE_BADPERF 5
+#define MPTCP_RSTCODE_MIDDLEBOX 6
+#define MPTCP_TCPRST_T 0x1 /* transient */
+
+typedef struct mptcp_opt_tcprst {
+    uint8_t flags;   /* low nibble: U V W T; MPTCP_TCPRST_T */
+    uint8_t reason;  /* MPTCP_RSTCODE_* or any other value as found */
+} mptcp_opt_tcprst;
+
+#define MPTCP_EXP_DATA_MAX 37
+typedef struct mptcp_opt_exp {
+    uint8_t nibble;  /* low nibble of the subtype byte */
+    uint8_t len;     /* bytes in data */
+    uint8_t data[MPTCP_EXP_DATA_MAX];
+} mptcp_opt_exp;
+
+/* One MPTCP option, decoded. |form| says which member of |u| is valid. */
+typedef struct mptcp_opt {
+    mptcp_opt_form form;
+    union {
+        mptcp_opt_mpc mpc;
+        mptcp_opt_join join;
+        mptcp_opt_dss dss;
+        mptcp_opt_add_addr add_addr;
+        mptcp_opt_rm_addr rm_addr;
+        mptcp_opt_prio prio;
+        mptcp_opt_fail fail;
+        mptcp_opt_fastclose fastclose;
+        mptcp_opt_tcprst tcprst;
+        mptcp_opt_exp exp;
+    } u;
+} mptcp_opt;
+
+/*
+ * mptcp_opt_parse decodes one MPTCP option. |p| points at the kind byte (30)
+ * and |len| is the number of bytes available (at least the option's length
+ * byte says). The form is chosen by subtype, version, flags and length alone.
+ * Returns the option's length on success, or MPTCP_ETRUNCATED, MPTCP_EBADLEN,
+ * MPTCP_EBADFLAGS, MPTCP_EBADVERSION, MPTCP_EMALFORMED (not kind 30 or an
+ * unassigned subtype). |out| is fully written on success only.
+ */
+MPTCP_API int mptcp_opt_parse(const uint8_t *p, size_t len, mptcp_opt *out);
+
+/* Exact length in bytes that mptcp_opt_write produces for |o| (no padding),
+ * or 0 when |o| cannot be written (invalid form or field combination). */
+MPTCP_API size_t mptcp_opt_len(const mptcp_opt *o);
+
+/*
+ * mptcp_opt_write encodes |o| into |dst| (capacity |cap|). Reserved bits are
+ * written as zero. Returns the bytes written, MPTCP_ENOBUF (nothing written)
+ * or MPTCP_EINVAL (|o| is not a valid form).
+ */
+MPTCP_API mptcp_ssize mptcp_opt_write(uint8_t *dst, size_t cap, const mptcp_opt *o);
+
+/* A short name for a form ("MP_JOIN SYN/ACK"), for logs and tests. */
+MPTCP_API const char *mptcp_opt_form_name(mptcp_opt_form form);
+
+/* A parsed segment. */
+#define MPTCP_SEG_MAX_MPTCP 13   /* 40 / 3 */
+#define MPTCP_SEG_MAX_UNKNOWN 20 /* 40 / 2 */
+typedef struct mptcp_seg_mptcp {
+    int err;        /* 0, or the MPTCP_E* code mptcp_opt_parse gave */
+    uint8_t offset; /* option's offset from the start of the segment */
+    uint8_t len;    /* option's length byte */
+    uint8_t subtype;
+    mptcp_opt opt;  /* valid when err == 0 */
+} mptcp_seg_mptcp;
+
+typedef struct mptcp_seg_unknown {
+    uint8_t kind, len, offset;
+} mptcp_seg_unknown;
+
+typedef struct mptcp_seg {
+    mptcp_tcp_hdr hdr;
+    mptcp_tcp_opts opts;
+    uint8_t n_mptcp;
+    mptcp_seg_mptcp mptcp[MPTCP_SEG_MAX_MPTCP];
+    uint8_t n_unknown; /* options of unknown kind, skipped */
+    mptcp_seg_unknown unknown[MPTCP_SEG_MAX_UNKNOWN];
+    size_t payload_off; /* == hdr.doff */
+    size_t payload_len;
+} mptcp_seg;
+
+/*
+ * mptcp_seg_parse decodes a TCP segment (header, options, payload bounds).
+ * Returns 0 when the header and the option list are walkable; individual
+ * options that are recognised but malformed are reported in opts.bad or
+ * mptcp[i].err and do not fail the parse. An MPTCP option whose form does
+ * not match the TCP flags (an MP_CAPABLE SYN form without SYN, ...) gets
+ * err = MPTCP_EBADFORM. Returns MPTCP_ETRUNCATED (shorter than 20 bytes),
+ * MPTCP_EBADDOFF, or MPTCP_EBADLEN (an option length below 2 or past the
+ * header). The checksum is not checked (see mptcp_tcp_csum_ok).
+ */
+MPTCP_API int mptcp_seg_parse(const uint8_t *seg, size_t len, mptcp_seg *out);
+
+/* What a segment should carry, for the writer and the planner. */
+typedef struct mptcp_seg_spec {
+    mptcp_tcp_hdr hdr;           /* doff and csum are computed */
+    mptcp_tcp_opts opts;         /* uses opts.present (bad is ignored) */
+    const mptcp_opt *mptcp;      /* MPTCP options, in the order to write */
+    size_t n_mptcp;
+    const uint8_t *payload;
+    size_t payload_len;
+} mptcp_seg_spec;
+
+/*
+ * mptcp_seg_write encodes a whole segment: header, options (padded with NOPs
+ * to a multiple of 4, in the conventional order: MSS, SACK_PERM+TS or
+ * NOP NOP TS, NOP WS, SACK, TFO, then the MPTCP options in the given order),
+ * payload. The checksum field is left zero unless src and dst are given.
+ * Returns bytes written, MPTCP_ENOSPACE (options exceed 40 bytes),
+ * MPTCP_ENOBUF or MPTCP_EINVAL. Nothing is written on failure.
+ */
+MPTCP_API mptcp_ssize mptcp_seg_write(uint8_t *dst, size_t cap, const mptcp_seg_spec *spec,
+                                      const mptcp_addr *src, const mptcp_addr *dst_addr);
+
+/*
+ * The option-space planner. Given the options a segment would like to carry,
+ * it picks what fits in 40 bytes, by priority:
+ *   1. connection-critical MPTCP options: MP_CAPABLE, MP_JOIN, MP_FASTCLOSE,
+ *      MP_TCPRST, MP_FAIL (and on a SYN: MSS, WS, SACK_PERM, TS, TFO);
+ *   2. timestamps (RFC 7323: once negotiated, on every segment);
+ *   3. DSS;
+ *   4. SACK blocks, as many as fit (most recent first, the caller's order);
+ *   5. ADD_ADDR, MP_PRIO, REMOVE_ADDR, MP_EXPERIMENTAL.
+ * Result: bit i of mptcp_fit set when want->mptcp[i] fits; tcp_fit holds the
+ * MPTCP_TCPO_* bits that fit; sack_count the SACK blocks that fit; len the
+ * padded option length. The caller sends what did not fit later.
+ */
+typedef struct mptcp_opt_plan {
+    uint32_t tcp_fit;
+    uint8_t sack_count;
+    uint32_t mptcp_fit;
+    uint8_t len;
+} mptcp_opt_plan;
+
+/* Returns 0, or MPTCP_EINVAL (a bad option in |want| or more than 32 MPTCP
+ * options) or MPTCP_ENOSPACE (a priority-1 item alone does not fit). */
+MPTCP_API int mptcp_opt_plan_fit(const mptcp_seg_spec *want, mptcp_opt_plan *out);
+
+/* ======================================================================
+ * 3. Crypto and checksums
+ * ====================================================================== */
+
+#define MPTCP_SHA1_LEN 20
+#define MPTCP_SHA256_LEN 32
+
+MPTCP_API void mptcp_sha1(const void *data, size_t len, uint8_t out[MPTCP_SHA1_LEN]);
+MPTCP_API void mptcp_sha256(const void *data, size_t len, uint8_t out[MPTCP_SHA256_LEN]);
+MPTCP_API void mptcp_hmac_sha1(const uint8_t *key, size_t key_len, const uint8_t *msg,
+                               size_t msg_len, uint8_t out[MPTCP_SHA1_LEN]);
+MPTCP_API void mptcp_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg,
+                                 size_t msg_len, uint8_t out[MPTCP_SHA256_LEN]);
+
+/*
+ * Token and initial data sequence number of a 64-bit key. |version| 1 uses
+ * SHA-256, 0 uses SHA-1 (RFC 6824). The key is hashed as 8 big-endian bytes;
+ * the token is the most significant 32 bits of the digest, the IDSN the
+ * least significant 64 bits. Either output pointer may be NULL.
+ */
+MPTCP_API void mptcp_key_derive(int version, uint64_t key, uint32_t *token, uint64_t *idsn);
+
+/*
+ * MP_JOIN HMAC as sent by one side: HMAC(key = own_key || peer_key,
+ * msg = own_nonce || peer_nonce), with HMAC-SHA256 (version 1) or
+ * HMAC-SHA1 (version 0). |out| gets the leftmost 160 bits (the third ACK's
+ * field); the SYN/ACK carries the leftmost 64, see mptcp_join_thmac.
+ */
+MPTCP_API void mptcp_join_hmac(int version, uint64_t own_key, uint64_t peer_key,
+                               uint32_t own_nonce, uint32_t peer_nonce, uint8_t out[20]);
+/* The SYN/ACK's truncated HMAC: the leftmost 64 bits, as a big-endian value. */
+MPTCP_API uint64_t mptcp_join_thmac(int version, uint64_t own_key, uint64_t peer_key,
+                                    uint32_t own_nonce, uint32_t peer_nonce);
+
+/*
+ * ADD_ADDR HMAC (v1): HMAC-SHA256(key = sender_key || receiver_key,
+ * msg = addr_id || address (4 or 16 bytes) || port (2 bytes, 0 when the
+ * option has no port)), rightmost 64 bits as a big-endian value.
+ */
+MPTCP_API uint64_t mptcp_add_addr_hmac(uint64_t sender_key, uint64_t receiver_key,
+                                       uint8_t addr_id, const mptcp_addr *addr);
+
+/*
+ * Internet checksum (RFC 1071). mptcp_csum_add accumulates |len| bytes into
+ * a 32-bit partial sum; |offset| is the number of bytes summed so far, so
+ * that chunks of odd length chain correctly. mptcp_csum_fold folds and
+ * complements a partial sum into the 16-bit checksum (host byte order).
+ */
+MPTCP_API uint32_t mptcp_csum_add(uint32_t sum, const void *data, size_t len, size_t offset);
+MPTCP_API uint16_t mptcp_csum_fold(uint32_t sum);
+/* RFC 1624 incremental update of checksum |csum| when a 16-bit field goes
+ * from |old_val| to |new_val| (all host byte order). */
+MPTCP_API uint16_t mptcp_csum_update16(uint16_t csum, uint16_t old_val, uint16_t new_val);
+
+/* TCP checksum over the IPv4 or IPv6 pseudo-header and |seg| as it is
+ * (including its checksum field): fill computes and stores it; ok verifies. */
+MPTCP_API int mptcp_tcp_csum_fill(uint8_t *seg, size_t len, const mptcp_addr *src,
+                                  const mptcp_addr *dst);
+MPTCP_API bool mptcp_tcp_csum_ok(const uint8_t *seg, size_t len, const mptcp_addr *src,
+                                 const mptcp_addr *dst);
+
+/*
+ * DSS checksum (RFC 8684 section 3.3.1): over a pseudo-header of the 64-bit
+ * DSN, the 32-bit relative subflow sequence, the 16-bit data-level length
+ * and 16 zero bits, then the mapped payload. Start with
+ * mptcp_dss_csum_begin, add payload chunks in order with mptcp_csum_add
+ * (|offset| counts the payload bytes already added; the 16-byte
+ * pseudo-header keeps parity even) and finish with mptcp_csum_fold; or use
+ * mptcp_dss_csum for one contiguous payload.
+ */
+MPTCP_API uint32_t mptcp_dss_csum_begin(uint64_t dsn, uint32_t ssn, uint16_t data_len);
+MPTCP_API uint16_t mptcp_dss_csum(uint64_t dsn, uint32_t ssn, uint16_t data_len,
+                                  const uint8_t *payload, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPTCP_H */
