@@ -466,6 +466,231 @@ MPTCP_API uint32_t mptcp_dss_csum_begin(uint64_t dsn, uint32_t ssn, uint16_t dat
 MPTCP_API uint16_t mptcp_dss_csum(uint64_t dsn, uint32_t ssn, uint16_t data_len,
                                   const uint8_t *payload, size_t len);
 
+/* ======================================================================
+ * 4. The stack
+ *
+ * One mptcp_stack owns every connection, listener and timer. The host feeds
+ * it received TCP segments (mptcp_input) and timer expiries
+ * (mptcp_handle_timeout), and it calls back to send segments, report events
+ * and ask for random bytes. Time is always passed in, in microseconds, from
+ * any monotonic origin; the stack never reads a clock.
+ * ====================================================================== */
+
+typedef struct mptcp_stack mptcp_stack;
+typedef struct mptcp_conn mptcp_conn;
+
+/* Memory: |free| receives the size given to |alloc| (pools need no header). */
+typedef struct mptcp_allocator {
+    void *(*alloc)(void *user, size_t size);
+    void (*free)(void *user, void *ptr, size_t size);
+    void *user;
+} mptcp_allocator;
+
+/* Congestion control of a (sub)flow. */
+typedef enum mptcp_cc_algo {
+    MPTCP_CC_CUBIC = 0, /* RFC 9438, the default */
+    MPTCP_CC_RENO = 1   /* RFC 5681 + RFC 6582 NewReno */
+} mptcp_cc_algo;
+
+typedef struct mptcp_config {
+    size_t struct_size;       /* set by mptcp_config_init */
+    mptcp_allocator alloc;    /* alloc == NULL: malloc/free (absent with MPTCP_NO_MALLOC) */
+    uint32_t max_conns;       /* connections incl. embryonic ones (default 64) */
+    uint32_t sndbuf;          /* send buffer bytes per connection (default 256 KiB) */
+    uint32_t rcvbuf;          /* receive buffer bytes per connection (default 256 KiB) */
+    uint16_t mss;             /* MSS we advertise (default 1460) */
+    bool sack;                /* offer SACK (default true) */
+    bool timestamps;          /* offer timestamps (default true) */
+    bool window_scaling;      /* offer window scaling (default true) */
+    mptcp_cc_algo cc;         /* default MPTCP_CC_CUBIC */
+    bool trust_checksum;      /* host already verified TCP checksums (default false) */
+    uint32_t delack_us;       /* delayed ACK timeout (default 40000) */
+    uint8_t delack_segs;      /* ACK at least every N full segments (default 2) */
+    uint32_t rto_initial_us;  /* default 1 s (RFC 6298) */
+    uint32_t rto_min_us;      /* default 200 ms */
+    uint32_t rto_max_us;      /* default 60 s */
+    uint8_t syn_retries;      /* default 6 */
+    uint8_t data_retries;     /* RTO expiries before giving up (default 15) */
+    uint32_t time_wait_us;    /* TIME_WAIT length, default 2 s: short for embedded hosts */
+    uint32_t keepalive_idle_us;  /* 0 = off (default) */
+    uint32_t keepalive_intvl_us; /* default 75 s */
+    uint8_t keepalive_probes;    /* default 9 */
+    uint32_t fin_wait2_us;    /* orphaned FIN_WAIT_2 timeout (default 60 s) */
+} mptcp_config;
+
+/* Fills |cfg| with the defaults above. */
+MPTCP_API void mptcp_config_init(mptcp_config *cfg);
+
+/* Event types. */
+typedef enum mptcp_ev_type {
+    MPTCP_EV_CONNECTED = 1, /* active open finished */
+    MPTCP_EV_ACCEPTED,      /* a listener got a new, established connection */
+    MPTCP_EV_READABLE,      /* new bytes can be read with mptcp_recv */
+    MPTCP_EV_WRITABLE,      /* send buffer space opened after MPTCP_EAGAIN */
+    MPTCP_EV_PEER_SHUTDOWN, /* the peer closed its direction (FIN); recv returns 0 at end */
+    MPTCP_EV_CLOSED         /* the connection is gone; u.closed says why. Last event. */
+} mptcp_ev_type;
+
+typedef enum mptcp_close_reason {
+    MPTCP_CLOSE_NORMAL = 0,  /* orderly close finished */
+    MPTCP_CLOSE_RESET,       /* the peer sent a RST */
+    MPTCP_CLOSE_REFUSED,     /* RST answered our SYN */
+    MPTCP_CLOSE_TIMEOUT,     /* retransmissions or keepalive gave up */
+    MPTCP_CLOSE_ABORTED,     /* we aborted (mptcp_abort), a RST was sent */
+    MPTCP_CLOSE_UNREACHABLE  /* the host reported the peer unreachable */
+} mptcp_close_reason;
+
+typedef struct mptcp_event {
+    mptcp_ev_type type;
+    union {
+        struct {
+            mptcp_close_reason reason;
+        } closed;
+        struct {
+            mptcp_addr local;  /* the listening address that accepted */
+        } accepted;
+    } u;
+} mptcp_event;
+
+/* Host callbacks, copied at mptcp_stack_new. Pointers passed to a callback
+ * are valid only during the call. |log| may be NULL. */
+typedef struct mptcp_callbacks {
+    /* Transmit one TCP segment (checksum filled) from |src| to |dst|. */
+    void (*send)(void *user, const mptcp_addr *src, const mptcp_addr *dst,
+                 const uint8_t *seg, size_t len);
+    /* A connection event. From here the host may call mptcp_send, _recv,
+     * _shutdown, _close, _abort and getters; mptcp_input,
+     * mptcp_handle_timeout and mptcp_stack_free return MPTCP_EBUSY. */
+    void (*event)(void *user, mptcp_conn *conn, const mptcp_event *ev);
+    /* Fill |out| with |len| random bytes (keys, ISN secret, nonces). */
+    void (*random)(void *user, uint8_t *out, size_t len);
+    /* Optional diagnostics; |level| 0 error .. 3 debug. */
+    void (*log)(void *user, int level, const char *msg);
+} mptcp_callbacks;
+
+/*
+ * mptcp_stack_new creates a stack. |cfg| may be NULL for defaults; it and
+ * |cb| are copied. |cb->send| and |cb->random| are required. Returns NULL on
+ * an invalid configuration or when the allocator fails.
+ */
+MPTCP_API mptcp_stack *mptcp_stack_new(const mptcp_config *cfg, const mptcp_callbacks *cb,
+                                       void *user);
+/* Frees the stack and every connection in it, sending nothing. */
+MPTCP_API int mptcp_stack_free(mptcp_stack *st);
+
+/*
+ * mptcp_input processes one TCP segment received from |src| for |dst|
+ * (ports are taken from the segment; those in src/dst are ignored). |seg| is
+ * not kept. Malformed or unwanted segments are dropped or answered (RST,
+ * challenge ACK) and counted: that is not an error. Returns 0, MPTCP_EINVAL,
+ * MPTCP_EBUSY (from a callback) or MPTCP_ENOMEM (fatal).
+ */
+MPTCP_API int mptcp_input(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
+                          const uint8_t *seg, size_t len, uint64_t now_us);
+
+/* The earliest time mptcp_handle_timeout must be called; UINT64_MAX: none. */
+MPTCP_API uint64_t mptcp_next_timeout(const mptcp_stack *st);
+/* Runs every timer due at |now_us|. Returns 0 or MPTCP_EBUSY. */
+MPTCP_API int mptcp_handle_timeout(mptcp_stack *st, uint64_t now_us);
+
+/* Accept connections on |local| (address and port; an all-zero address of
+ * the family means any). Returns 0, MPTCP_EADDRINUSE, MPTCP_ELIMIT. */
+MPTCP_API int mptcp_listen(mptcp_stack *st, const mptcp_addr *local);
+/* Stops listening on |local|. Returns 0 or MPTCP_ENOTFOUND. */
+MPTCP_API int mptcp_unlisten(mptcp_stack *st, const mptcp_addr *local);
+
+/*
+ * mptcp_connect starts an active open from |local| (port 0: the stack picks
+ * an ephemeral port) to |remote|; the SYN is sent before it returns.
+ * MPTCP_EV_CONNECTED or MPTCP_EV_CLOSED follows. Returns 0 and the
+ * connection in |*out|, MPTCP_EINVAL, MPTCP_EADDRINUSE, MPTCP_ELIMIT,
+ * MPTCP_ENOMEM.
+ */
+MPTCP_API int mptcp_connect(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                            uint64_t now_us, mptcp_conn **out);
+
+/* Copies up to |len| bytes into the send buffer and sends what the windows
+ * allow. Returns the bytes taken (may be fewer than len), MPTCP_EAGAIN (buffer
+ * full; MPTCP_EV_WRITABLE follows), MPTCP_ESTATE (shut down for writing),
+ * MPTCP_ECLOSED. */
+MPTCP_API mptcp_ssize mptcp_send(mptcp_conn *c, const void *data, size_t len, uint64_t now_us);
+/* Reads up to |len| in-order bytes; frees receive window (and may send a
+ * window update). Returns bytes read, 0 at end of stream (peer FIN and all
+ * read), MPTCP_EAGAIN (nothing yet), MPTCP_ECLOSED. */
+MPTCP_API mptcp_ssize mptcp_recv(mptcp_conn *c, void *buf, size_t len, uint64_t now_us);
+/* Half-close: a FIN follows the data already in the send buffer. */
+MPTCP_API int mptcp_shutdown(mptcp_conn *c, uint64_t now_us);
+/* Full close: shutdown, and the connection is freed by the stack once the
+ * close finishes (MPTCP_EV_CLOSED is still delivered). Unread received data
+ * makes it an abort (RST), as RFC 9293 section 3.6 suggests. The host must
+ * not use |c| after MPTCP_EV_CLOSED. */
+MPTCP_API int mptcp_close(mptcp_conn *c, uint64_t now_us);
+/* Abort: send a RST, drop all state; MPTCP_EV_CLOSED (ABORTED) follows. */
+MPTCP_API int mptcp_abort(mptcp_conn *c, uint64_t now_us);
+
+/* The host's data pointer of a connection (NULL until set). */
+MPTCP_API void mptcp_conn_set_user(mptcp_conn *c, void *user);
+MPTCP_API void *mptcp_conn_get_user(const mptcp_conn *c);
+/* Local and remote address+port. Either pointer may be NULL. */
+MPTCP_API int mptcp_conn_get_addrs(const mptcp_conn *c, mptcp_addr *local, mptcp_addr *remote);
+
+/* TCP states (RFC 9293 section 3.3.2). */
+typedef enum mptcp_tcp_state {
+    MPTCP_TCP_CLOSED = 0, MPTCP_TCP_LISTEN, MPTCP_TCP_SYN_SENT, MPTCP_TCP_SYN_RECEIVED,
+    MPTCP_TCP_ESTABLISHED, MPTCP_TCP_FIN_WAIT_1, MPTCP_TCP_FIN_WAIT_2, MPTCP_TCP_CLOSE_WAIT,
+    MPTCP_TCP_CLOSING, MPTCP_TCP_LAST_ACK, MPTCP_TCP_TIME_WAIT
+} mptcp_tcp_state;
+
+/* A snapshot of one connection (of one subflow, for MPTCP later). */
+typedef struct mptcp_conn_stats {
+    mptcp_tcp_state state;
+    uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
+    uint16_t mss;             /* effective send MSS (payload bytes) */
+    uint8_t snd_wscale, rcv_wscale;
+    bool sack_ok, ts_ok, wscale_ok;
+    uint32_t srtt_us, rttvar_us, rto_us;
+    uint32_t cwnd, ssthresh;  /* bytes */
+    uint64_t bytes_sent;      /* payload bytes handed to TCP, incl. retransmissions */
+    uint64_t bytes_acked;
+    uint64_t bytes_received;  /* in-order payload bytes delivered to the buffer */
+    uint32_t segs_out, segs_in;
+    uint32_t retrans_segs, fast_retrans, rto_expiries, dup_acks_in, sack_blocks_in;
+    uint32_t ooo_segs_in;     /* segments that arrived out of order */
+    uint32_t zero_window_probes;
+} mptcp_conn_stats;
+MPTCP_API int mptcp_conn_get_stats(const mptcp_conn *c, mptcp_conn_stats *out);
+
+/* Stack-wide counters; drop counters are named after the failed check. */
+typedef struct mptcp_stack_stats {
+    uint64_t segs_in, segs_out, bytes_in, bytes_out;
+    uint64_t retrans_segs;
+    uint64_t rst_in, rst_out, challenge_acks;
+    uint64_t conns_opened, conns_accepted, conns_closed;
+    uint64_t drop_bad_csum;      /* TCP checksum wrong */
+    uint64_t drop_malformed;     /* header or option list not walkable */
+    uint64_t drop_bad_flags;     /* impossible flag combination (SYN+FIN, none, ...) */
+    uint64_t drop_no_conn;       /* no connection/listener (answered by RST) */
+    uint64_t drop_out_of_window; /* unacceptable sequence number (answered by ACK) */
+    uint64_t drop_paws;          /* PAWS: old timestamp */
+    uint64_t drop_bad_ack;       /* ACK of unsent data */
+    uint64_t drop_listen_overflow; /* SYN when max_conns is reached */
+    uint64_t drop_rcvbuf_full;   /* data beyond the receive window/buffer */
+    uint64_t time_backwards;     /* calls whose now_us went backwards */
+} mptcp_stack_stats;
+MPTCP_API void mptcp_stack_get_stats(const mptcp_stack *st, mptcp_stack_stats *out);
+
+/*
+ * ICMP is the host's business; it reports what concerns a connection here.
+ * mptcp_icmp_unreach: destination unreachable for the 4-tuple; an
+ * established connection treats it as a soft error (RFC 1122), a SYN_SENT
+ * one closes with MPTCP_CLOSE_UNREACHABLE. mptcp_icmp_mtu: a path MTU of
+ * |mtu| bytes (IP packet) lowers the send MSS. Return 0 or MPTCP_ENOTFOUND.
+ */
+MPTCP_API int mptcp_icmp_unreach(mptcp_stack *st, const mptcp_addr *local,
+                                 const mptcp_addr *remote, uint64_t now_us);
+MPTCP_API int mptcp_icmp_mtu(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                             uint32_t mtu, uint64_t now_us);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,73 @@
+/*
+ * buf.h - byte buffers of a connection: the send ring (bytes handed to us
+ * and not yet acknowledged) and the receive ring (bytes accepted and not yet
+ * read, plus out-of-order ranges placed in their final position). Offsets
+ * are relative byte positions, never sequence numbers: the TCP layer maps
+ * subflow sequence numbers onto them and the MPTCP layer maps 64-bit data
+ * sequence numbers onto them, so both reassemble through the same code.
+ * Memory is given by the caller (no allocation here).
+ */
+#ifndef MPTCP_BUF_H
+#define MPTCP_BUF_H
+
+#include "common.h"
+
+/* Send ring. Offset 0 is the oldest unacknowledged byte. */
+typedef struct mptcp_sndbuf {
+    uint8_t *data;
+    uint32_t cap;
+    uint32_t head; /* ring index of offset 0 */
+    uint32_t len;  /* bytes held */
+} mptcp_sndbuf;
+
+void mptcp_sndbuf_init(mptcp_sndbuf *sb, uint8_t *mem, uint32_t cap);
+/* Appends up to |len| bytes; returns the number taken. */
+uint32_t mptcp_sndbuf_append(mptcp_sndbuf *sb, const uint8_t *src, uint32_t len);
+/* Copies |len| bytes starting at |off| into |dst|; returns bytes copied
+ * (fewer when the buffer ends first). */
+uint32_t mptcp_sndbuf_copy(const mptcp_sndbuf *sb, uint32_t off, uint8_t *dst, uint32_t len);
+/* Drops the |n| oldest bytes (they were acknowledged). n <= len. */
+void mptcp_sndbuf_consume(mptcp_sndbuf *sb, uint32_t n);
+static inline uint32_t mptcp_sndbuf_free(const mptcp_sndbuf *sb) { return sb->cap - sb->len; }
+
+/* Out-of-order ranges kept beyond the in-order end: at most this many. */
+#ifndef MPTCP_OOO_MAX
+#define MPTCP_OOO_MAX 16
+#endif
+
+typedef struct mptcp_ooo_range {
+    uint32_t start, end; /* offsets from the in-order end: [start, end), start > 0 */
+} mptcp_ooo_range;
+
+/* Receive ring. Offset 0 of a write is the first byte not yet received in
+ * order (rcv_nxt); readable bytes lie before it. */
+typedef struct mptcp_rcvbuf {
+    uint8_t *data;
+    uint32_t cap;
+    uint32_t head;    /* ring index of the first unread byte */
+    uint32_t len;     /* in-order bytes not yet read */
+    uint8_t n_ooo;
+    mptcp_ooo_range ooo[MPTCP_OOO_MAX]; /* sorted by start, disjoint, not adjacent */
+    uint8_t recent;   /* index in ooo[] of the range most recently extended (RFC 2018 first SACK block); valid when n_ooo > 0 */
+} mptcp_rcvbuf;
+
+void mptcp_rcvbuf_init(mptcp_rcvbuf *rb, uint8_t *mem, uint32_t cap);
+/* Room for new bytes beyond the in-order end: the receive window. */
+static inline uint32_t mptcp_rcvbuf_space(const mptcp_rcvbuf *rb) { return rb->cap - rb->len; }
+/*
+ * Stores |len| bytes that belong at offset |off| from the in-order end.
+ * Bytes beyond the space are cut off; bytes already held are not rewritten.
+ * When off == 0, the in-order end advances over the new bytes and over every
+ * out-of-order range that becomes contiguous. Returns the number of bytes by
+ * which the in-order end advanced (0 for out-of-order data), or -1 when the
+ * data would need a new out-of-order range and MPTCP_OOO_MAX are in use
+ * (nothing stored; the caller counts a drop).
+ */
+int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, uint32_t off, const uint8_t *src, uint32_t len);
+/* Copies up to |len| in-order bytes out and frees their space. */
+uint32_t mptcp_rcvbuf_read(mptcp_rcvbuf *rb, uint8_t *dst, uint32_t len);
+/* Out-of-order ranges for SACK: the most recent first, then the others in
+ * ascending order; returns the count written (<= max). */
+uint32_t mptcp_rcvbuf_sack_ranges(const mptcp_rcvbuf *rb, mptcp_ooo_range *out, uint32_t max);
+
+#endif /* MPTCP_BUF_H */
