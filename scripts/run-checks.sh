@@ -19,6 +19,7 @@ step() { # step <name> <command...>
     else fail=$((fail+1)); failed="$failed $name"; echo "<== $name: FAIL (exit $rc)"; fi
 }
 step unit "$O/check_mptcp"
+step lint sh scripts/lint-symbols.sh "$O"/obj/src/*.o
 for s in tests/*/run-*.sh fuzz/run-*.sh; do
     [ -f "$s" ] || continue
     step "$s" sh "$s"
