@@ -182,8 +182,10 @@ typedef enum mptcp_opt_form {
 #define MPTCP_MPC_H 0x01 /* HMAC-SHA256 (v1) / HMAC-SHA1 (v0) */
 
 typedef struct mptcp_opt_mpc {
-    uint8_t version;   /* 1, or 0 for the RFC 6824 forms */
-    uint8_t flags;     /* MPTCP_MPC_* plus the D..G bits as found */
+    uint8_t version;   /* 1, or 0 for the RFC 6824 forms; the SYN form keeps
+                          any version >= 1 as found (the reply is v1) */
+    uint8_t flags;     /* MPTCP_MPC_* plus the D..G bits as found; B is
+                          never set and H always is (EBADFLAGS otherwise) */
     uint64_t snd_key;  /* sender's key: SYN/ACK, ACK, DATA, v0 */
     uint64_t rcv_key;  /* receiver's key: ACK, DATA, v0 ACK */
     uint16_t data_len; /* DATA form: data-level length */
@@ -216,7 +218,7 @@ typedef struct mptcp_opt_dss {
     uint16_t data_len;     /* 0 = infinite mapping */
     bool has_csum;         /* mapping carries a checksum (+2 bytes) */
     uint16_t csum;
-    bool fin;              /* flag F (requires a mapping) */
+    bool fin;              /* flag F (requires a mapping of length >= 1) */
 } mptcp_opt_dss;
 
 typedef struct mptcp_opt_add_addr {
@@ -289,14 +291,24 @@ typedef struct mptcp_opt {
  * mptcp_opt_parse decodes one MPTCP option. |p| points at the kind byte (30)
  * and |len| is the number of bytes available (at least the option's length
  * byte says). The form is chosen by subtype, version, flags and length alone.
- * Returns the option's length on success, or MPTCP_ETRUNCATED, MPTCP_EBADLEN,
- * MPTCP_EBADFLAGS, MPTCP_EBADVERSION, MPTCP_EMALFORMED (not kind 30 or an
- * unassigned subtype). |out| is fully written on success only.
+ * Checks run in this order: kind (MPTCP_EMALFORMED), length byte present
+ * (MPTCP_ETRUNCATED), length byte 3..40 (MPTCP_EBADLEN), option complete
+ * (MPTCP_ETRUNCATED), then the subtype's own rules: MPTCP_EBADLEN (length
+ * not allowed for the subtype, version or E flag), MPTCP_EBADVERSION,
+ * MPTCP_EBADFLAGS (MP_CAPABLE B set or H clear; DSS a without A, m without
+ * M, F without M), MPTCP_EBADVALUE (ADD_ADDR port 0, DATA_FIN on an infinite
+ * mapping), MPTCP_EMALFORMED (unassigned subtype 0x9..0xe). Reserved bits
+ * are ignored. docs/wire.md lists every rule. Returns the option's length on
+ * success, MPTCP_EINVAL for NULL pointers. |out| is written on success only.
  */
 MPTCP_API int mptcp_opt_parse(const uint8_t *p, size_t len, mptcp_opt *out);
 
 /* Exact length in bytes that mptcp_opt_write produces for |o| (no padding),
- * or 0 when |o| cannot be written (invalid form or field combination). */
+ * or 0 when |o| cannot be written: an invalid form, a combination the parser
+ * would reject, or a value a field cannot carry (a 32-bit DSS DSN or
+ * DATA_ACK above 2^32-1, REMOVE_ADDR count outside 1..37, ADD_ADDR family
+ * not MPTCP_AF_INET/INET6, a nibble above 15). A parsed option always has
+ * a length, and writing it gives back the same bytes. */
 MPTCP_API size_t mptcp_opt_len(const mptcp_opt *o);
 
 /*
@@ -310,13 +322,13 @@ MPTCP_API mptcp_ssize mptcp_opt_write(uint8_t *dst, size_t cap, const mptcp_opt 
 MPTCP_API const char *mptcp_opt_form_name(mptcp_opt_form form);
 
 /* A parsed segment. */
-#define MPTCP_SEG_MAX_MPTCP 13   /* 40 / 3 */
+#define MPTCP_SEG_MAX_MPTCP 20   /* 40 / 2: malformed 2-byte kind-30 options count too */
 #define MPTCP_SEG_MAX_UNKNOWN 20 /* 40 / 2 */
 typedef struct mptcp_seg_mptcp {
     int err;        /* 0, or the MPTCP_E* code mptcp_opt_parse gave */
     uint8_t offset; /* option's offset from the start of the segment */
     uint8_t len;    /* option's length byte */
-    uint8_t subtype;
+    uint8_t subtype; /* high nibble of byte 2; 0xff when len < 3 */
     mptcp_opt opt;  /* valid when err == 0 */
 } mptcp_seg_mptcp;
 
@@ -338,12 +350,18 @@ typedef struct mptcp_seg {
 /*
  * mptcp_seg_parse decodes a TCP segment (header, options, payload bounds).
  * Returns 0 when the header and the option list are walkable; individual
- * options that are recognised but malformed are reported in opts.bad or
- * mptcp[i].err and do not fail the parse. An MPTCP option whose form does
- * not match the TCP flags (an MP_CAPABLE SYN form without SYN, ...) gets
- * err = MPTCP_EBADFORM. Returns MPTCP_ETRUNCATED (shorter than 20 bytes),
- * MPTCP_EBADDOFF, or MPTCP_EBADLEN (an option length below 2 or past the
- * header). The checksum is not checked (see mptcp_tcp_csum_ok).
+ * options that are recognised but malformed (or repeated: two MSS options)
+ * are reported in opts.bad or mptcp[i].err and do not fail the parse. An
+ * MPTCP option whose form does not match the TCP flags gets err =
+ * MPTCP_EBADFORM: MP_CAPABLE/MP_JOIN SYN forms need SYN without ACK, SYN/ACK
+ * forms SYN+ACK (the v0 12-byte form either), ACK forms ACK without SYN,
+ * the MP_CAPABLE data form also a payload; DSS, ADD_ADDR, REMOVE_ADDR,
+ * MP_PRIO, MP_FAIL, MP_FASTCLOSE are refused on a SYN; MP_TCPRST needs RST.
+ * Options of unknown kind are listed in unknown[]. Returns MPTCP_EINVAL
+ * (NULL), MPTCP_ETRUNCATED (shorter than 20 bytes), MPTCP_EBADDOFF (data
+ * offset below 20 or past |len|), or MPTCP_EBADLEN (an option length below
+ * 2, missing, or past the header); |out| is then only partly filled. The
+ * checksum is not checked (see mptcp_tcp_csum_ok).
  */
 MPTCP_API int mptcp_seg_parse(const uint8_t *seg, size_t len, mptcp_seg *out);
 
@@ -358,28 +376,43 @@ typedef struct mptcp_seg_spec {
 } mptcp_seg_spec;
 
 /*
- * mptcp_seg_write encodes a whole segment: header, options (padded with NOPs
- * to a multiple of 4, in the conventional order: MSS, SACK_PERM+TS or
- * NOP NOP TS, NOP WS, SACK, TFO, then the MPTCP options in the given order),
- * payload. The checksum field is left zero unless src and dst are given.
- * Returns bytes written, MPTCP_ENOSPACE (options exceed 40 bytes),
- * MPTCP_ENOBUF or MPTCP_EINVAL. Nothing is written on failure.
+ * mptcp_seg_write encodes a whole segment: header, options in the
+ * conventional order, each TCP option group 32-bit aligned: MSS,
+ * SACK_PERM+TS or NOP NOP TS (or NOP NOP SACK_PERM), NOP WS, NOP NOP SACK,
+ * NOPs+TFO; then the MPTCP options back to back in the given order, NOPs
+ * after them up to a multiple of 4; then the payload (|payload| may already
+ * sit at its place in |dst|: it is moved with memmove). spec->hdr.doff and
+ * csum are ignored. The checksum field is zero unless |src| and |dst_addr|
+ * are both given, then it is filled (mptcp_tcp_csum_fill). The writer does
+ * not check MPTCP forms against the TCP flags (mptcp_opt_plan_fit does), so
+ * tests can build such segments. Returns bytes written, MPTCP_ENOSPACE
+ * (options exceed 40 bytes), MPTCP_ENOBUF, or MPTCP_EINVAL (an option
+ * mptcp_opt_len refuses, a bad SACK count or TFO cookie length, flags above
+ * 0x1ff, only one address given, address families that differ or are
+ * unknown). Nothing is written on failure.
  */
 MPTCP_API mptcp_ssize mptcp_seg_write(uint8_t *dst, size_t cap, const mptcp_seg_spec *spec,
                                       const mptcp_addr *src, const mptcp_addr *dst_addr);
 
 /*
- * The option-space planner. Given the options a segment would like to carry,
- * it picks what fits in 40 bytes, by priority:
- *   1. connection-critical MPTCP options: MP_CAPABLE, MP_JOIN, MP_FASTCLOSE,
- *      MP_TCPRST, MP_FAIL (and on a SYN: MSS, WS, SACK_PERM, TS, TFO);
- *   2. timestamps (RFC 7323: once negotiated, on every segment);
+ * The option-space planner. Given the options a segment would like to carry
+ * (|want|: header flags, opts.present/sack_count, the MPTCP options, and
+ * payload_len), it picks what fits in 40 bytes, by priority:
+ *   1. must fit (else MPTCP_ENOSPACE): MP_CAPABLE, MP_JOIN, MP_FASTCLOSE,
+ *      MP_TCPRST, MP_FAIL; MSS, WS, SACK_PERM; on a SYN also TS;
+ *   2. on a pure ACK the first ADD_ADDR; then TS (RFC 7323: once
+ *      negotiated, on every segment); then TFO (best effort);
  *   3. DSS;
  *   4. SACK blocks, as many as fit (most recent first, the caller's order);
- *   5. ADD_ADDR, MP_PRIO, REMOVE_ADDR, MP_EXPERIMENTAL.
+ *   5. ADD_ADDR, MP_PRIO, REMOVE_ADDR, MP_EXPERIMENTAL, in the caller's order.
+ * Exclusions, as Linux sends them: beside MP_CAPABLE or MP_JOIN only
+ * REMOVE_ADDR; a RST carries only MP_FASTCLOSE, MP_FAIL, MP_TCPRST;
+ * MP_FASTCLOSE on an ACK goes alone; MP_FAIL on an ACK admits only DSS; an
+ * IPv6 ADD_ADDR on a pure ACK leaves out a DSS that has no mapping.
  * Result: bit i of mptcp_fit set when want->mptcp[i] fits; tcp_fit holds the
  * MPTCP_TCPO_* bits that fit; sack_count the SACK blocks that fit; len the
- * padded option length. The caller sends what did not fit later.
+ * padded option length mptcp_seg_write produces for exactly that selection.
+ * The caller sends what did not fit later. docs/wire.md has the rationale.
  */
 typedef struct mptcp_opt_plan {
     uint32_t tcp_fit;
@@ -388,8 +421,11 @@ typedef struct mptcp_opt_plan {
     uint8_t len;
 } mptcp_opt_plan;
 
-/* Returns 0, or MPTCP_EINVAL (a bad option in |want| or more than 32 MPTCP
- * options) or MPTCP_ENOSPACE (a priority-1 item alone does not fit). */
+/* Returns 0, or MPTCP_EINVAL (a NULL pointer, more than 32 MPTCP options,
+ * an option mptcp_opt_len refuses or whose form does not match the flags
+ * (the mptcp_seg_parse rules), two handshake options, two DSS, two
+ * MP_FAIL/MP_FASTCLOSE/MP_TCPRST, a bad SACK count or TFO cookie) or
+ * MPTCP_ENOSPACE (the priority-1 items together do not fit). */
 MPTCP_API int mptcp_opt_plan_fit(const mptcp_seg_spec *want, mptcp_opt_plan *out);
 
 /* ======================================================================
@@ -399,8 +435,12 @@ MPTCP_API int mptcp_opt_plan_fit(const mptcp_seg_spec *want, mptcp_opt_plan *out
 #define MPTCP_SHA1_LEN 20
 #define MPTCP_SHA256_LEN 32
 
+/* One-shot SHA-1 and SHA-256 (FIPS 180-4) of |len| bytes (|data| may be
+ * NULL when |len| is 0). SHA-1 serves only RFC 6824 (v0) compatibility. */
 MPTCP_API void mptcp_sha1(const void *data, size_t len, uint8_t out[MPTCP_SHA1_LEN]);
 MPTCP_API void mptcp_sha256(const void *data, size_t len, uint8_t out[MPTCP_SHA256_LEN]);
+/* HMAC (RFC 2104) with a key of any length (longer than 64 bytes: hashed
+ * first) over |msg_len| bytes; |out| gets the full digest. */
 MPTCP_API void mptcp_hmac_sha1(const uint8_t *key, size_t key_len, const uint8_t *msg,
                                size_t msg_len, uint8_t out[MPTCP_SHA1_LEN]);
 MPTCP_API void mptcp_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg,
@@ -408,17 +448,23 @@ MPTCP_API void mptcp_hmac_sha256(const uint8_t *key, size_t key_len, const uint8
 
 /*
  * Token and initial data sequence number of a 64-bit key. |version| 1 uses
- * SHA-256, 0 uses SHA-1 (RFC 6824). The key is hashed as 8 big-endian bytes;
- * the token is the most significant 32 bits of the digest, the IDSN the
- * least significant 64 bits. Either output pointer may be NULL.
+ * SHA-256 (as does any value other than 0), 0 uses SHA-1 (RFC 6824). The
+ * key is hashed as 8 big-endian bytes; the token is the most significant 32
+ * bits of the digest (bytes 0..3), the IDSN the least significant 64 bits
+ * (SHA-256 bytes 24..31, SHA-1 bytes 12..19), as in RFC 8684 section 3.1.
+ * Either output pointer may be NULL.
  */
 MPTCP_API void mptcp_key_derive(int version, uint64_t key, uint32_t *token, uint64_t *idsn);
 
 /*
  * MP_JOIN HMAC as sent by one side: HMAC(key = own_key || peer_key,
  * msg = own_nonce || peer_nonce), with HMAC-SHA256 (version 1) or
- * HMAC-SHA1 (version 0). |out| gets the leftmost 160 bits (the third ACK's
- * field); the SYN/ACK carries the leftmost 64, see mptcp_join_thmac.
+ * HMAC-SHA1 (version 0; any other value means 1). Keys and nonces are
+ * written big-endian. |out| gets the leftmost 160 bits (the third ACK's
+ * field; all of HMAC-SHA1); the SYN/ACK carries the leftmost 64, see
+ * mptcp_join_thmac. The responder passes (its key, the initiator's key,
+ * its nonce, the initiator's nonce); the initiator the mirror image.
+ * Compare received values with mptcp_crypto_equal (src/crypto.h).
  */
 MPTCP_API void mptcp_join_hmac(int version, uint64_t own_key, uint64_t peer_key,
                                uint32_t own_nonce, uint32_t peer_nonce, uint8_t out[20]);
@@ -429,7 +475,12 @@ MPTCP_API uint64_t mptcp_join_thmac(int version, uint64_t own_key, uint64_t peer
 /*
  * ADD_ADDR HMAC (v1): HMAC-SHA256(key = sender_key || receiver_key,
  * msg = addr_id || address (4 or 16 bytes) || port (2 bytes, 0 when the
- * option has no port)), rightmost 64 bits as a big-endian value.
+ * option has no port)), rightmost 64 bits as a big-endian value. The
+ * address bytes are addr->ip as stored (network order), the port is
+ * addr->port written big-endian. A receiver validating an option passes
+ * the peer's key as |sender_key| and its own as |receiver_key|. The RFC 6824
+ * (v0) ADD_ADDR has no HMAC. Returns 0 when |addr| is NULL or its
+ * family is neither MPTCP_AF_INET nor MPTCP_AF_INET6.
  */
 MPTCP_API uint64_t mptcp_add_addr_hmac(uint64_t sender_key, uint64_t receiver_key,
                                        uint8_t addr_id, const mptcp_addr *addr);
@@ -439,15 +490,26 @@ MPTCP_API uint64_t mptcp_add_addr_hmac(uint64_t sender_key, uint64_t receiver_ke
  * a 32-bit partial sum; |offset| is the number of bytes summed so far, so
  * that chunks of odd length chain correctly. mptcp_csum_fold folds and
  * complements a partial sum into the 16-bit checksum (host byte order).
+ * A partial sum is only meaningful modulo 0xffff: compare folded values.
+ * |data| may be NULL when |len| is 0. Words are big-endian 16-bit values, so
+ * the folded checksum is written to the wire with a big-endian store.
  */
 MPTCP_API uint32_t mptcp_csum_add(uint32_t sum, const void *data, size_t len, size_t offset);
 MPTCP_API uint16_t mptcp_csum_fold(uint32_t sum);
-/* RFC 1624 incremental update of checksum |csum| when a 16-bit field goes
- * from |old_val| to |new_val| (all host byte order). */
+/* RFC 1624 incremental update (equation 3) of checksum |csum| when a
+ * 16-bit field goes from |old_val| to |new_val| (all host byte order). It
+ * equals a recomputation except for data that becomes all zero (which a
+ * TCP pseudo-header, with protocol 6, never is). */
 MPTCP_API uint16_t mptcp_csum_update16(uint16_t csum, uint16_t old_val, uint16_t new_val);
 
-/* TCP checksum over the IPv4 or IPv6 pseudo-header and |seg| as it is
- * (including its checksum field): fill computes and stores it; ok verifies. */
+/* TCP checksum over the IPv4 (RFC 9293 section 3.1) or IPv6 (RFC 8200
+ * section 8.1) pseudo-header and the |len| bytes of |seg|. fill treats the
+ * checksum field (bytes 16..17) as zero, computes and stores it; it returns
+ * 0, or MPTCP_EINVAL (NULL pointer, |len| < 20, families differ or are
+ * unknown, |len| too large for the pseudo-header's length field) and then
+ * leaves |seg| untouched. ok sums with the field in place; false on a bad
+ * checksum or on the arguments fill rejects. Both 0x0000 and 0xffff
+ * verify where one's complement arithmetic says they should. */
 MPTCP_API int mptcp_tcp_csum_fill(uint8_t *seg, size_t len, const mptcp_addr *src,
                                   const mptcp_addr *dst);
 MPTCP_API bool mptcp_tcp_csum_ok(const uint8_t *seg, size_t len, const mptcp_addr *src,
@@ -460,7 +522,8 @@ MPTCP_API bool mptcp_tcp_csum_ok(const uint8_t *seg, size_t len, const mptcp_add
  * mptcp_dss_csum_begin, add payload chunks in order with mptcp_csum_add
  * (|offset| counts the payload bytes already added; the 16-byte
  * pseudo-header keeps parity even) and finish with mptcp_csum_fold; or use
- * mptcp_dss_csum for one contiguous payload.
+ * mptcp_dss_csum for one contiguous payload. |dsn| is always the full
+ * 64-bit DSN, expanded first when the option carried 32 bits.
  */
 MPTCP_API uint32_t mptcp_dss_csum_begin(uint64_t dsn, uint32_t ssn, uint16_t data_len);
 MPTCP_API uint16_t mptcp_dss_csum(uint64_t dsn, uint32_t ssn, uint16_t data_len,
@@ -516,6 +579,7 @@ typedef struct mptcp_config {
     uint32_t keepalive_intvl_us; /* default 75 s */
     uint8_t keepalive_probes;    /* default 9 */
     uint32_t fin_wait2_us;    /* orphaned FIN_WAIT_2 timeout (default 60 s) */
+    uint32_t max_listeners;   /* listening addresses (default 8) */
 } mptcp_config;
 
 /* Fills |cfg| with the defaults above. */
@@ -676,6 +740,9 @@ typedef struct mptcp_stack_stats {
     uint64_t drop_listen_overflow; /* SYN when max_conns is reached */
     uint64_t drop_rcvbuf_full;   /* data beyond the receive window/buffer */
     uint64_t time_backwards;     /* calls whose now_us went backwards */
+    uint64_t bad_options;        /* segments with a known TCP option of a wrong length
+                                    (the option is ignored, the segment is not dropped) */
+    uint64_t drop_no_mem;        /* SYN or connect refused: the allocator failed */
 } mptcp_stack_stats;
 MPTCP_API void mptcp_stack_get_stats(const mptcp_stack *st, mptcp_stack_stats *out);
 

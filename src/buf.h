@@ -48,15 +48,25 @@ typedef struct mptcp_rcvbuf {
     uint32_t len;     /* in-order bytes not yet read */
     uint8_t n_ooo;
     mptcp_ooo_range ooo[MPTCP_OOO_MAX]; /* sorted by start, disjoint, not adjacent */
-    uint8_t recent;   /* index in ooo[] of the range most recently extended (RFC 2018 first SACK block); valid when n_ooo > 0 */
+    /* Index in ooo[] of the range holding the most recently received
+     * out-of-order segment (RFC 2018 section 4: the first SACK block), or the
+     * previous first block when the last write advanced the in-order end
+     * (0 when that one was absorbed). Valid when n_ooo > 0. */
+    uint8_t recent;
 } mptcp_rcvbuf;
 
+/* |cap| above INT32_MAX is cut to INT32_MAX: offsets and the advance that
+ * mptcp_rcvbuf_write returns are signed 32-bit quantities. */
 void mptcp_rcvbuf_init(mptcp_rcvbuf *rb, uint8_t *mem, uint32_t cap);
 /* Room for new bytes beyond the in-order end: the receive window. */
 static inline uint32_t mptcp_rcvbuf_space(const mptcp_rcvbuf *rb) { return rb->cap - rb->len; }
 /*
  * Stores |len| bytes that belong at offset |off| from the in-order end.
- * Bytes beyond the space are cut off; bytes already held are not rewritten.
+ * |off| is a 32-bit difference like a sequence-number one: when (int32_t)off
+ * is negative the segment starts -off bytes before the in-order end, and the
+ * bytes already received in order are skipped (so seq - rcv_nxt can be
+ * passed as is). Bytes beyond the space are cut off; bytes already held are
+ * not rewritten.
  * When off == 0, the in-order end advances over the new bytes and over every
  * out-of-order range that becomes contiguous. Returns the number of bytes by
  * which the in-order end advanced (0 for out-of-order data), or -1 when the

@@ -19,11 +19,14 @@ typedef struct mptcp_cc {
     struct {
         uint64_t epoch_start_us; /* 0 = no epoch */
         uint32_t w_max;          /* bytes */
-        uint32_t w_last_max;     /* bytes, for fast convergence */
+        uint32_t w_last_max;     /* bytes: W_max before the last congestion event,
+                                    the value fast convergence compared cwnd with */
         uint32_t k_us;           /* time to reach w_max, microseconds */
         uint32_t w_est;          /* Reno-friendly estimate, bytes */
         uint32_t min_rtt_us;
         uint32_t cwnd_prior;     /* bytes, cwnd before the last reduction */
+        uint32_t inc_rem;        /* remainder (bytes * cwnd) of the cubic increase,
+                                    carried between ACKs so small steps add up */
     } cubic;
 } mptcp_cc;
 
@@ -44,6 +47,37 @@ typedef struct mptcp_cc_ops {
     /* Sender was idle longer than the RTO (RFC 5681 section 4.1 restart). */
     void (*on_idle)(mptcp_cc *cc, uint64_t now_us);
 } mptcp_cc_ops;
+
+/* cwnd never exceeds this (bytes), so cwnd plus a segment never wraps a
+ * uint32 and 1.5 * cwnd fits in 32 bits; far above any usable window
+ * (RFC 7323 caps the receive window at 1 GiB). */
+#define MPTCP_CC_CWND_MAX 0x7fffffffu
+
+/* RFC 3465 limit L on the slow-start increase per ACK, in segments. */
+#define MPTCP_CC_ABC_L 2u
+
+/* The MSS the algorithms use: 0 (never set) is read as RFC 9293's default
+ * 536, values above 65535 as 65535 (the MSS option is 16 bits), which keeps
+ * every product of mss and a window inside 64 bits. */
+static inline uint32_t mptcp_cc_smss(const mptcp_cc *cc)
+{
+    return cc->mss == 0 ? 536u : cc->mss > 65535u ? 65535u : cc->mss;
+}
+
+/* Helpers shared by the algorithms in cc.c and cc_cubic.c. */
+/* RFC 6928 initial window: min(10*mss, max(2*mss, 14600)) bytes. */
+uint32_t mptcp_cc_initial_window(uint32_t mss);
+/* Slow start (RFC 5681 section 3.1 with RFC 3465 byte counting, L =
+ * MPTCP_CC_ABC_L): grows cwnd by min(acked, L*mss) without passing ssthresh;
+ * returns the acked bytes left over once cwnd reached ssthresh (0 when it
+ * did not), which the caller counts toward congestion avoidance. */
+uint32_t mptcp_cc_slow_start(mptcp_cc *cc, uint32_t acked);
+/* Integer cube root: the largest r with r*r*r <= x. */
+uint32_t mptcp_cc_icbrt(uint64_t x);
+/* CUBIC's W_cubic(t) (RFC 9438 section 4.2, Figure 1) in bytes for the
+ * current epoch, |t_us| microseconds after the epoch started; saturates at
+ * 0 and MPTCP_CC_CWND_MAX. */
+uint32_t mptcp_cc_cubic_window(const mptcp_cc *cc, uint64_t t_us);
 
 extern const mptcp_cc_ops mptcp_cc_reno;
 extern const mptcp_cc_ops mptcp_cc_cubic;

@@ -21,3 +21,4 @@ $(O)/check_mptcp: $(TEST_OBJ) $(O)/libmptcp-san.a
 
 CHECK_BUILD += $(O)/check_mptcp
 -include $(TEST_OBJ:.o=.d)
+-include tests/tshark/tshark.mk

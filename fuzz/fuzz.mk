@@ -1,0 +1,69 @@
+# Fuzzing: libFuzzer targets (clang) and their gcc-built corpus replays.
+#
+#   make fuzz          every target fuzz/<t>.c -> $(O)/fuzz/<t> (clang,
+#                      -fsanitize=fuzzer,address,undefined)
+#   make fuzz-smoke    each target for FUZZ_SMOKE_SECS on a copy of its
+#                      committed corpus, FUZZ_JOBS at a time; any crash fails
+#   make fuzz-run T=<t> S=<seconds>   one long run, new inputs kept in
+#                      $(O)/fuzz/run/<t>/ (the committed corpus is read only)
+#   make check         builds $(O)/fuzz/replay-<t> (gcc, ASan+UBSan) per
+#                      target; fuzz/run-replay.sh replays fuzz/corpus/<t>/
+#
+# A target is any fuzz/*.c but replay.c; it defines LLVMFuzzerTestOneInput
+# and states its invariant in its first comment. Adding a target that needs
+# more than the library (tests/sim, say) means adding its objects to
+# FUZZ_EXTRA_<t> (clang objects) and REPLAY_EXTRA_<t> (gcc objects).
+
+FUZZ_CC          ?= clang
+FUZZ_SMOKE_SECS  ?= 40
+FUZZ_JOBS        ?= 2
+FUZZ_TARGETS     := $(filter-out replay,$(basename $(notdir $(wildcard fuzz/*.c))))
+FUZZ_BINS        := $(FUZZ_TARGETS:%=$(O)/fuzz/%)
+REPLAY_BINS      := $(FUZZ_TARGETS:%=$(O)/fuzz/replay-%)
+
+# UBSan findings must stop the run, or libFuzzer never records them.
+FUZZ_SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS      = -std=gnu11 -Wall -Wextra -Wshadow -Wvla $(if $(filter 1,$(WERROR)),-Werror) \
+                   -O1 -g -I. -Isrc -Ifuzz
+FUZZ_LIB_OBJ     := $(LIB_SRC:%.c=$(O)/fuzz/obj/%.o)
+
+# The library again, built by clang with coverage instrumentation.
+$(O)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(LIB_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(O)/fuzz/libmptcp-fuzz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/fuzz/clang/%.o: fuzz/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_BINS): $(O)/fuzz/%: $(O)/fuzz/clang/%.o $(O)/fuzz/libmptcp-fuzz.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_EXTRA_$*) $(O)/fuzz/libmptcp-fuzz.a
+
+# gcc replays: the same target code with fuzz/replay.c as main().
+$(O)/fuzz/gcc/%.o: fuzz/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Ifuzz $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(REPLAY_BINS): $(O)/fuzz/replay-%: $(O)/fuzz/gcc/%.o $(O)/fuzz/gcc/replay.o $(O)/libmptcp-san.a
+	$(CC) $(SAN_FLAGS) -o $@ $< $(O)/fuzz/gcc/replay.o $(REPLAY_EXTRA_$*) $(O)/libmptcp-san.a
+
+CHECK_BUILD += $(REPLAY_BINS)
+
+fuzz: deps $(FUZZ_BINS)
+
+fuzz-smoke: fuzz
+	sh fuzz/tools/smoke.sh $(O) $(FUZZ_SMOKE_SECS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+.PHONY: fuzz-run
+fuzz-run: fuzz
+	@test -n "$(T)" || { echo "usage: make fuzz-run T=<target> [S=seconds]"; exit 2; }
+	mkdir -p $(O)/fuzz/run/$(T) $(O)/fuzz/artifacts/$(T)
+	$(O)/fuzz/$(T) -max_total_time=$(or $(S),600) -timeout=10 -rss_limit_mb=2048 \
+	    -dict=fuzz/mptcp.dict -artifact_prefix=$(O)/fuzz/artifacts/$(T)/ -print_final_stats=1 \
+	    $(O)/fuzz/run/$(T) fuzz/corpus/$(T)
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(O)/fuzz/clang/%.d) \
+         $(FUZZ_TARGETS:%=$(O)/fuzz/gcc/%.d) $(O)/fuzz/gcc/replay.d

@@ -1,0 +1,215 @@
+/*
+ * buf.c - the send ring and the receive ring of a connection or subflow,
+ * including the receive side's out-of-order range store that RFC 2018
+ * section 4 SACK blocks are read from. Everything here is relative byte
+ * offsets in caller-given memory; sequence numbers, window rules and which
+ * segment is acceptable belong to the TCP and MPTCP layers, not here.
+ * Rings wrap at |cap|, which need not be a power of two.
+ */
+#include "buf.h"
+
+_Static_assert(MPTCP_OOO_MAX >= 1 && MPTCP_OOO_MAX <= 255, "n_ooo and recent are uint8_t");
+
+/* Ring index |n| bytes after index |i| (i < cap, n <= cap), without the
+ * uint32 overflow that i + n could hit for rings above 2 GiB. */
+static uint32_t ring_add(uint32_t i, uint32_t n, uint32_t cap)
+{
+    return n >= cap - i ? n - (cap - i) : i + n;
+}
+
+/* Copies |len| bytes into the ring at index |at|, wrapping. */
+static void ring_put(uint8_t *ring, uint32_t cap, uint32_t at, const uint8_t *src, uint32_t len)
+{
+    uint32_t first = MPTCP_MIN(len, cap - at);
+    memcpy(ring + at, src, first);
+    if (len > first)
+        memcpy(ring, src + first, len - first);
+}
+
+/* Copies |len| bytes out of the ring from index |at|, wrapping. */
+static void ring_get(const uint8_t *ring, uint32_t cap, uint32_t at, uint8_t *dst, uint32_t len)
+{
+    uint32_t first = MPTCP_MIN(len, cap - at);
+    memcpy(dst, ring + at, first);
+    if (len > first)
+        memcpy(dst + first, ring, len - first);
+}
+
+/* ------------------------------------------------------------ send ring */
+
+void mptcp_sndbuf_init(mptcp_sndbuf *sb, uint8_t *mem, uint32_t cap)
+{
+    sb->data = mem;
+    sb->cap = mem != NULL ? cap : 0;
+    sb->head = 0;
+    sb->len = 0;
+}
+
+uint32_t mptcp_sndbuf_append(mptcp_sndbuf *sb, const uint8_t *src, uint32_t len)
+{
+    uint32_t n = MPTCP_MIN(len, sb->cap - sb->len);
+    if (n == 0)
+        return 0;
+    ring_put(sb->data, sb->cap, ring_add(sb->head, sb->len, sb->cap), src, n);
+    sb->len += n;
+    return n;
+}
+
+uint32_t mptcp_sndbuf_copy(const mptcp_sndbuf *sb, uint32_t off, uint8_t *dst, uint32_t len)
+{
+    if (off >= sb->len)
+        return 0;
+    uint32_t n = MPTCP_MIN(len, sb->len - off);
+    if (n != 0)
+        ring_get(sb->data, sb->cap, ring_add(sb->head, off, sb->cap), dst, n);
+    return n;
+}
+
+void mptcp_sndbuf_consume(mptcp_sndbuf *sb, uint32_t n)
+{
+    MPTCP_ASSERT(n <= sb->len);
+    n = MPTCP_MIN(n, sb->len);
+    sb->len -= n;
+    /* An empty ring restarts at index 0 so later appends stay contiguous. */
+    sb->head = sb->len == 0 ? 0 : ring_add(sb->head, n, sb->cap);
+}
+
+/* --------------------------------------------------------- receive ring */
+
+void mptcp_rcvbuf_init(mptcp_rcvbuf *rb, uint8_t *mem, uint32_t cap)
+{
+    memset(rb, 0, sizeof(*rb));
+    rb->data = mem;
+    rb->cap = mem != NULL ? MPTCP_MIN(cap, (uint32_t)INT32_MAX) : 0;
+}
+
+/* Ring index of relative offset |off| past the in-order end (off < space). */
+static uint32_t rcv_index(const mptcp_rcvbuf *rb, uint32_t off)
+{
+    return ring_add(ring_add(rb->head, rb->len, rb->cap), off, rb->cap);
+}
+
+/* Copies the part of [s, e) (offsets from the in-order end) that no
+ * existing out-of-order range holds: "bytes already held are not
+ * rewritten", so a retransmission with different payload cannot change
+ * bytes that may already have been SACKed or checksummed. */
+static void store_gaps(mptcp_rcvbuf *rb, uint32_t s, uint32_t e, const uint8_t *src)
+{
+    uint32_t pos = s;
+    for (uint32_t i = 0; i < rb->n_ooo && pos < e; i++) {
+        const mptcp_ooo_range *r = &rb->ooo[i];
+        if (r->end <= pos)
+            continue;
+        if (r->start >= e)
+            break;
+        if (r->start > pos)
+            ring_put(rb->data, rb->cap, rcv_index(rb, pos), src + (pos - s), r->start - pos);
+        pos = r->end;
+    }
+    if (pos < e)
+        ring_put(rb->data, rb->cap, rcv_index(rb, pos), src + (pos - s), e - pos);
+}
+
+int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, uint32_t off, const uint8_t *src, uint32_t len)
+{
+    if (off > (uint32_t)INT32_MAX) {
+        /* Starts before the in-order end (a retransmission overlapping
+         * bytes already accepted): keep only what lies beyond it. */
+        uint32_t behind = 0u - off;
+        if (len <= behind)
+            return 0;
+        src += behind;
+        len -= behind;
+        off = 0;
+    }
+    uint32_t space = mptcp_rcvbuf_space(rb);
+    if (len == 0 || off >= space)
+        return 0;
+    uint32_t s = off;
+    uint32_t e = len > space - off ? space : off + len; /* cut at the window's edge */
+
+    /* Ranges that overlap or touch [s, e) merge with it. ooo[] is sorted and
+     * no two ranges touch, so those form one run [first, last). */
+    uint32_t first = 0;
+    while (first < rb->n_ooo && rb->ooo[first].end < s)
+        first++;
+    uint32_t last = first;
+    while (last < rb->n_ooo && rb->ooo[last].start <= e)
+        last++;
+
+    if (s > 0 && first == last && rb->n_ooo >= MPTCP_OOO_MAX)
+        return -1; /* would need a new range: drop before storing anything */
+
+    store_gaps(rb, s, e, src);
+
+    uint32_t ms = s, me = e;
+    if (first < last) {
+        ms = MPTCP_MIN(ms, rb->ooo[first].start);
+        me = MPTCP_MAX(me, rb->ooo[last - 1].end);
+    }
+    uint32_t n_old = rb->n_ooo;
+
+    if (ms == 0) {
+        /* In order (first == 0): the write and every range it reaches become
+         * readable; the remaining ranges move down by the advance because
+         * their offsets are relative to the in-order end. */
+        MPTCP_ASSERT(first == 0);
+        uint32_t adv = me;
+        uint32_t old_recent = rb->recent;
+        rb->len += adv;
+        for (uint32_t i = last; i < n_old; i++) {
+            rb->ooo[i - last].start = rb->ooo[i].start - adv;
+            rb->ooo[i - last].end = rb->ooo[i].end - adv;
+        }
+        rb->n_ooo = (uint8_t)(n_old - last);
+        /* RFC 2018 section 4: a segment that advanced the ACK has no block
+         * of its own; the blocks reported most recently are repeated, so the
+         * previous first block stays first if it is still out of order. */
+        if (rb->n_ooo == 0 || old_recent < last)
+            rb->recent = 0;
+        else
+            rb->recent = (uint8_t)(old_recent - last);
+        return (int32_t)adv;
+    }
+
+    /* Out of order: ooo[first, last) collapse into one range at |first|, or a
+     * new range is inserted there when nothing touched. */
+    if (first == last) {
+        memmove(&rb->ooo[first + 1], &rb->ooo[first], (n_old - first) * sizeof(rb->ooo[0]));
+        rb->n_ooo++;
+    } else if (last - first > 1) {
+        memmove(&rb->ooo[first + 1], &rb->ooo[last], (n_old - last) * sizeof(rb->ooo[0]));
+        rb->n_ooo = (uint8_t)(n_old - (last - first - 1));
+    }
+    rb->ooo[first].start = ms;
+    rb->ooo[first].end = me;
+    /* RFC 2018 section 4: the first SACK block holds the segment that
+     * triggered this ACK, even when it only repeated bytes already held. */
+    rb->recent = (uint8_t)first;
+    return 0;
+}
+
+uint32_t mptcp_rcvbuf_read(mptcp_rcvbuf *rb, uint8_t *dst, uint32_t len)
+{
+    uint32_t n = MPTCP_MIN(len, rb->len);
+    if (n == 0)
+        return 0;
+    ring_get(rb->data, rb->cap, rb->head, dst, n);
+    rb->head = ring_add(rb->head, n, rb->cap);
+    rb->len -= n;
+    return n;
+}
+
+uint32_t mptcp_rcvbuf_sack_ranges(const mptcp_rcvbuf *rb, mptcp_ooo_range *out, uint32_t max)
+{
+    if (max == 0 || rb->n_ooo == 0)
+        return 0;
+    uint32_t n = 0;
+    uint32_t recent = rb->recent < rb->n_ooo ? rb->recent : 0;
+    out[n++] = rb->ooo[recent];
+    for (uint32_t i = 0; i < rb->n_ooo && n < max; i++) {
+        if (i != recent)
+            out[n++] = rb->ooo[i];
+    }
+    return n;
+}

@@ -1,0 +1,204 @@
+/*
+ * tcp.c - TCB lifecycle and state transitions: creation with its buffers,
+ * option negotiation from the SYN exchange (RFC 9293 section 3.7.1 MSS,
+ * RFC 7323 sections 2.2 and 3.2 window scale and timestamps, RFC 2018
+ * SACK-permitted), entering ESTABLISHED, orderly finish and termination.
+ * Segment processing is in tcp_in.c, building segments in tcp_out.c,
+ * timers in tcp_timer.c. Events go through the stack's deferred queue.
+ */
+#include "tcp.h"
+
+#include "mem.h"
+#include "stack.h"
+
+#define TCP_DEFAULT_MSS 536 /* RFC 9293 section 3.7.1: no MSS option seen */
+#define TCP_MIN_MSS 64      /* floor against absurd announced or ICMP values */
+#define TCP_TS_OPT_LEN 12   /* NOP NOP TS */
+
+static uint8_t wscale_for(uint32_t rcvbuf)
+{
+    /* Smallest shift that lets the 16-bit field cover the buffer (RFC 7323
+     * section 2.3, at most 14). */
+    uint8_t s = 0;
+    while (s < 14 && (rcvbuf >> s) > 65535u)
+        s++;
+    return s;
+}
+
+mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                         uint64_t now_us)
+{
+    mptcp_tcb *t = mptcp_mem_zalloc(&st->alloc, &st->mem_used, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    size_t blen = (size_t)st->cfg.sndbuf + st->cfg.rcvbuf;
+    t->bufmem = mptcp_mem_zalloc(&st->alloc, &st->mem_used, blen);
+    if (t->bufmem == NULL) {
+        mptcp_mem_free(&st->alloc, &st->mem_used, t, sizeof *t);
+        return NULL;
+    }
+    t->st = st;
+    t->local = *local;
+    t->remote = *remote;
+    mptcp_timer_node_init(&t->tn);
+    mptcp_sndbuf_init(&t->snd, t->bufmem, st->cfg.sndbuf);
+    mptcp_rcvbuf_init(&t->rcv, t->bufmem + st->cfg.sndbuf, st->cfg.rcvbuf);
+    t->state = MPTCP_TCP_CLOSED;
+    t->rcv_wscale = st->cfg.window_scaling ? wscale_for(st->cfg.rcvbuf) : 0;
+    t->peer_mss = TCP_DEFAULT_MSS;
+    t->mss = (uint16_t)MPTCP_MIN(st->cfg.mss, TCP_DEFAULT_MSS);
+    t->rcv_mss = t->mss;
+    t->rto_us = st->cfg.rto_initial_us;
+    t->t_rexmit = t->t_delack = t->t_misc = MPTCP_TIMER_NONE;
+    t->last_rx_us = t->last_tx_us = now_us;
+    t->cc.ops = st->cc_ops;
+    t->cc.ops->init(&t->cc, t->mss, now_us);
+    /* link into the stack's list of every connection */
+    t->all_next = st->all;
+    if (st->all)
+        st->all->all_prev = t;
+    st->all = t;
+    st->conns++;
+    return t;
+}
+
+void mptcp_tcp_free_buffers(mptcp_tcb *t)
+{
+    mptcp_stack *st = t->st;
+    if (t->bufmem == NULL)
+        return;
+    mptcp_mem_free(&st->alloc, &st->mem_used, t->bufmem,
+                   (size_t)st->cfg.sndbuf + st->cfg.rcvbuf);
+    t->bufmem = NULL;
+    mptcp_sndbuf_init(&t->snd, NULL, 0);
+    mptcp_rcvbuf_init(&t->rcv, NULL, 0);
+}
+
+void mptcp_tcp_free(mptcp_tcb *t)
+{
+    mptcp_stack *st = t->st;
+    mptcp_demux_remove(&st->demux, t);
+    mptcp_timer_set(&st->timers, &t->tn, MPTCP_TIMER_NONE);
+    if (t->all_prev)
+        t->all_prev->all_next = t->all_next;
+    else
+        st->all = t->all_next;
+    if (t->all_next)
+        t->all_next->all_prev = t->all_prev;
+    mptcp_tcp_free_buffers(t);
+    st->conns--;
+    mptcp_mem_free(&st->alloc, &st->mem_used, t, sizeof *t);
+}
+
+bool mptcp_tcp_synced(const mptcp_tcb *t)
+{
+    return t->state >= MPTCP_TCP_ESTABLISHED;
+}
+
+void mptcp_tcp_set_state(mptcp_tcb *t, uint8_t state, uint64_t now_us)
+{
+    t->state = state;
+    switch (state) {
+    case MPTCP_TCP_TIME_WAIT:
+        /* RFC 9293 section 3.10.7.4: 2*MSL, configurable (short by default
+         * for embedded hosts). Nothing is sent from here on but ACKs. */
+        mptcp_tcp_rexmit_stop(t);
+        t->t_misc = now_us + t->st->cfg.time_wait_us;
+        t->flags |= MPTCP_TF_TCP_DONE;
+        mptcp_tcp_maybe_finish(t);
+        break;
+    case MPTCP_TCP_FIN_WAIT_2:
+        /* Only an orphan (the host called close) is timed out here: a half-
+         * closed connection may legitimately wait for the peer forever. */
+        t->t_misc = (t->flags & MPTCP_TF_HOST_CLOSED) ? now_us + t->st->cfg.fin_wait2_us
+                                                       : MPTCP_TIMER_NONE;
+        break;
+    case MPTCP_TCP_CLOSE_WAIT:
+    case MPTCP_TCP_CLOSING:
+    case MPTCP_TCP_LAST_ACK:
+    case MPTCP_TCP_FIN_WAIT_1:
+        if (state != MPTCP_TCP_CLOSE_WAIT)
+            t->t_misc = MPTCP_TIMER_NONE; /* no keepalive once we are closing */
+        break;
+    default:
+        break;
+    }
+}
+
+void mptcp_tcp_terminate(mptcp_tcb *t, mptcp_close_reason reason)
+{
+    mptcp_stack *st = t->st;
+    if (t->state != MPTCP_TCP_CLOSED) {
+        t->state = MPTCP_TCP_CLOSED;
+        st->stats.conns_closed++;
+    }
+    t->t_rexmit = t->t_delack = t->t_misc = MPTCP_TIMER_NONE;
+    t->flags &= ~(uint32_t)MPTCP_TF_ACK_NOW;
+    mptcp_demux_remove(&st->demux, t);
+    if ((t->flags & MPTCP_TF_OWNED) && !(t->flags & MPTCP_TF_CLOSE_QUEUED)) {
+        t->close_reason = (uint8_t)reason;
+        mptcp_stack_event(t, MPTCP_EVB_CLOSED);
+    }
+    mptcp_stack_bury(t);
+}
+
+void mptcp_tcp_maybe_finish(mptcp_tcb *t)
+{
+    if (!(t->flags & MPTCP_TF_TCP_DONE) || !(t->flags & MPTCP_TF_OWNED) ||
+        (t->flags & MPTCP_TF_CLOSE_QUEUED))
+        return;
+    if (!(t->flags & MPTCP_TF_HOST_CLOSED) && t->rcv.len > 0)
+        return; /* let the host read what is left first */
+    t->close_reason = MPTCP_CLOSE_NORMAL;
+    mptcp_stack_event(t, MPTCP_EVB_CLOSED);
+}
+
+void mptcp_tcp_apply_syn_opts(mptcp_tcb *t, const mptcp_tcp_rx_opts *o)
+{
+    const mptcp_config *cfg = &t->st->cfg;
+    t->peer_mss = (o->present & MPTCP_TCPO_MSS) ? o->mss : TCP_DEFAULT_MSS;
+    uint32_t mss = MPTCP_MIN((uint32_t)t->peer_mss, cfg->mss);
+    t->mss = (uint16_t)MPTCP_MAX(mss, TCP_MIN_MSS);
+    /* RFC 7323 section 2.2: scaling is on only when both SYNs carry it. */
+    if (cfg->window_scaling && (o->present & MPTCP_TCPO_WSCALE)) {
+        t->flags |= MPTCP_TF_WSCALE;
+        t->snd_wscale = (uint8_t)MPTCP_MIN(o->wscale, 14); /* section 2.3 */
+    } else {
+        t->flags &= ~(uint32_t)MPTCP_TF_WSCALE;
+        t->snd_wscale = 0;
+        t->rcv_wscale = 0;
+    }
+    if (cfg->sack && (o->present & MPTCP_TCPO_SACK_PERM))
+        t->flags |= MPTCP_TF_SACK;
+    else
+        t->flags &= ~(uint32_t)MPTCP_TF_SACK;
+    if (cfg->timestamps && (o->present & MPTCP_TCPO_TS)) {
+        t->flags |= MPTCP_TF_TS;
+        t->ts_recent = o->ts_val;
+    } else {
+        t->flags &= ~(uint32_t)MPTCP_TF_TS;
+    }
+}
+
+void mptcp_tcp_established(mptcp_tcb *t, uint64_t now_us)
+{
+    mptcp_stack *st = t->st;
+    t->state = MPTCP_TCP_ESTABLISHED;
+    t->flags |= MPTCP_TF_WAS_SYNCED;
+    t->backoff = 0;
+    /* The congestion window is counted in payload bytes per segment. */
+    uint32_t pmss = t->mss - ((t->flags & MPTCP_TF_TS) ? TCP_TS_OPT_LEN : 0);
+    t->cc.ops->init(&t->cc, pmss, now_us);
+    t->sack.recover = t->snd_una;
+    t->sack.high_rxt = t->snd_una;
+    if (t->flags & MPTCP_TF_ACTIVE) {
+        mptcp_stack_event(t, MPTCP_EVB_CONNECTED);
+    } else {
+        t->flags |= MPTCP_TF_OWNED;
+        st->stats.conns_accepted++;
+        mptcp_stack_event(t, MPTCP_EVB_ACCEPTED);
+    }
+    mptcp_tcp_keepalive_reset(t, now_us);
+    if (t->flags & MPTCP_TF_FIN_PENDING)
+        mptcp_tcp_set_state(t, MPTCP_TCP_FIN_WAIT_1, now_us); /* shutdown came early */
+}

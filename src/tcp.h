@@ -1,0 +1,196 @@
+/*
+ * tcp.h - the TCP engine's control block (TCB) and its internal interface.
+ * For now a public mptcp_conn is exactly one TCB (plain TCP); when MPTCP
+ * lands, each subflow is one of these, and the upper layer attaches through
+ * mptcp_tcp_upper_ops (extra option bytes out, options and payload in).
+ * File split: tcp.c lifecycle/states, tcp_in.c input, tcp_out.c output,
+ * tcp_timer.c RTO/delayed ACK/persist/keepalive/TIME_WAIT, sack.c recovery.
+ */
+#ifndef MPTCP_TCP_H
+#define MPTCP_TCP_H
+
+#include "buf.h"
+#include "cc.h"
+#include "common.h"
+#include "sack.h"
+#include "timer.h"
+
+typedef struct mptcp_conn mptcp_tcb;
+
+/*
+ * The hook interface for an upper layer (MPTCP subflow glue). Every member
+ * may be NULL. Called synchronously from the engine; they must not free the
+ * TCB. Plain TCP connections have no upper ops.
+ */
+typedef struct mptcp_tcp_upper_ops {
+    /* Option bytes to add to an outgoing segment with TCP |flags| whose
+     * payload is [seq, seq + payload_len): write at most |cap| bytes at |dst|
+     * (whole options; the engine pads to 4). Returns the bytes written. */
+    size_t (*opts_out)(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
+                       uint32_t payload_len, uint8_t *dst, size_t cap);
+    /* The option area of a segment the engine accepted (passed the sequence,
+     * RST, SYN and ACK checks), before its payload is processed. */
+    void (*opts_in)(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *opts,
+                    size_t opts_len);
+    /* |len| payload bytes starting at subflow sequence |seq| were appended in
+     * order to the TCB's receive buffer. */
+    void (*data_in)(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len);
+} mptcp_tcp_upper_ops;
+
+/* Connection flags (mptcp_conn.flags). */
+enum {
+    MPTCP_TF_ACTIVE = 1u << 0,       /* we sent the first SYN */
+    MPTCP_TF_OWNED = 1u << 1,        /* the host holds the pointer (until CLOSED delivered) */
+    MPTCP_TF_HOST_CLOSED = 1u << 2,  /* mptcp_close was called */
+    MPTCP_TF_FIN_PENDING = 1u << 3,  /* our FIN follows the buffered data */
+    MPTCP_TF_FIN_SENT = 1u << 4,     /* our FIN has a sequence number (fin_seq) */
+    MPTCP_TF_FIN_RCVD = 1u << 5,     /* the peer's FIN was taken in order */
+    MPTCP_TF_FIN_OOO = 1u << 6,      /* the peer's FIN was seen beyond rcv_nxt */
+    MPTCP_TF_CLOSE_QUEUED = 1u << 7, /* MPTCP_EV_CLOSED is queued or delivered */
+    MPTCP_TF_WANT_WRITE = 1u << 8,   /* mptcp_send returned EAGAIN */
+    MPTCP_TF_PERSIST = 1u << 9,      /* t_rexmit is the persist timer */
+    MPTCP_TF_RTT_TIMING = 1u << 10,  /* rtt_seq is being timed (Karn) */
+    MPTCP_TF_TS = 1u << 11,          /* timestamps negotiated */
+    MPTCP_TF_SACK = 1u << 12,        /* SACK negotiated */
+    MPTCP_TF_WSCALE = 1u << 13,      /* window scaling negotiated */
+    MPTCP_TF_ACK_NOW = 1u << 14,     /* an ACK must go out before the call returns */
+    MPTCP_TF_EV_LINKED = 1u << 15,   /* on the stack's pending-event list */
+    MPTCP_TF_GRAVE = 1u << 16,       /* on the stack's list of conns to free */
+    MPTCP_TF_TCP_DONE = 1u << 17,    /* TIME_WAIT or CLOSED reached in an orderly way */
+    MPTCP_TF_WAS_SYNCED = 1u << 18,  /* reached ESTABLISHED once */
+    MPTCP_TF_KEEP_PROBING = 1u << 19 /* keepalive probes outstanding */
+};
+
+/* Pending-event bits (delivered in this order). */
+enum {
+    MPTCP_EVB_CONNECTED = 1u << 0,
+    MPTCP_EVB_ACCEPTED = 1u << 1,
+    MPTCP_EVB_READABLE = 1u << 2,
+    MPTCP_EVB_PEER_SHUTDOWN = 1u << 3,
+    MPTCP_EVB_WRITABLE = 1u << 4,
+    MPTCP_EVB_CLOSED = 1u << 5
+};
+
+/* Per-connection counters: the subset of mptcp_conn_stats the TCB counts. */
+typedef struct mptcp_tcp_counters {
+    uint64_t bytes_sent, bytes_acked, bytes_received;
+    uint32_t segs_out, segs_in;
+    uint32_t retrans_segs, fast_retrans, rto_expiries, dup_acks_in, sack_blocks_in;
+    uint32_t ooo_segs_in, zero_window_probes;
+} mptcp_tcp_counters;
+
+struct mptcp_conn {
+    struct mptcp_stack *st;
+    struct mptcp_conn *hnext;   /* demux hash chain */
+    struct mptcp_conn *ev_next; /* pending-event list, then graveyard */
+    struct mptcp_conn *all_prev, *all_next; /* every conn of the stack */
+    void *user;                 /* the host's pointer */
+    const mptcp_tcp_upper_ops *upper;
+    void *upper_ctx;
+    uint8_t *bufmem;            /* send + receive ring memory, one allocation */
+    mptcp_timer_node tn;        /* keyed by mptcp_tcp_next_deadline() */
+    mptcp_addr local, remote;
+    uint32_t flags;             /* MPTCP_TF_* */
+    uint8_t state;              /* mptcp_tcp_state */
+    uint8_t ev_bits;            /* MPTCP_EVB_* pending */
+    uint8_t close_reason;       /* mptcp_close_reason for MPTCP_EV_CLOSED */
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t backoff;            /* RTO doublings since the last new ACK */
+    uint8_t dupacks;            /* consecutive duplicate ACKs */
+    uint8_t keep_probes;        /* keepalive probes sent without answer */
+    uint16_t mss;               /* send MSS without options: min(peer, ours, PMTU) */
+    uint16_t peer_mss;          /* as the peer announced (536 when absent) */
+    uint16_t rcv_mss;           /* largest payload received (delayed-ACK unit) */
+    uint32_t rcv_unacked;       /* in-order bytes received since our last ACK */
+    /* Send sequence space (RFC 9293 section 3.3.1). snd_max: highest sent. */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+    uint32_t fin_seq;           /* our FIN's sequence number (TF_FIN_SENT) */
+    /* Receive sequence space. rcv_adv: right edge of the window we advertised. */
+    uint32_t irs, rcv_nxt, rcv_adv, fin_rcv_seq;
+    /* RFC 7323 timestamps: TS.Recent, our clock offset, Last.ACK.sent. */
+    uint32_t ts_recent, ts_offset, last_ack_sent;
+    /* RFC 6298 estimator, microseconds. */
+    uint32_t srtt_us, rttvar_us, rto_us;
+    uint32_t rtt_seq, rtt_start; /* timed segment end, send time (low 32 bits of now_us) */
+    /* Deadlines (MPTCP_TIMER_NONE when off). t_rexmit: RTO or persist;
+     * t_misc: keepalive, FIN_WAIT_2 or TIME_WAIT, by state. */
+    uint64_t t_rexmit, t_delack, t_misc;
+    uint64_t last_rx_us, last_tx_us;
+    mptcp_sack_sb sack;
+    mptcp_cc cc;
+    mptcp_sndbuf snd;
+    mptcp_rcvbuf rcv;
+    mptcp_tcp_counters ctr;
+};
+
+/* tcp.c */
+mptcp_tcb *mptcp_tcp_new(struct mptcp_stack *st, const mptcp_addr *local,
+                         const mptcp_addr *remote, uint64_t now_us);
+void mptcp_tcp_free(mptcp_tcb *t);
+void mptcp_tcp_free_buffers(mptcp_tcb *t);
+void mptcp_tcp_set_state(mptcp_tcb *t, uint8_t state, uint64_t now_us);
+/* Ends the connection now (state CLOSED, timers off, out of the demux);
+ * queues MPTCP_EV_CLOSED with |reason| if the host owns it. */
+void mptcp_tcp_terminate(mptcp_tcb *t, mptcp_close_reason reason);
+/* Called when the orderly close finished or the host consumed data: queue
+ * MPTCP_EV_CLOSED (NORMAL) once nothing is left for the host to read. */
+void mptcp_tcp_maybe_finish(mptcp_tcb *t);
+/* The connection became synchronized (ESTABLISHED reached). */
+void mptcp_tcp_established(mptcp_tcb *t, uint64_t now_us);
+/* Negotiated values from a SYN or SYN/ACK's options. */
+struct mptcp_tcp_rx_opts;
+void mptcp_tcp_apply_syn_opts(mptcp_tcb *t, const struct mptcp_tcp_rx_opts *o);
+bool mptcp_tcp_synced(const mptcp_tcb *t);
+
+/* Options as the input path needs them (a lean parse, see tcp_in.c). */
+typedef struct mptcp_tcp_rx_opts {
+    uint32_t present;  /* MPTCP_TCPO_* */
+    uint32_t bad;      /* known kinds with a wrong length: ignored */
+    uint16_t mss;
+    uint8_t wscale;
+    uint8_t sack_count;
+    uint32_t ts_val, ts_ecr;
+    mptcp_sack_block sack[4];
+} mptcp_tcp_rx_opts;
+
+/* tcp_in.c */
+void mptcp_tcp_input(struct mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
+                     const uint8_t *seg, size_t len, uint64_t now_us);
+int mptcp_tcp_parse_opts(const uint8_t *p, size_t len, mptcp_tcp_rx_opts *o);
+
+/* tcp_out.c */
+void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us);
+void mptcp_tcp_send_syn(mptcp_tcb *t, uint64_t now_us);
+void mptcp_tcp_send_ack(mptcp_tcb *t, uint64_t now_us);
+void mptcp_tcp_send_rst(mptcp_tcb *t, uint64_t now_us);
+/* A segment with seq = snd_una - 1 and no data: keepalive and zero-window
+ * probe (the peer answers with an ACK carrying its window). */
+void mptcp_tcp_send_probe(mptcp_tcb *t, uint64_t now_us);
+/* The persist timer fired: probe a zero window, or send into a window too
+ * small for SWS avoidance (the RFC 9293 section 3.8.6.2.1 override). */
+void mptcp_tcp_persist_fire(mptcp_tcb *t, uint64_t now_us);
+/* (Re)sends [seq, seq+len) from the send buffer (len <= mss). */
+void mptcp_tcp_send_data(mptcp_tcb *t, uint32_t seq, uint32_t len, bool rexmit,
+                         uint64_t now_us);
+/* RST for a segment that matched no connection (RFC 9293 section 3.10.7.1). */
+void mptcp_tcp_send_rst_reply(struct mptcp_stack *st, const mptcp_addr *local,
+                              const mptcp_addr *remote, const mptcp_tcp_hdr *h,
+                              uint32_t seg_len, uint64_t now_us);
+/* After the host read data: send a window update if the window grew enough. */
+void mptcp_tcp_rcv_window_opened(mptcp_tcb *t, uint64_t now_us);
+uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t);
+
+/* tcp_timer.c */
+uint64_t mptcp_tcp_next_deadline(const mptcp_tcb *t);
+void mptcp_tcp_timers_run(mptcp_tcb *t, uint64_t now_us);
+void mptcp_tcp_rtt_sample(mptcp_tcb *t, uint32_t rtt_us);
+void mptcp_tcp_rexmit_arm(mptcp_tcb *t, uint64_t now_us);
+void mptcp_tcp_rexmit_stop(mptcp_tcb *t);
+void mptcp_tcp_keepalive_reset(mptcp_tcb *t, uint64_t now_us);
+void mptcp_tcp_delack_arm(mptcp_tcb *t, uint64_t now_us);
+
+/* isn.c: RFC 6528 initial sequence numbers. */
+uint32_t mptcp_isn_generate(const uint8_t secret[32], const mptcp_addr *local,
+                            const mptcp_addr *remote, uint64_t now_us);
+
+#endif /* MPTCP_TCP_H */
