@@ -611,7 +611,7 @@ typedef struct mptcp_event {
             mptcp_close_reason reason;
         } closed;
         struct {
-            mptcp_addr local;  /* the listening address that accepted */
+            mptcp_addr local;  /* the local address and port it was accepted on */
         } accepted;
     } u;
 } mptcp_event;
@@ -685,9 +685,14 @@ MPTCP_API mptcp_ssize mptcp_recv(mptcp_conn *c, void *buf, size_t len, uint64_t 
 /* Half-close: a FIN follows the data already in the send buffer. */
 MPTCP_API int mptcp_shutdown(mptcp_conn *c, uint64_t now_us);
 /* Full close: shutdown, and the connection is freed by the stack once the
- * close finishes (MPTCP_EV_CLOSED is still delivered). Unread received data
- * makes it an abort (RST), as RFC 9293 section 3.6 suggests. The host must
- * not use |c| after MPTCP_EV_CLOSED. */
+ * close finishes (MPTCP_EV_CLOSED is still delivered; no other event after
+ * close). Unread received data makes it an abort (RST), as RFC 9293 section
+ * 3.6 suggests; so does data arriving after close. Calling it while
+ * MPTCP_EV_CLOSED is queued but not yet delivered returns 0. Returns 0,
+ * MPTCP_EINVAL, MPTCP_ECLOSED (already closed). The host must not use |c|
+ * after MPTCP_EV_CLOSED. An orderly close is reported (CLOSED, NORMAL) once
+ * both FINs are exchanged and acknowledged and everything received was read
+ * (or the host closed); TIME_WAIT then runs inside the stack. */
 MPTCP_API int mptcp_close(mptcp_conn *c, uint64_t now_us);
 /* Abort: send a RST, drop all state; MPTCP_EV_CLOSED (ABORTED) follows. */
 MPTCP_API int mptcp_abort(mptcp_conn *c, uint64_t now_us);

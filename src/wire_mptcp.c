@@ -12,32 +12,31 @@
 
 #define OPT_MAX MPTCP_TCP_OPT_SPACE
 
-static const char *const form_names[MPTCP_OPT_FORM_COUNT] = {
-    [MPTCP_OPT_NONE] = "none",
-    [MPTCP_OPT_MPC_SYN] = "MP_CAPABLE SYN",
-    [MPTCP_OPT_MPC_SYNACK] = "MP_CAPABLE SYN/ACK",
-    [MPTCP_OPT_MPC_ACK] = "MP_CAPABLE ACK",
-    [MPTCP_OPT_MPC_DATA] = "MP_CAPABLE ACK+data",
-    [MPTCP_OPT_MPC_V0_SYN] = "MP_CAPABLE v0 SYN",
-    [MPTCP_OPT_MPC_V0_ACK] = "MP_CAPABLE v0 ACK",
-    [MPTCP_OPT_JOIN_SYN] = "MP_JOIN SYN",
-    [MPTCP_OPT_JOIN_SYNACK] = "MP_JOIN SYN/ACK",
-    [MPTCP_OPT_JOIN_ACK] = "MP_JOIN ACK",
-    [MPTCP_OPT_DSS] = "DSS",
-    [MPTCP_OPT_ADD_ADDR] = "ADD_ADDR",
-    [MPTCP_OPT_REMOVE_ADDR] = "REMOVE_ADDR",
-    [MPTCP_OPT_PRIO] = "MP_PRIO",
-    [MPTCP_OPT_FAIL] = "MP_FAIL",
-    [MPTCP_OPT_FASTCLOSE] = "MP_FASTCLOSE",
-    [MPTCP_OPT_TCPRST] = "MP_TCPRST",
-    [MPTCP_OPT_EXPERIMENTAL] = "MP_EXPERIMENTAL",
-};
-
+/* A switch, not a table of pointers: under -fPIC a pointer table lands in
+ * writable relocated data (.data.rel.ro), which `make lint` forbids. */
 const char *mptcp_opt_form_name(mptcp_opt_form form)
 {
-    if ((unsigned)form >= MPTCP_OPT_FORM_COUNT)
-        return "invalid";
-    return form_names[form];
+    switch (form) {
+    case MPTCP_OPT_NONE: return "none";
+    case MPTCP_OPT_MPC_SYN: return "MP_CAPABLE SYN";
+    case MPTCP_OPT_MPC_SYNACK: return "MP_CAPABLE SYN/ACK";
+    case MPTCP_OPT_MPC_ACK: return "MP_CAPABLE ACK";
+    case MPTCP_OPT_MPC_DATA: return "MP_CAPABLE ACK+data";
+    case MPTCP_OPT_MPC_V0_SYN: return "MP_CAPABLE v0 SYN";
+    case MPTCP_OPT_MPC_V0_ACK: return "MP_CAPABLE v0 ACK";
+    case MPTCP_OPT_JOIN_SYN: return "MP_JOIN SYN";
+    case MPTCP_OPT_JOIN_SYNACK: return "MP_JOIN SYN/ACK";
+    case MPTCP_OPT_JOIN_ACK: return "MP_JOIN ACK";
+    case MPTCP_OPT_DSS: return "DSS";
+    case MPTCP_OPT_ADD_ADDR: return "ADD_ADDR";
+    case MPTCP_OPT_REMOVE_ADDR: return "REMOVE_ADDR";
+    case MPTCP_OPT_PRIO: return "MP_PRIO";
+    case MPTCP_OPT_FAIL: return "MP_FAIL";
+    case MPTCP_OPT_FASTCLOSE: return "MP_FASTCLOSE";
+    case MPTCP_OPT_TCPRST: return "MP_TCPRST";
+    case MPTCP_OPT_EXPERIMENTAL: return "MP_EXPERIMENTAL";
+    default: return "invalid";
+    }
 }
 
 uint8_t mptcp_wire_mptcp_subtype(mptcp_opt_form form)
