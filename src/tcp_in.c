@@ -327,9 +327,11 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
     if ((t->flags & MPTCP_TF_SACK) && (s->o.present & MPTCP_TCPO_SACK))
         t->ctr.sack_blocks_in += mptcp_sack_update(&t->sack, t->snd_una, t->snd_max, s->o.sack,
                                                    s->o.sack_count);
-    /* Window update (section 3.10.7.4, fifth check, ESTABLISHED). */
-    if (mptcp_seq_lt(t->snd_wl1, s->h.seq) ||
-        (t->snd_wl1 == s->h.seq && mptcp_seq_leq(t->snd_wl2, ack))) {
+    /* Window update (section 3.10.7.4, fifth check, ESTABLISHED): only from
+     * an ACK at or above SND.UNA, and not from an older segment. */
+    if (mptcp_seq_geq(ack, t->snd_una) &&
+        (mptcp_seq_lt(t->snd_wl1, s->h.seq) ||
+         (t->snd_wl1 == s->h.seq && mptcp_seq_leq(t->snd_wl2, ack)))) {
         t->snd_wnd = s->win;
         t->snd_wl1 = s->h.seq;
         t->snd_wl2 = ack;

@@ -341,6 +341,45 @@ START_TEST(rst_in_each_synchronized_state_closes)
 }
 END_TEST
 
+START_TEST(rst_in_fin_wait_2_and_time_wait)
+{
+    est e;
+    est_init(&e, NULL);
+    ck_assert_int_eq(mptcp_shutdown(e.conn, 0), 0);
+    e.my_nxt++; /* the peer acknowledges our FIN */
+    est_seg(&e, e.peer_nxt, MPTCP_TH_ACK, NULL, 0, ++e.tsval);
+    mptcp_conn_stats cs;
+    mptcp_conn_get_stats(e.conn, &cs);
+    ck_assert_int_eq(cs.state, MPTCP_TCP_FIN_WAIT_2);
+    fx_segspec rst = {PEER_PORT, 80, e.peer_nxt, 0, MPTCP_TH_RST, 0, NULL, 0, NULL, 0};
+    fx_single_input(&e.f, peer(), me(), &rst);
+    ck_assert_uint_eq(fx_single_count_ev(&e.f, MPTCP_EV_CLOSED), 1);
+    ck_assert_int_eq(e.f.ev[e.f.n_ev - 1].u.closed.reason, MPTCP_CLOSE_RESET);
+    fx_single_fini(&e.f);
+
+    est_init(&e, NULL);
+    ck_assert_int_eq(mptcp_shutdown(e.conn, 0), 0);
+    e.my_nxt++;
+    est_seg(&e, e.peer_nxt, MPTCP_TH_ACK | MPTCP_TH_FIN, NULL, 0, ++e.tsval);
+    e.peer_nxt++;
+    /* TIME_WAIT: the orderly close is reported, the TCB lingers */
+    ck_assert_uint_eq(fx_single_count_ev(&e.f, MPTCP_EV_CLOSED), 1);
+    ck_assert_int_eq(e.f.ev[e.f.n_ev - 1].u.closed.reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_uint_ne(mptcp_next_timeout(e.f.st), UINT64_MAX);
+    /* a retransmitted FIN is ACKed again */
+    size_t out = e.f.n_out;
+    est_seg(&e, e.peer_nxt - 1, MPTCP_TH_ACK | MPTCP_TH_FIN, NULL, 0, ++e.tsval);
+    ck_assert_uint_eq(e.f.n_out, out + 1);
+    /* a RST ends TIME_WAIT early, silently */
+    rst.seq = e.peer_nxt;
+    fx_single_input(&e.f, peer(), me(), &rst);
+    ck_assert_uint_eq(fx_single_count_ev(&e.f, MPTCP_EV_CLOSED), 1);
+    ck_assert_uint_eq(mptcp_next_timeout(e.f.st), UINT64_MAX);
+    ck_assert_uint_eq(e.f.n_out, out + 1);
+    fx_single_fini(&e.f);
+}
+END_TEST
+
 START_TEST(rst_in_syn_received_frees_silently)
 {
     fx_single f;
@@ -550,6 +589,7 @@ Suite *stack_input_suite(void)
     tcase_add_test(tc, ack_of_unsent_data_is_dropped_and_acked);
     tcase_add_test(tc, data_in_order_out_of_window_and_paws);
     tcase_add_test(tc, rst_in_each_synchronized_state_closes);
+    tcase_add_test(tc, rst_in_fin_wait_2_and_time_wait);
     tcase_add_test(tc, rst_in_syn_received_frees_silently);
     tcase_add_test(tc, syn_flood_is_bounded_by_max_conns);
     tcase_add_test(tc, icmp_unreach_and_mtu);

@@ -7,6 +7,7 @@
 
 #include "helpers/fixture.h"
 #include "mptcp.h"
+#include "tcp.h"
 
 #define MB (1024u * 1024u)
 
@@ -54,9 +55,13 @@ static void transfer(int from, size_t len, uint64_t seed)
     fx_fill(data, len, seed);
     fx_pair_connect(&p);
     ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    uint64_t calls0 = p.e[0].alloc.calls, calls1 = p.e[1].alloc.calls;
     fx_pair_send(&p, from, data, len, 2 /* close when all is taken */);
     p.e[1 - from].close_on_eof = true;
     ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
+    /* no allocation per segment: none at all after the connection exists */
+    ck_assert_uint_eq(p.e[0].alloc.calls, calls0);
+    ck_assert_uint_eq(p.e[1].alloc.calls, calls1);
     fx_end *rx = &p.e[1 - from];
     ck_assert_uint_eq(rx->rx_len, len);
     ck_assert(memcmp(rx->rx, data, len) == 0);
@@ -196,6 +201,118 @@ START_TEST(connect_gives_up_after_syn_retries)
 }
 END_TEST
 
+/* The upper-layer hook: option bytes out, options in, payload in. */
+static struct {
+    uint32_t out_calls, in_seen, data_bytes;
+} hk;
+
+static size_t hk_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
+                          uint32_t payload_len, uint8_t *dst, size_t cap)
+{
+    (void)ctx;
+    (void)t;
+    (void)flags;
+    (void)seq;
+    (void)payload_len;
+    if (cap < 4)
+        return 0;
+    hk.out_calls++;
+    dst[0] = 253; /* RFC 4727 experimental kind */
+    dst[1] = 4;
+    dst[2] = 0xab;
+    dst[3] = 0xcd;
+    return 4;
+}
+
+static void hk_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *o,
+                       size_t len)
+{
+    (void)ctx;
+    (void)t;
+    (void)h;
+    for (size_t i = 0; i + 3 < len; i++)
+        if (o[i] == 253 && o[i + 1] == 4 && o[i + 2] == 0xab && o[i + 3] == 0xcd)
+            hk.in_seen++;
+}
+
+static void hk_data_in(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len)
+{
+    (void)ctx;
+    (void)t;
+    (void)seq;
+    hk.data_bytes += len;
+}
+
+static const mptcp_tcp_upper_ops hk_ops = {hk_opts_out, hk_opts_in, hk_data_in};
+
+START_TEST(upper_hooks_add_and_see_options_and_payload)
+{
+    memset(&hk, 0, sizeof hk);
+    fx_pair p;
+    fx_pair_init(&p, NULL, NULL, 40, 5000);
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    p.e[0].conn->upper = &hk_ops; /* client adds the option */
+    p.e[1].conn->upper = &hk_ops; /* server sees it (and adds it too) */
+    uint8_t d[50000];
+    fx_fill(d, sizeof d, 40);
+    fx_pair_send(&p, 0, d, sizeof d, 0);
+    fx_pair_run(&p, p.now + 2000000);
+    ck_assert_uint_eq(p.e[1].rx_len, sizeof d);
+    ck_assert(memcmp(p.e[1].rx, d, sizeof d) == 0);
+    ck_assert_uint_gt(hk.out_calls, 30);
+    ck_assert_uint_gt(hk.in_seen, 30);
+    ck_assert_uint_eq(hk.data_bytes, sizeof d);
+    mptcp_conn_stats a;
+    mptcp_conn_get_stats(p.e[0].conn, &a);
+    ck_assert_uint_eq(a.retrans_segs, 0);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+/* Same seed, same inputs: the same segments, byte for byte. */
+static void trace(uint64_t seed, fx_cap **log, size_t *n)
+{
+    fx_pair p;
+    fx_pair_init(&p, NULL, NULL, seed, 3000);
+    p.log = calloc(4096, sizeof *p.log);
+    p.log_cap = 4096;
+    uint8_t d[60000];
+    fx_fill(d, sizeof d, seed);
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    fx_pair_rule(&p, 0, p.sent[0] + 7, FX_DROP, 0);
+    fx_pair_send(&p, 0, d, sizeof d, 2);
+    p.e[1].close_on_eof = true;
+    fx_pair_run(&p, p.now + 10000000);
+    ck_assert_uint_eq(p.e[1].rx_len, sizeof d);
+    *log = p.log;
+    *n = p.n_log;
+    p.log = NULL;
+    fx_pair_fini(&p);
+}
+
+START_TEST(same_seed_gives_identical_traces)
+{
+    fx_cap *a, *b, *c;
+    size_t na, nb, nc;
+    trace(77, &a, &na);
+    trace(77, &b, &nb);
+    trace(78, &c, &nc);
+    ck_assert_uint_eq(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        ck_assert_uint_eq(a[i].at, b[i].at);
+        ck_assert_uint_eq(a[i].len, b[i].len);
+        ck_assert(memcmp(a[i].data, b[i].data, a[i].len) == 0);
+    }
+    /* another seed: other ISNs, so the first SYN differs */
+    ck_assert(memcmp(a[0].data, c[0].data, a[0].len) != 0);
+    free(a);
+    free(b);
+    free(c);
+}
+END_TEST
+
 Suite *tcp_basic_suite(void)
 {
     Suite *s = suite_create("tcp_basic");
@@ -209,6 +326,8 @@ Suite *tcp_basic_suite(void)
     tcase_add_test(tc, lost_syn_is_retransmitted_after_rto);
     tcase_add_test(tc, lost_data_tail_is_retransmitted_after_rto);
     tcase_add_test(tc, connect_gives_up_after_syn_retries);
+    tcase_add_test(tc, upper_hooks_add_and_see_options_and_payload);
+    tcase_add_test(tc, same_seed_gives_identical_traces);
     suite_add_tcase(s, tc);
     return s;
 }
