@@ -168,7 +168,14 @@ static uint32_t payload_mss(const mptcp_tcb *t)
 
 void mptcp_tcp_send_ack(mptcp_tcb *t, uint64_t now_us)
 {
-    xmit(t, t->snd_nxt, MPTCP_TH_ACK, 0, now_us);
+    /* A pure ACK carries snd_max, not snd_nxt: after an RTO snd_nxt goes
+     * back to snd_una (go-back-N), and an ACK numbered below what the peer
+     * already received fails its acceptability test (RFC 9293 section
+     * 3.10.7.4), so the peer would drop it unread and answer with its own
+     * ACK: with both sides in that state, neither ever sees the other's
+     * cumulative ACK. snd_max is always inside the peer's window (Linux
+     * never moves snd_nxt back, so its ACKs carry the same number). */
+    xmit(t, t->snd_max, MPTCP_TH_ACK, 0, now_us);
 }
 
 void mptcp_tcp_persist_fire(mptcp_tcb *t, uint64_t now_us)

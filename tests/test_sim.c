@@ -15,6 +15,7 @@
 #include "sim/sim.h"
 #include "sim/sim_data.h"
 #include "sim/sim_mbox.h"
+#include "sim/sim_path.h"
 #include "sim/sim_seg.h"
 
 /* ---------------------------------------------------------------- fixtures */
@@ -51,8 +52,19 @@ static void rec_input(void *ctx, sim *s, const sim_pkt *p)
         memcpy(r->pkts[r->n], p, sizeof(sim_pkt));
         r->n++;
     }
-    if (r->echo)
-        sim_node_send(r->node, &p->dst, &p->src, p->data, p->len);
+    if (r->echo) {
+        /* back to the sender: addresses and ports swapped, checksum redone */
+        uint8_t seg[SIM_PKT_CAP];
+        memcpy(seg, p->data, p->len);
+        sim_tcp h;
+        sim_seg_get(seg, &h);
+        uint16_t port = h.sport;
+        h.sport = h.dport;
+        h.dport = port;
+        sim_seg_put(seg, &h);
+        mptcp_tcp_csum_fill(seg, p->len, &p->dst, &p->src);
+        sim_node_send(r->node, &p->dst, &p->src, seg, p->len);
+    }
 }
 
 static uint64_t rec_next(void *ctx)
@@ -250,6 +262,43 @@ START_TEST(link_rate_rounds_up_and_counts_overhead)
 }
 END_TEST
 
+START_TEST(link_counts_the_ipv6_header_and_mbox_keeps_v6_checksums)
+{
+    sim *s = sim_new(1, 0);
+    rec *a = rec_new(s, "a"), *b = rec_new(s, "b");
+    mptcp_addr a6, b6;
+    memset(&a6, 0, sizeof(a6));
+    a6.family = MPTCP_AF_INET6;
+    a6.ip[0] = 0x20, a6.ip[1] = 0x01, a6.ip[2] = 0x0d, a6.ip[3] = 0xb8, a6.ip[15] = 1;
+    b6 = a6;
+    b6.ip[15] = 2;
+    sim_mbox_cfg m = {.dirs = SIM_BOTH, .mss_clamp = 1000};
+    sim_mbox *mb6 = sim_mbox_new(s, "m", &m, sim_node_elem(b->node), NULL);
+    sim_link_cfg c = {.rate_bps = 8000000};
+    sim_link *l = sim_link_new(s, "l", &c, sim_mbox_a2b(mb6));
+    sim_node_route(a->node, &a6, &b6, sim_link_elem(l));
+    uint8_t buf[SIM_PKT_CAP], pay[960];
+    memset(pay, 0x5a, sizeof(pay));
+    sim_tcp h = {1000, 80, 1, 0, MPTCP_TH_SYN, 65535};
+    uint8_t mss[] = {2, 4, 0x05, 0xa0};
+    int len = sim_seg_build(buf, sizeof(buf), &h, mss, sizeof(mss), pay, sizeof(pay), &a6, &b6);
+    ck_assert(mptcp_tcp_csum_ok(buf, (size_t)len, &a6, &b6));
+    ck_assert_int_eq(sim_node_send(a->node, &a6, &b6, buf, (size_t)len), 0);
+    sim_run_until(s, UINT64_MAX);
+    ck_assert_uint_eq(b->n, 1);
+    /* 24 + 960 bytes of segment + 40 of IPv6 header at 1 byte/us */
+    ck_assert_uint_eq(b->t[0], 1024);
+    sim_pkt *p = b->pkts[0];
+    ck_assert_uint_eq(p->dst.family, MPTCP_AF_INET6);
+    ck_assert_uint_eq(p->data[22], 0x03); /* MSS 1440 clamped to 1000 = 0x03e8 */
+    ck_assert_uint_eq(p->data[23], 0xe8);
+    ck_assert(sim_pkt_csum_ok(p));
+    sim_free(s);
+    rec_free(a);
+    rec_free(b);
+}
+END_TEST
+
 START_TEST(link_without_rate_only_delays)
 {
     sim_link_cfg c = {.delay_us = 777};
@@ -385,6 +434,33 @@ START_TEST(scripted_loss_by_index_and_by_filter)
     sim_link_get_stats(p.ab, &st);
     ck_assert_uint_eq(st.drop_down, 1);
     ck_assert_uint_eq(p.b->n, 4);
+    pair_free(&p);
+}
+END_TEST
+
+static void send_ev(sim *s, void *arg, sim_pkt *p)
+{
+    (void)s, (void)p;
+    send_seg(((rec *)arg)->node, (uint32_t)sim_now(s), 10);
+}
+
+START_TEST(scripted_outage_drops_only_inside_the_window)
+{
+    sim_link_cfg c = {.delay_us = 50};
+    pair p = mkpair(1, &c);
+    uint64_t t0 = sim_now(p.s);
+    sim_link_outage(p.s, p.ab, t0 + 100, t0 + 200);
+    for (uint64_t t = 0; t < 300; t += 10)
+        sim_at(p.s, t0 + t, send_ev, p.a, NULL);
+    sim_run_until(p.s, UINT64_MAX);
+    sim_link_stats st;
+    sim_link_get_stats(p.ab, &st);
+    ck_assert_uint_eq(st.drop_down, 10); /* sent at 100, 110, ..., 190 */
+    ck_assert_uint_eq(p.b->n, 20);
+    for (size_t i = 0; i < p.b->n; i++) {
+        uint64_t sent = p.b->t[i] - 50 - t0;
+        ck_assert(sent < 100 || sent >= 200);
+    }
     pair_free(&p);
 }
 END_TEST
@@ -1104,6 +1180,52 @@ START_TEST(pcap_tap_output_is_read_by_tshark)
 }
 END_TEST
 
+START_TEST(path_pcap_shows_every_hop_before_and_after_nat)
+{
+    char path[] = "/tmp/sim-hops-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    sim *s = sim_new(1, 0);
+    rec *a = rec_new(s, "a"), *b = rec_new(s, "b");
+    b->echo = true;
+    mptcp_test_pcap *pc = mptcp_test_pcap_open(path);
+    sim_mbox_cfg m = {.nat = true, .nat_ip = ip4(192, 0, 2, 1), .nat_port_base = 40000};
+    sim_path_cfg cfg = {.ab = sim_link_cfg_make(0, 2000, 0, 0), .mbox = &m, .pcap = pc,
+                        .pcap_every_hop = true};
+    cfg.ba = cfg.ab;
+    sim_path p;
+    ck_assert_int_eq(sim_path_new(s, &p, a->node, A(), b->node, B(), &cfg), 0);
+    send_seg(a->node, 1, 100);
+    sim_run_until(s, UINT64_MAX);
+    ck_assert_uint_eq(a->n, 1); /* the echo came back through the NAT */
+    ck_assert_mem_eq(a->pkts[0]->dst.ip, A()->ip, 4);
+    ck_assert_int_eq(mptcp_test_pcap_close(pc), 0);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd),
+             "tshark -r %s -T fields -e frame.time_relative -e ip.src -e ip.dst -e tcp.srcport "
+             "2>/dev/null",
+             path);
+    FILE *f = popen(cmd, "r");
+    char line[256], got[2048] = "";
+    while (fgets(line, sizeof(line), f))
+        strncat(got, line, sizeof(got) - strlen(got) - 1);
+    ck_assert_int_eq(pclose(f), 0);
+    /* A out, after link ab, B in (NATed), B out, after the NAT back, A in */
+    const char *want = "0.000000000\t10.0.0.1\t10.0.1.1\t1000\n"
+                       "0.001000000\t10.0.0.1\t10.0.1.1\t1000\n"
+                       "0.001000000\t192.0.2.1\t10.0.1.1\t40000\n"
+                       "0.001000000\t10.0.1.1\t192.0.2.1\t80\n"
+                       "0.001000000\t10.0.1.1\t10.0.0.1\t80\n"
+                       "0.002000000\t10.0.1.1\t10.0.0.1\t80\n";
+    ck_assert_str_eq(got, want);
+    unlink(path);
+    sim_free(s);
+    rec_free(a);
+    rec_free(b);
+}
+END_TEST
+
 START_TEST(packet_pool_recycles_and_sim_free_releases_in_flight)
 {
     sim_link_cfg c = {.delay_us = 100};
@@ -1171,9 +1293,11 @@ Suite *sim_suite(void)
     tcase_add_test(tc, link_time_is_serialization_plus_propagation);
     tcase_add_test(tc, link_rate_rounds_up_and_counts_overhead);
     tcase_add_test(tc, link_without_rate_only_delays);
+    tcase_add_test(tc, link_counts_the_ipv6_header_and_mbox_keeps_v6_checksums);
     tcase_add_test(tc, droptail_queue_drops_beyond_limit_then_recovers);
     tcase_add_test(tc, random_loss_matches_rate_and_is_deterministic);
     tcase_add_test(tc, scripted_loss_by_index_and_by_filter);
+    tcase_add_test(tc, scripted_outage_drops_only_inside_the_window);
     tcase_add_test(tc, reordering_holds_packets_back);
     tcase_add_test(tc, duplication_delivers_identical_copies);
     tcase_add_test(tc, corruption_flips_one_bit_and_checksum_catches_it);
@@ -1194,6 +1318,7 @@ Suite *sim_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("pcap");
     tcase_add_test(tc, pcap_tap_output_is_read_by_tshark);
+    tcase_add_test(tc, path_pcap_shows_every_hop_before_and_after_nat);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

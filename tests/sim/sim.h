@@ -6,9 +6,9 @@
  * stripping and rewriting, sequence rewriting, NAT, TSO-like splitting,
  * LRO-like coalescing, payload rewriting) and taps (pcap of a hop).
  *
- * Determinism: events run in (time, insertion order); every random choice
- * comes from a per-component generator seeded from the simulation seed; no
- * clock is read. A node is anything that consumes segments and has a timer:
+ * Determinism: events run in (time, insertion order), and a node timer due
+ * at t runs before the events at t; every random choice comes from a
+ * per-component generator seeded from the simulation seed; no clock is read. A node is anything that consumes segments and has a timer:
  * sim_host.h binds an mptcp_stack to one, tests bind fakes.
  *
  * Multipath: a node has any number of addresses and routes; a route picks
@@ -186,6 +186,9 @@ int sim_link_drop_index(sim_link *l, uint64_t index);
 void sim_link_set_filter(sim_link *l, sim_link_filter f, void *ctx);
 /* A link that is down drops everything that enters it. */
 void sim_link_set_down(sim_link *l, bool down);
+/* Scripted outage: the link goes down at |from| and back up at |to|
+ * (to == UINT64_MAX: stays down). Packets already on the wire still arrive. */
+void sim_link_outage(sim *s, sim_link *l, uint64_t from, uint64_t to);
 void sim_link_get_stats(const sim_link *l, sim_link_stats *out);
 
 /* ---------------------------------------------------------------- taps */

@@ -9,7 +9,7 @@
 # no main() there); the programs' mains live in tests/sim/demo/ and tests/bench/.
 # DEMO_ARGS / BENCH_ARGS pass options, e.g. make demo DEMO_ARGS="--seed 7 --mb 50".
 
-SIM_PROG_SRC := $(sort $(wildcard tests/sim/*.c tests/sim/stack/*.c)) tests/helpers/pcap.c
+SIM_PROG_SRC := $(sort $(wildcard tests/sim/*.c)) tests/helpers/pcap.c
 SIM_PROG_HDR := $(wildcard tests/sim/*.h tests/helpers/pcap.h) mptcp.h
 SIM_PROG_CFLAGS = -std=gnu11 -Wall -Wextra -Wshadow -Wvla $(if $(filter 1,$(WERROR)),-Werror) \
                   -O2 -g -I. -Isrc -Itests $(CFLAGS)
@@ -29,3 +29,6 @@ demo: $(O)/mptcp-demo
 
 bench: $(O)/mptcp-bench
 	$(O)/mptcp-bench $(BENCH_ARGS)
+
+# `make check` runs tests/sim/run-demo.sh, which needs the demo binary.
+CHECK_BUILD += $(O)/mptcp-demo

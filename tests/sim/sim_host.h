@@ -26,7 +26,7 @@ typedef struct sim_flow_cfg {
     size_t rx_chunk;          /* bytes per mptcp_recv (default 65536) */
 } sim_flow_cfg;
 
-#define SIM_EV_MAX 8 /* event types are 1..6 */
+#define SIM_EV_MAX 32 /* room for the MPTCP event types to come */
 
 typedef struct sim_flow {
     sim_host *host;

@@ -184,6 +184,25 @@ void sim_link_set_down(sim_link *l, bool down)
     l->down = down;
 }
 
+static void link_down_ev(sim *s, void *arg, sim_pkt *p)
+{
+    (void)s, (void)p;
+    ((sim_link *)arg)->down = true;
+}
+
+static void link_up_ev(sim *s, void *arg, sim_pkt *p)
+{
+    (void)s, (void)p;
+    ((sim_link *)arg)->down = false;
+}
+
+void sim_link_outage(sim *s, sim_link *l, uint64_t from, uint64_t to)
+{
+    sim_at(s, from, link_down_ev, l, NULL);
+    if (to != UINT64_MAX)
+        sim_at(s, to, link_up_ev, l, NULL);
+}
+
 void sim_link_get_stats(const sim_link *l, sim_link_stats *out)
 {
     *out = l->st;

@@ -7,28 +7,36 @@
 
 #include <string.h>
 
+static sim_elem *tap(sim *s, const sim_path_cfg *cfg, bool want, sim_elem *next, sim_tap **out)
+{
+    if (!cfg->pcap || !want)
+        return next;
+    sim_tap *t = sim_tap_new(s, cfg->pcap, cfg->pcap_max_bytes, next);
+    if (out)
+        *out = t;
+    return sim_tap_elem(t);
+}
+
 int sim_path_new(sim *s, sim_path *out, sim_node *a, const mptcp_addr *a_ip, sim_node *b,
                  const mptcp_addr *b_ip, const sim_path_cfg *cfg)
 {
     memset(out, 0, sizeof(*out));
-    sim_elem *to_b = sim_node_elem(b), *to_a = sim_node_elem(a);
-    if (cfg->pcap) {
-        out->tap_in = sim_tap_new(s, cfg->pcap, cfg->pcap_max_bytes, to_a);
-        to_a = sim_tap_elem(out->tap_in);
-    }
+    bool every = cfg->pcap_every_hop;
+    /* B -> A, from A's end backwards: [tap] link ba [tap] (mbox b2a) [tap] */
+    sim_elem *to_a = tap(s, cfg, true, sim_node_elem(a), &out->tap_in);
     out->ba = sim_link_new(s, "ba", &cfg->ba, to_a);
     sim_elem *b_first = sim_link_elem(out->ba);
+    /* A -> B, from B's end backwards: [tap] (mbox a2b) [tap] link ab [tap] */
+    sim_elem *to_b = tap(s, cfg, every, sim_node_elem(b), NULL);
     if (cfg->mbox) {
+        b_first = tap(s, cfg, every, b_first, NULL);
         out->mbox = sim_mbox_new(s, "mbox", cfg->mbox, to_b, b_first);
-        to_b = sim_mbox_a2b(out->mbox);
+        to_b = tap(s, cfg, every, sim_mbox_a2b(out->mbox), NULL);
         b_first = sim_mbox_b2a(out->mbox);
     }
+    b_first = tap(s, cfg, every, b_first, NULL);
     out->ab = sim_link_new(s, "ab", &cfg->ab, to_b);
-    sim_elem *a_first = sim_link_elem(out->ab);
-    if (cfg->pcap) {
-        out->tap_out = sim_tap_new(s, cfg->pcap, cfg->pcap_max_bytes, a_first);
-        a_first = sim_tap_elem(out->tap_out);
-    }
+    sim_elem *a_first = tap(s, cfg, true, sim_link_elem(out->ab), &out->tap_out);
     const mptcp_addr *a_seen = cfg->mbox && cfg->mbox->nat ? &cfg->mbox->nat_ip : a_ip;
     if (sim_node_route(a, a_ip, b_ip, a_first) < 0)
         return -1;

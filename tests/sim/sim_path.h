@@ -6,6 +6,10 @@
  *
  *   A --tap--> link ab --> mbox a2b --> B
  *   A <--tap-- link ba <-- mbox b2a <-- B
+ *
+ * With pcap_every_hop, taps also sit between link and middlebox and at B,
+ * so the one pcap shows each packet at every hop it reached (the same packet
+ * several times, before and after each transform).
  */
 #ifndef MPTCP_SIM_PATH_H
 #define MPTCP_SIM_PATH_H
@@ -16,14 +20,15 @@
 typedef struct sim_path {
     sim_link *ab, *ba;
     sim_mbox *mbox;        /* NULL without one */
-    sim_tap *tap_out, *tap_in; /* NULL without a pcap */
+    sim_tap *tap_out, *tap_in; /* at A; NULL without a pcap */
 } sim_path;
 
 typedef struct sim_path_cfg {
     sim_link_cfg ab, ba;
     const sim_mbox_cfg *mbox;  /* NULL: none */
     mptcp_test_pcap *pcap;     /* NULL: none */
-    uint64_t pcap_max_bytes;   /* per direction; 0: no limit */
+    uint64_t pcap_max_bytes;   /* per tap; 0: no limit */
+    bool pcap_every_hop;       /* taps at every hop, not only at A */
 } sim_path_cfg;
 
 /*
