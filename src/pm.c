@@ -375,6 +375,12 @@ void mptcp_pm_local_removed(mptcp_pm *pm, uint8_t id)
     bit_set(pm->close_local, id, true);
     if (id != 0)
         bit_set(pm->local_ids, id, false); /* free for reuse on this connection */
+    /* Section 3.4.2: a withdrawn address is not used again on this
+     * connection. When the endpoint still exists (a per-connection removal,
+     * or ID 0) the PM would otherwise reopen a subflow from it or announce it
+     * again at the next poll; when it was deleted stack-wide there is nothing
+     * to block, and an endpoint added later with this ID is a new address. */
+    bit_set(pm->removed, id, id == 0 || mptcp_pm_endpoint_get(pm->cfg, id) != NULL);
     if (!used)
         return;
     /* Section 3.4.2: tell the peer, so it stops using the address. */
@@ -383,6 +389,16 @@ void mptcp_pm_local_removed(mptcp_pm *pm, uint8_t id)
             return;
     if (pm->n_rm < MPTCP_RM_ADDR_MAX)
         pm->rm_ids[pm->n_rm++] = id;
+}
+
+void mptcp_pm_local_restore(mptcp_pm *pm, uint8_t id)
+{
+    bit_set(pm->removed, id, false);
+}
+
+bool mptcp_pm_local_is_removed(const mptcp_pm *pm, uint8_t id)
+{
+    return bit_get(pm->removed, id);
 }
 
 void mptcp_pm_local_set_backup(mptcp_pm *pm, uint8_t id, bool backup)
@@ -548,8 +564,9 @@ static void poll_announce(mptcp_pm *pm, out_buf *o, uint64_t now_us)
     /* New signal endpoints get an announcement slot. */
     for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++) {
         const mptcp_pm_endpoint *e = &pm->cfg->ep[i];
-        if (e->id == 0 || !(e->flags & MPTCP_PM_F_SIGNAL) || ann_find(pm, e->id))
-            continue;
+        if (e->id == 0 || !(e->flags & MPTCP_PM_F_SIGNAL) || ann_find(pm, e->id) ||
+            bit_get(pm->removed, e->id))
+            continue; /* a withdrawn address is not announced again (3.4.2) */
         for (size_t k = 0; k < MPTCP_PM_MAX_ENDPOINTS; k++) {
             mptcp_pm_ann *a = &pm->ann[k];
             if (a->state != MPTCP_PM_ANN_FREE)
@@ -590,8 +607,8 @@ static bool try_open(mptcp_pm *pm, const mptcp_pm_subflow *sf, size_t n, out_buf
                      uint8_t lid, const mptcp_addr *laddr, bool backup, uint8_t rid,
                      const mptcp_addr *raddr)
 {
-    if (laddr->family != raddr->family)
-        return true;
+    if (laddr->family != raddr->family || bit_get(pm->removed, lid))
+        return true; /* other family, or withdrawn on this connection (3.4.2) */
     if (rid == 0 && pm->deny_join_id0)
         return true; /* C flag: no subflow to the initial address (section 3.1) */
     if (sf_has_pair(sf, n, lid, rid))
@@ -631,12 +648,14 @@ static bool try_open(mptcp_pm *pm, const mptcp_pm_subflow *sf, size_t n, out_buf
     return true;
 }
 
+/* Fullmesh endpoints serve accepted ADD_ADDRs whether or not they also have
+ * the SUBFLOW flag: Linux's in-kernel PM pairs every FULLMESH endpoint of the
+ * announced address's family with it (fill_local_addresses_vec). */
 static bool any_fullmesh(const mptcp_pm *pm, uint8_t family)
 {
     for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++) {
         const mptcp_pm_endpoint *e = &pm->cfg->ep[i];
-        if (e->id && (e->flags & MPTCP_PM_F_SUBFLOW) && (e->flags & MPTCP_PM_F_FULLMESH) &&
-            e->addr.family == family)
+        if (e->id && (e->flags & MPTCP_PM_F_FULLMESH) && e->addr.family == family)
             return true;
     }
     return false;
@@ -653,16 +672,18 @@ static const mptcp_pm_remote *first_remote(const mptcp_pm *pm, uint8_t family)
 
 static void poll_open(mptcp_pm *pm, const mptcp_pm_subflow *sf, size_t n, out_buf *o)
 {
-    /* 1. "subflow" endpoints, in table order (Linux walks its list). */
+    /* 1. "subflow" endpoints, in table order (Linux walks its list). The
+     * endpoint holding the initial subflow's address is that subflow (ID 0)
+     * and opens nothing more here (Linux marks it used at establishment). */
     for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++) {
         const mptcp_pm_endpoint *e = &pm->cfg->ep[i];
         if (e->id == 0 || !(e->flags & MPTCP_PM_F_SUBFLOW))
             continue;
         if (ip_eq(&e->addr, &pm->local0))
-            continue; /* that is the initial subflow's address (ID 0) */
+            continue;
         bool backup = (e->flags & MPTCP_PM_F_BACKUP) != 0;
         if (e->flags & MPTCP_PM_F_FULLMESH) {
-            /* Fullmesh: one subflow to every known remote address. */
+            /* Subflow + fullmesh: one subflow to every known remote address. */
             if (!try_open(pm, sf, n, o, e->id, &e->addr, backup, 0, &pm->remote0))
                 return;
             for (size_t r = 0; r < MPTCP_MAX_ADDRS; r++) {
@@ -684,14 +705,31 @@ static void poll_open(mptcp_pm *pm, const mptcp_pm_subflow *sf, size_t n, out_bu
                 return;
         }
     }
-    /* 2. Accepted ADD_ADDRs with no fullmesh endpoint of their family: one
-     * subflow from the initial local address (ID 0), as Linux does. */
+    /* 2. Accepted ADD_ADDRs (Linux's add_addr_received path): every fullmesh
+     * endpoint of the family opens a subflow to it, SUBFLOW flag or not; the
+     * one holding the initial address does so as local ID 0 (RFC 8684
+     * section 3.4.1: ID 0 names the initial subflow's address). Without
+     * any fullmesh endpoint, one subflow from the initial local address. */
     for (size_t r = 0; r < MPTCP_MAX_ADDRS; r++) {
         const mptcp_pm_remote *ra = &pm->remote[r];
-        if (!ra->used || any_fullmesh(pm, ra->addr.family))
+        if (!ra->used)
             continue;
-        if (!try_open(pm, sf, n, o, 0, &pm->local0, false, ra->id, &ra->addr))
-            return;
+        if (!any_fullmesh(pm, ra->addr.family)) {
+            if (!try_open(pm, sf, n, o, 0, &pm->local0, false, ra->id, &ra->addr))
+                return;
+            continue;
+        }
+        for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++) {
+            const mptcp_pm_endpoint *e = &pm->cfg->ep[i];
+            if (e->id == 0 || !(e->flags & MPTCP_PM_F_FULLMESH) ||
+                e->addr.family != ra->addr.family)
+                continue;
+            bool id0 = ip_eq(&e->addr, &pm->local0);
+            bool backup = (e->flags & MPTCP_PM_F_BACKUP) != 0;
+            if (!try_open(pm, sf, n, o, id0 ? 0 : e->id, id0 ? &pm->local0 : &e->addr, backup,
+                          ra->id, &ra->addr))
+                return;
+        }
     }
 }
 
@@ -706,6 +744,11 @@ size_t mptcp_pm_poll(mptcp_pm *pm, const mptcp_pm_subflow *sf, size_t n_sf,
         if (p->state == MPTCP_PM_PATH_OPENING && sf_has_pair(sf, n_sf, p->local_id, p->remote_id))
             p->state = MPTCP_PM_PATH_OPEN;
     }
+    /* The host announced a withdrawn address again (mptcp_announce fills an
+     * announcement slot): it is re-added, usable again. */
+    for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++)
+        if (pm->ann[i].state != MPTCP_PM_ANN_FREE)
+            bit_set(pm->removed, pm->ann[i].id, false);
     poll_closes(pm, sf, n_sf, &o);
     poll_rm(pm, &o);
     poll_prio(pm, sf, n_sf, &o);

@@ -169,6 +169,9 @@ typedef struct mptcp_pm {
     uint8_t close_local[32];  /* bitmap: close subflows from these local IDs */
     uint8_t prio_set[32];     /* bitmap: local IDs with an MP_PRIO change pending */
     uint8_t prio_val[32];     /* bitmap: the new backup value per local ID */
+    uint8_t removed[32];      /* bitmap: local IDs withdrawn on this connection
+                                 (REMOVE_ADDR sent); never used again by the PM
+                                 until re-added (mptcp_pm_local_restore) */
     mptcp_pm_stats stats;
 } mptcp_pm;
 
@@ -251,9 +254,25 @@ int mptcp_pm_rm_addr_received(mptcp_pm *pm, const mptcp_opt_rm_addr *rm);
  * bounded retry. The caller drops the subflow from its list. */
 void mptcp_pm_subflow_failed(mptcp_pm *pm, uint8_t local_id, uint8_t remote_id,
                              uint64_t now_us);
-/* The local endpoint |id| went away (after mptcp_pm_endpoint_del): queues
- * REMOVE_ADDR if it was announced or used, and closing its subflows. */
+/*
+ * Local address |id| is withdrawn: queues REMOVE_ADDR if it was announced or
+ * used, and closing its subflows. Two cases (RFC 8684 section 3.4.2):
+ * - after mptcp_pm_endpoint_del (stack-wide deletion): the endpoint is gone,
+ *   so nothing is left to block; a later endpoint with the same ID is a new
+ *   address and is used normally;
+ * - the endpoint still exists (per-connection withdrawal, mptcp_addr_remove,
+ *   or |id| 0 = the initial local address): the PM neither opens subflows
+ *   from it nor announces it again on this connection until
+ *   mptcp_pm_local_restore(), or until the host announces it again (an
+ *   announcement slot for |id| reappears, as mptcp_announce creates).
+ */
 void mptcp_pm_local_removed(mptcp_pm *pm, uint8_t id);
+/* Local address |id| may be used again on this connection after
+ * mptcp_pm_local_removed (the host re-added it). */
+void mptcp_pm_local_restore(mptcp_pm *pm, uint8_t id);
+/* Whether local address |id| is withdrawn on this connection (a host-driven
+ * subflow from it should be refused or at least not be the PM's doing). */
+bool mptcp_pm_local_is_removed(const mptcp_pm *pm, uint8_t id);
 /* Local address |id| (0 = the initial one) changes its backup priority:
  * queues MP_PRIO on every established subflow from it. */
 void mptcp_pm_local_set_backup(mptcp_pm *pm, uint8_t id, bool backup);

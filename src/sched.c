@@ -133,6 +133,63 @@ static void note_pick(mptcp_sched_state *st, const mptcp_sched_sf *s)
     }
 }
 
+static int index_of(const mptcp_sched_sf *sf, size_t n, int id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sf[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+bool mptcp_sched_sf_failed_over(const mptcp_sched_sf *sf, size_t n, uint8_t id)
+{
+    n = clamp_n(n);
+    int h = index_of(sf, n, id);
+    if (h < 0)
+        return false;
+    int own = tier(&sf[h]);
+    if (own >= 0 && !sf[h].pf)
+        return false; /* usable and not failing: merely busy at worst */
+    int best = best_tier(sf, n, id);
+    return best >= 0 && (own < 0 || best < own);
+}
+
+/*
+ * Failover of the oldest unacknowledged chunk: its holder is potentially
+ * failed and a better tier took over. Until that chunk arrives the peer's
+ * data-level window cannot move, so it is resent first (once per DSN) on the
+ * fastest subflow of the best tier with room (RFC 8684 section 3.3.6). No
+ * penalization: the RTO already collapsed the holder's cwnd.
+ */
+static bool pf_reinject(mptcp_sched_state *st, const mptcp_sched_sf *sf, size_t n,
+                        const mptcp_sched_conn *c, mptcp_sched_decision *out)
+{
+    if (c->una_holder < 0 || c->una_len == 0)
+        return false;
+    if (st->reinj_valid && st->reinj_dsn == c->una_dsn)
+        return false;
+    if (!mptcp_sched_sf_failed_over(sf, n, (uint8_t)c->una_holder))
+        return false;
+    int t = best_tier(sf, n, c->una_holder);
+    int f = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (sf[i].id == c->una_holder || tier(&sf[i]) != t || mptcp_sched_sf_space(&sf[i]) == 0)
+            continue;
+        if (f < 0 || rtt_before(&sf[i], i, &sf[f], (size_t)f))
+            f = (int)i;
+    }
+    if (f < 0)
+        return false;
+    out->kind = MPTCP_SCHED_REINJECT;
+    out->n_ids = 1;
+    out->ids[0] = sf[f].id;
+    out->dsn = c->una_dsn;
+    out->len = MPTCP_MIN(c->una_len, mptcp_sched_sf_space(&sf[f]));
+    st->reinj_valid = true;
+    st->reinj_dsn = c->una_dsn;
+    return true;
+}
+
 static void sched_init(mptcp_sched_state *st)
 {
     memset(st, 0, sizeof(*st));
@@ -144,6 +201,8 @@ static void minrtt_pick(mptcp_sched_state *st, const mptcp_sched_sf *sf, size_t 
     (void)now_us;
     decision_none(out);
     n = clamp_n(n);
+    if (pf_reinject(st, sf, n, c, out))
+        return;
     if (c->avail == 0 || c->wnd_space == 0)
         return;
     int i = minrtt_choose(st, sf, n, c);
@@ -202,7 +261,8 @@ static bool orp(mptcp_sched_state *st, const mptcp_sched_sf *sf, size_t n,
             h = (int)i;
     if (h < 0 || h == f)
         return false;
-    if (sf[h].srtt_us != 0 && sf[h].srtt_us <= sf[f].srtt_us)
+    bool holder_failed = mptcp_sched_sf_failed_over(sf, n, sf[h].id);
+    if (!holder_failed && sf[h].srtt_us != 0 && sf[h].srtt_us <= sf[f].srtt_us)
         return false; /* the holder is not the slow one */
     out->kind = MPTCP_SCHED_REINJECT;
     out->n_ids = 1;
@@ -212,6 +272,8 @@ static bool orp(mptcp_sched_state *st, const mptcp_sched_sf *sf, size_t n,
     st->reinj_valid = true;
     st->reinj_dsn = c->una_dsn;
 
+    if (holder_failed)
+        return true; /* its RTO already cut its cwnd */
     bool found;
     size_t k = pen_slot(st, sf[h].id, &found);
     if (!found || now_us - st->pen[k].at_us >= sf[h].srtt_us) {
@@ -231,6 +293,8 @@ static void default_pick(mptcp_sched_state *st, const mptcp_sched_sf *sf, size_t
 {
     decision_none(out);
     n = clamp_n(n);
+    if (pf_reinject(st, sf, n, c, out))
+        return;
     if (c->avail == 0)
         return;
     int i = minrtt_choose(st, sf, n, c);
@@ -269,6 +333,8 @@ static void rr_pick(mptcp_sched_state *st, const mptcp_sched_sf *sf, size_t n,
     (void)now_us;
     decision_none(out);
     n = clamp_n(n);
+    if (pf_reinject(st, sf, n, c, out))
+        return;
     int t = best_tier(sf, n, -1);
     if (c->avail == 0 || t < 0)
         return;
@@ -296,10 +362,11 @@ static void redundant_pick(mptcp_sched_state *st, const mptcp_sched_sf *sf, size
                            const mptcp_sched_conn *c, uint64_t now_us,
                            mptcp_sched_decision *out)
 {
-    (void)st;
     (void)now_us;
     decision_none(out);
     n = clamp_n(n);
+    if (pf_reinject(st, sf, n, c, out))
+        return;
     int t = best_tier(sf, n, -1);
     if (c->avail == 0 || t < 0)
         return;

@@ -15,12 +15,26 @@
 #define MPTCP_MAX_SUBFLOWS 8
 #endif
 
-/* One subflow as the scheduler sees it. */
+/*
+ * One subflow as the scheduler sees it. The flags decide which subflows may
+ * carry data at all, in tiers (RFC 8684 section 3.3.8):
+ *   0 regular, 1 backup, 2 potentially failed regular, 3 potentially failed
+ *   backup; only the best tier that has a usable subflow is ever used.
+ * So a regular subflow that is merely cwnd- or window-limited keeps every
+ * backup idle ("wait", not "use the backup"), while a regular subflow that is
+ * potentially failed ranks below the backups: they take over, and the data
+ * it holds is reinjected (the una chunk by pick(), the rest by the caller
+ * when mptcp_sched_sf_failed_over() says so).
+ */
 typedef struct mptcp_sched_sf {
     uint8_t id;
-    bool usable;       /* established and allowed to carry data (MP_JOIN 4th ACK done) */
-    bool backup;       /* backup priority (RFC 8684 section 3.3.8) */
-    bool pf;           /* potentially failed: an RTO expired recently */
+    bool usable;       /* established and allowed to carry data (MP_JOIN 4th ACK
+                          done, not closing, no FIN queued) */
+    bool backup;       /* backup priority, ours or the peer's B flag / MP_PRIO
+                          (RFC 8684 section 3.3.8) */
+    bool pf;           /* potentially failed: its retransmission timer (not the
+                          persist timer) expired and snd_una has not advanced
+                          since; cleared by the next ACK of new data */
     uint32_t srtt_us;  /* 0 = unknown */
     uint32_t cwnd;     /* bytes */
     uint32_t inflight; /* bytes sent, not acknowledged */
@@ -88,6 +102,15 @@ extern const mptcp_sched_ops mptcp_sched_redundant;
 
 /* Bytes |s| can take now: min(cwnd - inflight, wnd_space) minus queued. */
 uint32_t mptcp_sched_sf_space(const mptcp_sched_sf *s);
+
+/*
+ * mptcp_sched_sf_failed_over: whether subflow |id| of |sf| (|n|) has been
+ * replaced: it is potentially failed (or no longer usable) and another
+ * subflow in a better tier is usable, so nothing new goes to it and what it
+ * holds unacknowledged at the data level should be reinjected on the others
+ * (RFC 8684 section 3.3.6). False when it is still the best there is.
+ */
+bool mptcp_sched_sf_failed_over(const mptcp_sched_sf *sf, size_t n, uint8_t id);
 
 /* A range of connection-level data. */
 typedef struct mptcp_sched_range {

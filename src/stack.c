@@ -14,6 +14,7 @@
 
 #define SCRATCH_HDR 60 /* largest TCP header */
 #define LISTENERS_DEFAULT 8
+#define RXBUF_LEN 16384 /* subflow -> connection copy unit */
 
 void mptcp_config_init(mptcp_config *cfg)
 {
@@ -41,6 +42,12 @@ void mptcp_config_init(mptcp_config *cfg)
     cfg->keepalive_probes = 9;
     cfg->fin_wait2_us = 60000000;
     cfg->max_listeners = LISTENERS_DEFAULT;
+    cfg->mptcp = false;
+    cfg->checksum = false;
+    cfg->deny_join_id0 = false;
+    cfg->max_subflows = 2;
+    cfg->add_addr_accept_max = 0;
+    cfg->scheduler = MPTCP_SCHED_DEFAULT;
 }
 
 static bool config_ok(const mptcp_config *c)
@@ -66,6 +73,9 @@ static bool config_ok(const mptcp_config *c)
     if (c->time_wait_us == 0 || c->fin_wait2_us == 0)
         return false;
     if (c->cc != MPTCP_CC_CUBIC && c->cc != MPTCP_CC_RENO)
+        return false;
+    if (c->max_subflows > MPTCP_MAX_SUBFLOWS - 1 || c->add_addr_accept_max > MPTCP_PM_LIMIT_MAX ||
+        c->scheduler > MPTCP_SCHED_REDUNDANT)
         return false;
     return true;
 }
@@ -104,16 +114,24 @@ mptcp_stack *mptcp_stack_new(const mptcp_config *cfg, const mptcp_callbacks *cb,
     st->demux.mask = nb - 1;
     st->demux.listen = mptcp_mem_zalloc(&a, &st->mem_used, cfg->max_listeners * sizeof(mptcp_addr));
     st->demux.listen_cap = cfg->max_listeners;
+    /* One heap node per TCB and one per connection. */
     st->timers.v = mptcp_mem_zalloc(&a, &st->mem_used,
-                                    cfg->max_conns * sizeof(mptcp_timer_node *));
-    st->timers.cap = cfg->max_conns;
+                                    2 * (size_t)cfg->max_conns * sizeof(mptcp_timer_node *));
+    st->timers.cap = 2 * cfg->max_conns;
     st->scratch_len = SCRATCH_HDR + (size_t)cfg->mss;
     st->scratch = mptcp_mem_zalloc(&a, &st->mem_used, st->scratch_len);
+    st->rxbuf_len = RXBUF_LEN;
+    st->rxbuf = mptcp_mem_zalloc(&a, &st->mem_used, st->rxbuf_len);
+    st->token_mem_len = mptcp_token_table_size(cfg->max_conns);
+    st->token_mem = mptcp_mem_zalloc(&a, &st->mem_used, st->token_mem_len);
     if (st->demux.bucket == NULL || st->demux.listen == NULL || st->timers.v == NULL ||
-        st->scratch == NULL) {
+        st->scratch == NULL || st->rxbuf == NULL || st->token_mem == NULL ||
+        mptcp_token_init(&st->tokens, st->token_mem, st->token_mem_len, cfg->max_conns) != 0) {
         mptcp_stack_free(st);
         return NULL;
     }
+    mptcp_pm_config_init(&st->pm);
+    mptcp_pm_limits_set(&st->pm, cfg->max_subflows, cfg->add_addr_accept_max);
     uint8_t rnd[4 + 2];
     cb->random(user, st->isn_secret, sizeof st->isn_secret);
     cb->random(user, rnd, sizeof rnd);
@@ -131,10 +149,15 @@ int mptcp_stack_free(mptcp_stack *st)
     if (st->depth > 0)
         return MPTCP_EBUSY;
     while (st->all)
-        mptcp_tcp_free(st->all);
+        mptcp_conn_free(st->all);
+    while (st->tall)
+        mptcp_tcp_free(st->tall);
     mptcp_allocator a = st->alloc;
+    mptcp_mem_free(&a, &st->mem_used, st->token_mem, st->token_mem_len);
+    mptcp_mem_free(&a, &st->mem_used, st->rxbuf, st->rxbuf_len);
     mptcp_mem_free(&a, &st->mem_used, st->scratch, st->scratch_len);
-    mptcp_mem_free(&a, &st->mem_used, st->timers.v, st->timers.cap * sizeof(mptcp_timer_node *));
+    mptcp_mem_free(&a, &st->mem_used, st->timers.v,
+                   st->timers.cap * sizeof(mptcp_timer_node *));
     mptcp_mem_free(&a, &st->mem_used, st->demux.listen,
                    st->demux.listen_cap * sizeof(mptcp_addr));
     mptcp_mem_free(&a, &st->mem_used, st->demux.bucket,
@@ -145,42 +168,6 @@ int mptcp_stack_free(mptcp_stack *st)
 }
 
 /* ---------------------------------------------------------------- internals */
-
-void mptcp_stack_event(mptcp_conn *c, uint8_t evb)
-{
-    mptcp_stack *st = c->st;
-    if (c->flags & MPTCP_TF_CLOSE_QUEUED)
-        return;
-    if (evb == MPTCP_EVB_CLOSED)
-        c->flags |= MPTCP_TF_CLOSE_QUEUED;
-    c->ev_bits |= evb;
-    if (c->flags & MPTCP_TF_EV_LINKED)
-        return;
-    c->flags |= MPTCP_TF_EV_LINKED;
-    c->ev_next = NULL;
-    if (st->ev_tail)
-        st->ev_tail->ev_next = c;
-    else
-        st->ev_head = c;
-    st->ev_tail = c;
-}
-
-void mptcp_stack_bury(mptcp_conn *c)
-{
-    /* The grave list is linked through hnext: a buried conn has left the
-     * demux table (tcp_terminate removes it first). */
-    if (c->flags & MPTCP_TF_GRAVE)
-        return;
-    c->flags |= MPTCP_TF_GRAVE;
-    c->hnext = c->st->grave; /* out of the demux table now: hnext is free */
-    c->st->grave = c;
-}
-
-void mptcp_stack_touch(mptcp_conn *c)
-{
-    uint64_t d = c->state == MPTCP_TCP_CLOSED ? MPTCP_TIMER_NONE : mptcp_tcp_next_deadline(c);
-    mptcp_timer_set(&c->st->timers, &c->tn, d);
-}
 
 void mptcp_stack_emit(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst, uint8_t *seg,
                       size_t len)
@@ -196,8 +183,12 @@ static void deliver(mptcp_stack *st, mptcp_conn *c, mptcp_ev_type type)
     mptcp_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = type;
-    if (type == MPTCP_EV_CLOSED)
+    ev.subflow_id = -1;
+    if (type == MPTCP_EV_CLOSED) {
         ev.u.closed.reason = (mptcp_close_reason)c->close_reason;
+        ev.u.closed.has_rst_code = c->close_has_code;
+        ev.u.closed.rst_code = c->close_code;
+    }
     if (type == MPTCP_EV_ACCEPTED)
         ev.u.accepted.local = c->local;
     if (st->cb.event)
@@ -212,6 +203,7 @@ static void flush(mptcp_stack *st)
     } order[] = {
         {MPTCP_EVB_CONNECTED, MPTCP_EV_CONNECTED},
         {MPTCP_EVB_ACCEPTED, MPTCP_EV_ACCEPTED},
+        {0, MPTCP_EV_TYPE_COUNT}, /* the multipath event ring goes here */
         {MPTCP_EVB_READABLE, MPTCP_EV_READABLE},
         {MPTCP_EVB_PEER_SHUTDOWN, MPTCP_EV_PEER_SHUTDOWN},
         {MPTCP_EVB_WRITABLE, MPTCP_EV_WRITABLE},
@@ -223,26 +215,37 @@ static void flush(mptcp_stack *st)
         if (st->ev_head == NULL)
             st->ev_tail = NULL;
         c->ev_next = NULL;
-        c->flags &= ~(uint32_t)MPTCP_TF_EV_LINKED;
+        c->flags &= ~(uint32_t)MPTCP_CF_EV_LINKED;
         uint8_t bits = c->ev_bits;
         c->ev_bits = 0;
         for (size_t i = 0; i < MPTCP_ARRAY_LEN(order); i++) {
-            if (!(bits & order[i].bit) || !(c->flags & MPTCP_TF_OWNED))
+            if (!(c->flags & MPTCP_CF_OWNED))
+                break;
+            if (order[i].bit == 0) {
+                /* Multipath events, in the order they happened. */
+                while (c->evq_n > 0) {
+                    mptcp_event ev = c->evq[c->evq_head].ev;
+                    c->evq_head = (uint8_t)((c->evq_head + 1) % MPTCP_CONN_EVQ);
+                    c->evq_n--;
+                    if (!(c->flags & MPTCP_CF_HOST_CLOSED) && st->cb.event)
+                        st->cb.event(st->user, c, &ev);
+                }
+                continue;
+            }
+            if (!(bits & order[i].bit))
                 continue;
             if (order[i].bit != MPTCP_EVB_CLOSED) {
                 /* After close/abort the host hears only MPTCP_EV_CLOSED. */
-                if (c->flags & MPTCP_TF_HOST_CLOSED)
+                if (c->flags & MPTCP_CF_HOST_CLOSED)
                     continue;
                 deliver(st, c, order[i].type);
                 continue;
             }
-            c->flags &= ~(uint32_t)MPTCP_TF_OWNED;
+            c->flags &= ~(uint32_t)MPTCP_CF_OWNED;
             deliver(st, c, MPTCP_EV_CLOSED);
-            if (c->state == MPTCP_TCP_CLOSED)
-                mptcp_stack_bury(c);
-            else
-                mptcp_tcp_free_buffers(c); /* TIME_WAIT needs no buffers */
+            mptcp_conn_release(c);
         }
+        c->evq_n = 0;
     }
 }
 
@@ -251,16 +254,29 @@ static void reap(mptcp_stack *st)
     mptcp_conn *c = st->grave;
     st->grave = NULL;
     while (c) {
-        mptcp_conn *next = c->hnext;
-        c->hnext = NULL;
-        c->flags &= ~(uint32_t)MPTCP_TF_GRAVE;
-        /* Owned conns stay until MPTCP_EV_CLOSED is delivered (then they are
-         * buried again by flush). */
-        if (!(c->flags & (MPTCP_TF_OWNED | MPTCP_TF_EV_LINKED)))
-            mptcp_tcp_free(c);
+        mptcp_conn *next = c->grave_next;
+        c->grave_next = NULL;
+        c->flags &= ~(uint32_t)MPTCP_CF_GRAVE;
+        /* Owned connections stay until MPTCP_EV_CLOSED is delivered (then
+         * they are buried again by mptcp_conn_release). */
+        if (!(c->flags & (MPTCP_CF_OWNED | MPTCP_CF_EV_LINKED)))
+            mptcp_conn_free(c);
         c = next;
     }
+    mptcp_tcb *t = st->tgrave;
+    st->tgrave = NULL;
+    while (t) {
+        mptcp_tcb *next = t->grave_next;
+        t->grave_next = NULL;
+        t->flags &= ~(uint32_t)MPTCP_TF_GRAVE;
+        if (!(t->flags & MPTCP_TF_OWNED))
+            mptcp_tcp_free(t);
+        t = next;
+    }
 }
+
+uint64_t mptcp_stack_enter(mptcp_stack *st, uint64_t now_us);
+void mptcp_stack_leave(mptcp_stack *st);
 
 static uint64_t enter(mptcp_stack *st, uint64_t now_us)
 {
@@ -276,7 +292,22 @@ static uint64_t enter(mptcp_stack *st, uint64_t now_us)
 static void leave(mptcp_stack *st)
 {
     if (st->depth == 1) {
-        flush(st);
+        /* Connections touched by this call take their step (scheduling,
+         * path manager, close), then events go out, then the dead go. */
+        for (unsigned round = 0; round < 64; round++) {
+            for (unsigned guard = 0; st->dirty && guard < 4 * st->cfg.max_conns + 16; guard++) {
+                mptcp_conn *c = st->dirty;
+                st->dirty = c->dirty_next;
+                c->dirty_next = NULL;
+                c->flags &= ~(uint32_t)MPTCP_CF_DIRTY;
+                mptcp_conn_step(c, st->now_us);
+            }
+            flush(st);
+            /* The host's calls from its event callback (send, close...)
+             * made connections dirty again: step them in this call. */
+            if (st->dirty == NULL && st->ev_head == NULL)
+                break;
+        }
         reap(st);
     }
     st->depth--;
@@ -320,13 +351,23 @@ int mptcp_handle_timeout(mptcp_stack *st, uint64_t now_us)
     now_us = enter(st, now_us);
     /* Every expired timer moves its deadline forward or off, so the loop
      * ends; the bound is a second guard against a bug turning into a hang. */
-    for (uint32_t guard = 0; guard < 4 * st->cfg.max_conns + 16; guard++) {
+    for (uint32_t guard = 0; guard < 8 * st->cfg.max_conns + 16; guard++) {
         mptcp_timer_node *tn = mptcp_timer_top(&st->timers);
         if (tn == NULL || tn->key > now_us)
             break;
-        mptcp_conn *c = (mptcp_conn *)(void *)((uint8_t *)tn - offsetof(mptcp_conn, tn));
-        mptcp_tcp_timers_run(c, now_us);
-        mptcp_stack_touch(c);
+        if (tn->kind == MPTCP_TIMER_KIND_CONN) {
+            mptcp_conn *c = (mptcp_conn *)(void *)((uint8_t *)tn - offsetof(mptcp_conn, tn));
+            mptcp_conn_timers_run(c, now_us);
+            mptcp_conn_touch(c);
+            continue;
+        }
+        mptcp_tcb *t = (mptcp_tcb *)(void *)((uint8_t *)tn - offsetof(mptcp_tcb, tn));
+        mptcp_tcp_timers_run(t, now_us);
+        mptcp_tcp_touch(t);
+        /* An RTO may change what the connection should do (a potentially
+         * failed subflow, data to move to another one). */
+        if (t->conn && (t->conn->flags & MPTCP_CF_MP))
+            mptcp_conn_dirty(t->conn);
     }
     leave(st);
     return 0;
@@ -346,13 +387,16 @@ int mptcp_unlisten(mptcp_stack *st, const mptcp_addr *local)
     return mptcp_demux_unlisten(&st->demux, local);
 }
 
-int mptcp_connect(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
-                  uint64_t now_us, mptcp_conn **out)
+int mptcp_connect_ex(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                     bool use_mptcp, uint64_t now_us, mptcp_conn **out)
 {
     if (st == NULL || !addr_ok(local) || !addr_ok(remote) || local->family != remote->family ||
         remote->port == 0 || mptcp_addr_is_any(remote) || out == NULL)
         return MPTCP_EINVAL;
     *out = NULL;
+    if (st->depth > 0 && st->dirty == NULL && st->ev_head == NULL) {
+        /* allowed from a callback like the other host calls */
+    }
     if (st->conns >= st->cfg.max_conns)
         return MPTCP_ELIMIT;
     mptcp_addr l = *local;
@@ -364,169 +408,87 @@ int mptcp_connect(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *re
         return MPTCP_EADDRINUSE;
     }
     now_us = enter(st, now_us);
-    mptcp_conn *t = mptcp_tcp_new(st, &l, remote, now_us);
-    if (t == NULL) {
-        st->stats.drop_no_mem++;
-        leave(st);
-        return MPTCP_ENOMEM;
-    }
-    t->flags |= MPTCP_TF_ACTIVE | MPTCP_TF_OWNED;
-    t->iss = mptcp_isn_generate(st->isn_secret, &t->local, &t->remote, now_us);
-    t->ts_offset = t->iss;
-    t->snd_una = t->snd_nxt = t->snd_max = t->iss;
-    t->state = MPTCP_TCP_SYN_SENT;
-    mptcp_demux_insert(&st->demux, t);
-    st->stats.conns_opened++;
-    mptcp_tcp_send_syn(t, now_us);
-    mptcp_stack_touch(t);
-    *out = t;
+    int rc = mptcp_conn_connect(st, &l, remote, use_mptcp && st->cfg.mptcp, now_us, out);
     leave(st);
-    return 0;
+    return rc;
 }
 
-static bool conn_gone(const mptcp_conn *c)
+int mptcp_connect(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                  uint64_t now_us, mptcp_conn **out)
 {
-    return (c->flags & (MPTCP_TF_CLOSE_QUEUED | MPTCP_TF_HOST_CLOSED)) != 0;
+    return mptcp_connect_ex(st, local, remote, true, now_us, out);
 }
 
 mptcp_ssize mptcp_send(mptcp_conn *c, const void *data, size_t len, uint64_t now_us)
 {
     if (c == NULL || (data == NULL && len > 0))
         return MPTCP_EINVAL;
-    if (conn_gone(c) || c->state == MPTCP_TCP_CLOSED)
+    if (mptcp_conn_gone(c))
         return MPTCP_ECLOSED;
-    if (c->flags & MPTCP_TF_FIN_PENDING)
-        return MPTCP_ESTATE;
-    if (c->state != MPTCP_TCP_SYN_SENT && c->state != MPTCP_TCP_SYN_RECEIVED &&
-        c->state != MPTCP_TCP_ESTABLISHED && c->state != MPTCP_TCP_CLOSE_WAIT)
-        return MPTCP_ESTATE;
-    if (len == 0)
-        return 0;
     mptcp_stack *st = c->st;
     now_us = enter(st, now_us);
-    uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = mptcp_sndbuf_append(&c->snd, data, chunk);
-    if (n < len)
-        c->flags |= MPTCP_TF_WANT_WRITE;
-    if (n > 0 && mptcp_tcp_synced(c))
-        mptcp_tcp_output(c, now_us);
-    mptcp_stack_touch(c);
+    mptcp_ssize n = mptcp_conn_send(c, data, len, now_us);
     leave(st);
-    return n > 0 ? (mptcp_ssize)n : MPTCP_EAGAIN;
+    return n;
 }
 
 mptcp_ssize mptcp_recv(mptcp_conn *c, void *buf, size_t len, uint64_t now_us)
 {
     if (c == NULL || (buf == NULL && len > 0))
         return MPTCP_EINVAL;
-    if (c->flags & MPTCP_TF_HOST_CLOSED)
+    if (c->flags & MPTCP_CF_HOST_CLOSED)
         return MPTCP_ECLOSED;
     if (len == 0)
         return 0;
     mptcp_stack *st = c->st;
     now_us = enter(st, now_us);
-    uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = c->rcv.data ? mptcp_rcvbuf_read(&c->rcv, buf, chunk) : 0;
-    mptcp_ssize ret;
-    if (n > 0) {
-        mptcp_tcp_rcv_window_opened(c, now_us);
-        ret = (mptcp_ssize)n;
-    } else if (c->flags & MPTCP_TF_FIN_RCVD) {
-        ret = 0;
-    } else if (c->state == MPTCP_TCP_CLOSED || (c->flags & MPTCP_TF_CLOSE_QUEUED)) {
-        ret = MPTCP_ECLOSED;
-    } else {
-        ret = MPTCP_EAGAIN;
-    }
-    mptcp_tcp_maybe_finish(c);
-    mptcp_stack_touch(c);
+    mptcp_ssize n = mptcp_conn_recv(c, buf, len, now_us);
     leave(st);
-    return ret;
-}
-
-static void do_shutdown(mptcp_conn *c, uint64_t now_us)
-{
-    if (c->flags & MPTCP_TF_FIN_PENDING)
-        return;
-    c->flags |= MPTCP_TF_FIN_PENDING;
-    if (c->state == MPTCP_TCP_ESTABLISHED)
-        mptcp_tcp_set_state(c, MPTCP_TCP_FIN_WAIT_1, now_us);
-    else if (c->state == MPTCP_TCP_CLOSE_WAIT)
-        mptcp_tcp_set_state(c, MPTCP_TCP_LAST_ACK, now_us);
-    /* SYN_SENT / SYN_RECEIVED: the FIN waits for ESTABLISHED (tcp.c). */
-    mptcp_tcp_output(c, now_us);
+    return n;
 }
 
 int mptcp_shutdown(mptcp_conn *c, uint64_t now_us)
 {
     if (c == NULL)
         return MPTCP_EINVAL;
-    if (conn_gone(c) || c->state == MPTCP_TCP_CLOSED)
+    if (mptcp_conn_gone(c))
         return MPTCP_ECLOSED;
     mptcp_stack *st = c->st;
     now_us = enter(st, now_us);
-    do_shutdown(c, now_us);
-    mptcp_stack_touch(c);
+    int rc = mptcp_conn_shutdown(c, now_us);
     leave(st);
-    return 0;
+    return rc;
 }
 
 int mptcp_close(mptcp_conn *c, uint64_t now_us)
 {
     if (c == NULL)
         return MPTCP_EINVAL;
-    if (c->flags & MPTCP_TF_HOST_CLOSED)
+    if (c->flags & MPTCP_CF_HOST_CLOSED)
         return MPTCP_ECLOSED;
-    if (c->flags & MPTCP_TF_CLOSE_QUEUED) {
+    if (c->flags & MPTCP_CF_CLOSE_QUEUED) {
         /* MPTCP_EV_CLOSED is on its way: closing now only silences the rest. */
-        c->flags |= MPTCP_TF_HOST_CLOSED;
+        c->flags |= MPTCP_CF_HOST_CLOSED;
         return 0;
     }
     mptcp_stack *st = c->st;
     now_us = enter(st, now_us);
-    c->flags |= MPTCP_TF_HOST_CLOSED;
-    if (c->state == MPTCP_TCP_CLOSED || (c->flags & MPTCP_TF_TCP_DONE)) {
-        mptcp_tcp_maybe_finish(c);
-    } else if (c->state == MPTCP_TCP_SYN_SENT) {
-        mptcp_tcp_terminate(c, MPTCP_CLOSE_NORMAL); /* section 3.10.4: delete the TCB */
-    } else if (c->rcv.len > 0) {
-        /* Unread data: abort so that the peer knows it was not consumed
-         * (RFC 9293 section 3.6, RFC 2525 section 2.17). */
-        mptcp_tcp_send_rst(c, now_us);
-        mptcp_tcp_terminate(c, MPTCP_CLOSE_ABORTED);
-    } else {
-        do_shutdown(c, now_us);
-        if (c->state == MPTCP_TCP_FIN_WAIT_2)
-            mptcp_tcp_set_state(c, MPTCP_TCP_FIN_WAIT_2, now_us); /* start the orphan timer */
-    }
-    mptcp_stack_touch(c);
+    int rc = mptcp_conn_close(c, now_us);
     leave(st);
-    return 0;
+    return rc;
 }
 
 int mptcp_abort(mptcp_conn *c, uint64_t now_us)
 {
     if (c == NULL)
         return MPTCP_EINVAL;
-    if (conn_gone(c))
+    if (c->flags & (MPTCP_CF_CLOSE_QUEUED | MPTCP_CF_HOST_CLOSED))
         return MPTCP_ECLOSED;
     mptcp_stack *st = c->st;
     now_us = enter(st, now_us);
-    c->flags |= MPTCP_TF_HOST_CLOSED;
-    if (c->state != MPTCP_TCP_CLOSED && c->state != MPTCP_TCP_SYN_SENT &&
-        c->state != MPTCP_TCP_TIME_WAIT)
-        mptcp_tcp_send_rst(c, now_us);
-    if (c->state == MPTCP_TCP_CLOSED || (c->flags & MPTCP_TF_TCP_DONE)) {
-        c->close_reason = MPTCP_CLOSE_ABORTED;
-        mptcp_stack_event(c, MPTCP_EVB_CLOSED);
-        if (c->state == MPTCP_TCP_CLOSED)
-            mptcp_stack_bury(c);
-    } else {
-        mptcp_tcp_terminate(c, MPTCP_CLOSE_ABORTED);
-    }
-    mptcp_stack_touch(c);
+    int rc = mptcp_conn_abort(c, now_us);
     leave(st);
-    return 0;
+    return rc;
 }
 
 void mptcp_conn_set_user(mptcp_conn *c, void *user)
@@ -551,10 +513,8 @@ int mptcp_conn_get_addrs(const mptcp_conn *c, mptcp_addr *local, mptcp_addr *rem
     return 0;
 }
 
-int mptcp_conn_get_stats(const mptcp_conn *c, mptcp_conn_stats *out)
+void mptcp_stack_tcb_stats(const mptcp_tcb *c, mptcp_conn_stats *out)
 {
-    if (c == NULL || out == NULL)
-        return MPTCP_EINVAL;
     memset(out, 0, sizeof *out);
     out->state = (mptcp_tcp_state)c->state;
     out->snd_una = c->snd_una;
@@ -585,7 +545,6 @@ int mptcp_conn_get_stats(const mptcp_conn *c, mptcp_conn_stats *out)
     out->sack_blocks_in = c->ctr.sack_blocks_in;
     out->ooo_segs_in = c->ctr.ooo_segs_in;
     out->zero_window_probes = c->ctr.zero_window_probes;
-    return 0;
 }
 
 void mptcp_stack_get_stats(const mptcp_stack *st, mptcp_stack_stats *out)
@@ -594,7 +553,7 @@ void mptcp_stack_get_stats(const mptcp_stack *st, mptcp_stack_stats *out)
         *out = st->stats;
 }
 
-static mptcp_conn *find(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote)
+static mptcp_tcb *find(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote)
 {
     if (!addr_ok(local) || !addr_ok(remote))
         return NULL;
@@ -608,7 +567,7 @@ int mptcp_icmp_unreach(mptcp_stack *st, const mptcp_addr *local, const mptcp_add
         return MPTCP_EINVAL;
     if (st->depth > 0)
         return MPTCP_EBUSY;
-    mptcp_conn *c = find(st, local, remote);
+    mptcp_tcb *c = find(st, local, remote);
     if (c == NULL)
         return MPTCP_ENOTFOUND;
     enter(st, now_us);
@@ -616,7 +575,7 @@ int mptcp_icmp_unreach(mptcp_stack *st, const mptcp_addr *local, const mptcp_add
      * (the retransmission timer decides); an attempt in SYN_SENT fails. */
     if (c->state == MPTCP_TCP_SYN_SENT)
         mptcp_tcp_terminate(c, MPTCP_CLOSE_UNREACHABLE);
-    mptcp_stack_touch(c);
+    mptcp_tcp_touch(c);
     leave(st);
     return 0;
 }
@@ -628,7 +587,7 @@ int mptcp_icmp_mtu(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *r
         return MPTCP_EINVAL;
     if (st->depth > 0)
         return MPTCP_EBUSY;
-    mptcp_conn *c = find(st, local, remote);
+    mptcp_tcb *c = find(st, local, remote);
     if (c == NULL)
         return MPTCP_ENOTFOUND;
     (void)now_us;
@@ -645,4 +604,14 @@ int mptcp_icmp_mtu(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *r
         c->cc.mss = mss - opt;
     }
     return 0;
+}
+
+uint64_t mptcp_stack_enter(mptcp_stack *st, uint64_t now_us)
+{
+    return enter(st, now_us);
+}
+
+void mptcp_stack_leave(mptcp_stack *st)
+{
+    leave(st);
 }

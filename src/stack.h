@@ -1,15 +1,19 @@
 /*
  * stack.h - the mptcp_stack object and what the engine files need from it:
- * configuration, callbacks, counters, the deferred event queue, the list of
- * connections to free, and the scratch buffer segments are built in.
+ * configuration, callbacks, counters, the deferred event queue (of
+ * connections), the lists of connections and TCBs to free, the token table,
+ * the path manager's endpoints, and the scratch buffers.
  */
 #ifndef MPTCP_STACK_H
 #define MPTCP_STACK_H
 
 #include "common.h"
+#include "conn.h"
 #include "demux.h"
+#include "pm.h"
 #include "tcp.h"
 #include "timer.h"
+#include "token.h"
 
 struct mptcp_stack {
     mptcp_config cfg;
@@ -21,27 +25,36 @@ struct mptcp_stack {
     mptcp_stack_stats stats;
     uint64_t now_us;              /* latest time seen (never goes back) */
     uint32_t depth;               /* entry points on the call stack */
-    uint32_t conns;               /* live connections (max_conns bounds it) */
-    mptcp_conn *ev_head, *ev_tail; /* conns with pending events, FIFO */
-    mptcp_conn *grave;            /* conns to free when the entry point ends */
+    uint32_t conns;               /* live TCBs (max_conns bounds them) */
+    uint32_t mconns;              /* live connections */
+    mptcp_conn *ev_head, *ev_tail; /* connections with pending events, FIFO */
+    mptcp_conn *grave;            /* connections to free when the entry point ends */
+    mptcp_conn *dirty;            /* connections to step before events go out */
     mptcp_conn *all;              /* every connection (for mptcp_stack_free) */
+    mptcp_tcb *tgrave;            /* TCBs to free when the entry point ends */
+    mptcp_tcb *tall;              /* every TCB */
     mptcp_demux demux;
     mptcp_timer_heap timers;
     uint8_t *scratch;             /* one segment: 60 header bytes + cfg.mss */
     size_t scratch_len;
+    uint8_t *rxbuf;               /* subflow bytes on their way to a connection ring */
+    size_t rxbuf_len;
     uint8_t isn_secret[32];       /* RFC 6528 secret key, from cb.random */
+    mptcp_token_table tokens;     /* RFC 8684 tokens of the MPTCP connections */
+    void *token_mem;
+    size_t token_mem_len;
+    mptcp_pm_config pm;           /* endpoints and limits */
 };
 
-/* Queues event bit |evb| (MPTCP_EVB_*) on |c|; delivered when the outermost
- * entry point returns. Ignored once MPTCP_EV_CLOSED was queued. */
-void mptcp_stack_event(mptcp_conn *c, uint8_t evb);
-/* |c| is finished: free it at the end of the entry point unless the host
- * still holds it (then after MPTCP_EV_CLOSED is delivered). */
-void mptcp_stack_bury(mptcp_conn *c);
-/* Re-files |c|'s deadline in the timer heap. */
-void mptcp_stack_touch(mptcp_conn *c);
 /* Hands a finished segment (checksum filled here) to cb.send and counts it. */
 void mptcp_stack_emit(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
                       uint8_t *seg, size_t len);
+
+/* The TCP view of one TCB (mptcp_conn_get_stats, mptcp_subflow_get_stats). */
+void mptcp_stack_tcb_stats(const mptcp_tcb *t, mptcp_conn_stats *out);
+/* Entry-point bracket for public calls implemented outside stack.c:
+ * returns the time to use; leave flushes events at the outermost level. */
+uint64_t mptcp_stack_enter(mptcp_stack *st, uint64_t now_us);
+void mptcp_stack_leave(mptcp_stack *st);
 
 #endif /* MPTCP_STACK_H */

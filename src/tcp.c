@@ -53,11 +53,12 @@ mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_a
     t->last_rx_us = t->last_tx_us = now_us;
     t->cc.ops = st->cc_ops;
     t->cc.ops->init(&t->cc, t->mss, now_us);
-    /* link into the stack's list of every connection */
-    t->all_next = st->all;
-    if (st->all)
-        st->all->all_prev = t;
-    st->all = t;
+    t->tn.kind = MPTCP_TIMER_KIND_TCB;
+    /* link into the stack's list of every TCB */
+    t->all_next = st->tall;
+    if (st->tall)
+        st->tall->all_prev = t;
+    st->tall = t;
     st->conns++;
     return t;
 }
@@ -82,12 +83,37 @@ void mptcp_tcp_free(mptcp_tcb *t)
     if (t->all_prev)
         t->all_prev->all_next = t->all_next;
     else
-        st->all = t->all_next;
+        st->tall = t->all_next;
     if (t->all_next)
         t->all_next->all_prev = t->all_prev;
     mptcp_tcp_free_buffers(t);
     st->conns--;
     mptcp_mem_free(&st->alloc, &st->mem_used, t, sizeof *t);
+}
+
+void mptcp_tcp_event(mptcp_tcb *t, uint8_t evb)
+{
+    if (t->flags & MPTCP_TF_CLOSE_QUEUED)
+        return;
+    if (evb == MPTCP_EVB_CLOSED)
+        t->flags |= MPTCP_TF_CLOSE_QUEUED;
+    if (t->upper && t->upper->event)
+        t->upper->event(t->upper_ctx, t, evb);
+}
+
+void mptcp_tcp_bury(mptcp_tcb *t)
+{
+    if (t->flags & MPTCP_TF_GRAVE)
+        return;
+    t->flags |= MPTCP_TF_GRAVE;
+    t->grave_next = t->st->tgrave;
+    t->st->tgrave = t;
+}
+
+void mptcp_tcp_touch(mptcp_tcb *t)
+{
+    uint64_t d = t->state == MPTCP_TCP_CLOSED ? MPTCP_TIMER_NONE : mptcp_tcp_next_deadline(t);
+    mptcp_timer_set(&t->st->timers, &t->tn, d);
 }
 
 bool mptcp_tcp_synced(const mptcp_tcb *t)
@@ -135,22 +161,21 @@ void mptcp_tcp_terminate(mptcp_tcb *t, mptcp_close_reason reason)
     t->t_rexmit = t->t_delack = t->t_misc = MPTCP_TIMER_NONE;
     t->flags &= ~(uint32_t)MPTCP_TF_ACK_NOW;
     mptcp_demux_remove(&st->demux, t);
-    if ((t->flags & MPTCP_TF_OWNED) && !(t->flags & MPTCP_TF_CLOSE_QUEUED)) {
+    if (!(t->flags & MPTCP_TF_CLOSE_QUEUED)) {
         t->close_reason = (uint8_t)reason;
-        mptcp_stack_event(t, MPTCP_EVB_CLOSED);
+        mptcp_tcp_event(t, MPTCP_EVB_CLOSED);
     }
-    mptcp_stack_bury(t);
+    mptcp_tcp_bury(t);
 }
 
 void mptcp_tcp_maybe_finish(mptcp_tcb *t)
 {
-    if (!(t->flags & MPTCP_TF_TCP_DONE) || !(t->flags & MPTCP_TF_OWNED) ||
-        (t->flags & MPTCP_TF_CLOSE_QUEUED))
+    if (!(t->flags & MPTCP_TF_TCP_DONE) || (t->flags & MPTCP_TF_CLOSE_QUEUED))
         return;
     if (!(t->flags & MPTCP_TF_HOST_CLOSED) && t->rcv.len > 0)
         return; /* let the host read what is left first */
     t->close_reason = MPTCP_CLOSE_NORMAL;
-    mptcp_stack_event(t, MPTCP_EVB_CLOSED);
+    mptcp_tcp_event(t, MPTCP_EVB_CLOSED);
 }
 
 void mptcp_tcp_apply_syn_opts(mptcp_tcb *t, const mptcp_tcp_rx_opts *o)
@@ -192,11 +217,10 @@ void mptcp_tcp_established(mptcp_tcb *t, uint64_t now_us)
     t->sack.recover = t->snd_una;
     t->sack.high_rxt = t->snd_una;
     if (t->flags & MPTCP_TF_ACTIVE) {
-        mptcp_stack_event(t, MPTCP_EVB_CONNECTED);
+        mptcp_tcp_event(t, MPTCP_EVB_CONNECTED);
     } else {
-        t->flags |= MPTCP_TF_OWNED;
         st->stats.conns_accepted++;
-        mptcp_stack_event(t, MPTCP_EVB_ACCEPTED);
+        mptcp_tcp_event(t, MPTCP_EVB_ACCEPTED);
     }
     mptcp_tcp_keepalive_reset(t, now_us);
     if (t->flags & MPTCP_TF_FIN_PENDING)

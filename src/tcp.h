@@ -1,8 +1,9 @@
 /*
  * tcp.h - the TCP engine's control block (TCB) and its internal interface.
- * For now a public mptcp_conn is exactly one TCB (plain TCP); when MPTCP
- * lands, each subflow is one of these, and the upper layer attaches through
- * mptcp_tcp_upper_ops (extra option bytes out, options and payload in).
+ * Every TCB belongs to a public mptcp_conn (conn.h) while the connection
+ * holds it: a plain TCP connection has one, an MPTCP connection one per
+ * subflow. The connection attaches through mptcp_tcp_upper_ops (option
+ * bytes out, options/payload/events in, segment room, receive window).
  * File split: tcp.c lifecycle/states, tcp_in.c input, tcp_out.c output,
  * tcp_timer.c RTO/delayed ACK/persist/keepalive/TIME_WAIT, sack.c recovery.
  */
@@ -15,7 +16,8 @@
 #include "sack.h"
 #include "timer.h"
 
-typedef struct mptcp_conn mptcp_tcb;
+typedef struct mptcp_tcb mptcp_tcb;
+struct mptcp_conn;
 
 /*
  * The hook interface for an upper layer (MPTCP subflow glue). Every member
@@ -29,24 +31,36 @@ typedef struct mptcp_tcp_upper_ops {
     size_t (*opts_out)(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
                        uint32_t payload_len, uint8_t *dst, size_t cap);
     /* The option area of a segment the engine accepted (passed the sequence,
-     * RST, SYN and ACK checks), before its payload is processed. */
+     * RST, SYN and ACK checks), before its payload is processed. Also called
+     * for a SYN/ACK in SYN_SENT and for an acceptable RST. Setting
+     * MPTCP_TF_DROP_DATA makes the engine leave the payload (unacknowledged:
+     * the peer sends it again), e.g. when its MPTCP mapping cannot be kept. */
     void (*opts_in)(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *opts,
                     size_t opts_len);
     /* |len| payload bytes starting at subflow sequence |seq| were appended in
      * order to the TCB's receive buffer. */
     void (*data_in)(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len);
+    /* A TCB event (MPTCP_EVB_*), at the moment it happens. The upper layer
+     * must not free the TCB here. Without this hook events are dropped. */
+    void (*event)(void *ctx, mptcp_tcb *t, uint8_t evb);
+    /* Most payload bytes a segment starting at |seq| may carry (an MPTCP
+     * mapping must not be crossed, RFC 8684 section 3.3.1); UINT32_MAX: any. */
+    uint32_t (*seg_room)(void *ctx, mptcp_tcb *t, uint32_t seq);
+    /* The receive window to offer, in bytes from rcv_nxt (RFC 8684 section
+     * 3.3.4: the connection-level window). NULL: the TCB's free ring space. */
+    uint32_t (*rcv_space)(void *ctx, const mptcp_tcb *t);
 } mptcp_tcp_upper_ops;
 
 /* Connection flags (mptcp_conn.flags). */
 enum {
     MPTCP_TF_ACTIVE = 1u << 0,       /* we sent the first SYN */
-    MPTCP_TF_OWNED = 1u << 1,        /* the host holds the pointer (until CLOSED delivered) */
-    MPTCP_TF_HOST_CLOSED = 1u << 2,  /* mptcp_close was called */
+    MPTCP_TF_OWNED = 1u << 1,        /* a connection holds the TCB (until it lets go) */
+    MPTCP_TF_HOST_CLOSED = 1u << 2,  /* nobody will read: data arriving gets a RST */
     MPTCP_TF_FIN_PENDING = 1u << 3,  /* our FIN follows the buffered data */
     MPTCP_TF_FIN_SENT = 1u << 4,     /* our FIN has a sequence number (fin_seq) */
     MPTCP_TF_FIN_RCVD = 1u << 5,     /* the peer's FIN was taken in order */
     MPTCP_TF_FIN_OOO = 1u << 6,      /* the peer's FIN was seen beyond rcv_nxt */
-    MPTCP_TF_CLOSE_QUEUED = 1u << 7, /* MPTCP_EV_CLOSED is queued or delivered */
+    MPTCP_TF_CLOSE_QUEUED = 1u << 7, /* the CLOSED event went to the upper layer */
     MPTCP_TF_WANT_WRITE = 1u << 8,   /* mptcp_send returned EAGAIN */
     MPTCP_TF_PERSIST = 1u << 9,      /* t_rexmit is the persist timer */
     MPTCP_TF_RTT_TIMING = 1u << 10,  /* rtt_seq is being timed (Karn) */
@@ -54,11 +68,13 @@ enum {
     MPTCP_TF_SACK = 1u << 12,        /* SACK negotiated */
     MPTCP_TF_WSCALE = 1u << 13,      /* window scaling negotiated */
     MPTCP_TF_ACK_NOW = 1u << 14,     /* an ACK must go out before the call returns */
-    MPTCP_TF_EV_LINKED = 1u << 15,   /* on the stack's pending-event list */
-    MPTCP_TF_GRAVE = 1u << 16,       /* on the stack's list of conns to free */
+    MPTCP_TF_EV_LINKED = 1u << 15,   /* (unused by TCBs: connections queue events) */
+    MPTCP_TF_GRAVE = 1u << 16,       /* on the stack's list of TCBs to free */
     MPTCP_TF_TCP_DONE = 1u << 17,    /* TIME_WAIT or CLOSED reached in an orderly way */
     MPTCP_TF_WAS_SYNCED = 1u << 18,  /* reached ESTABLISHED once */
-    MPTCP_TF_KEEP_PROBING = 1u << 19 /* keepalive probes outstanding */
+    MPTCP_TF_KEEP_PROBING = 1u << 19, /* keepalive probes outstanding */
+    MPTCP_TF_DROP_DATA = 1u << 20,   /* set by opts_in: do not take this segment's payload */
+    MPTCP_TF_RST_INEXACT = 1u << 21  /* opts_in sees an in-window RST whose seq != rcv_nxt */
 };
 
 /* Pending-event bits (delivered in this order). */
@@ -79,12 +95,12 @@ typedef struct mptcp_tcp_counters {
     uint32_t ooo_segs_in, zero_window_probes;
 } mptcp_tcp_counters;
 
-struct mptcp_conn {
+struct mptcp_tcb {
     struct mptcp_stack *st;
-    struct mptcp_conn *hnext;   /* demux hash chain */
-    struct mptcp_conn *ev_next; /* pending-event list, then graveyard */
-    struct mptcp_conn *all_prev, *all_next; /* every conn of the stack */
-    void *user;                 /* the host's pointer */
+    struct mptcp_tcb *hnext;   /* demux hash chain */
+    struct mptcp_tcb *grave_next; /* the stack's list of TCBs to free */
+    struct mptcp_tcb *all_prev, *all_next; /* every TCB of the stack */
+    struct mptcp_conn *conn;    /* the owning connection, NULL once let go */
     const mptcp_tcp_upper_ops *upper;
     void *upper_ctx;
     uint8_t *bufmem;            /* send + receive ring memory, one allocation */
@@ -92,7 +108,6 @@ struct mptcp_conn {
     mptcp_addr local, remote;
     uint32_t flags;             /* MPTCP_TF_* */
     uint8_t state;              /* mptcp_tcp_state */
-    uint8_t ev_bits;            /* MPTCP_EVB_* pending */
     uint8_t close_reason;       /* mptcp_close_reason for MPTCP_EV_CLOSED */
     uint8_t snd_wscale, rcv_wscale;
     uint8_t backoff;            /* RTO doublings since the last new ACK */
@@ -124,6 +139,14 @@ struct mptcp_conn {
 };
 
 /* tcp.c */
+/* Reports event |evb| (MPTCP_EVB_*) to the upper layer. CLOSED is
+ * reported once (MPTCP_TF_CLOSE_QUEUED). */
+void mptcp_tcp_event(mptcp_tcb *t, uint8_t evb);
+/* Queues |t| for freeing at the end of the entry point (freed once no
+ * connection owns it). */
+void mptcp_tcp_bury(mptcp_tcb *t);
+/* Re-files |t|'s deadline in the stack's timer heap. */
+void mptcp_tcp_touch(mptcp_tcb *t);
 mptcp_tcb *mptcp_tcp_new(struct mptcp_stack *st, const mptcp_addr *local,
                          const mptcp_addr *remote, uint64_t now_us);
 void mptcp_tcp_free(mptcp_tcb *t);

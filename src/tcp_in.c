@@ -19,6 +19,7 @@
  * Every dropped segment increments one mptcp_stack_stats counter named after
  * the check it failed. Accepted data is never discarded once acknowledged.
  */
+#include "conn.h"
 #include "csum.h"
 #include "demux.h"
 #include "stack.h"
@@ -175,10 +176,18 @@ static void listen_input(mptcp_stack *st, const rx *s)
     t->snd_wl2 = t->iss;
     t->ts_offset = t->iss; /* RFC 7323 section 5.4: a per-connection offset */
     t->state = MPTCP_TCP_SYN_RECEIVED;
+    /* The connection layer takes the TCB: a new connection (MPTCP or plain)
+     * or, for an MP_JOIN, a subflow of an existing one (RFC 8684 section
+     * 3.2). A refused SYN is answered with a RST. */
+    if (mptcp_conn_syn_in(st, t, &s->h, s->opts, s->opts_len, s->now) < 0) {
+        mptcp_tcp_free(t);
+        mptcp_tcp_send_rst_reply(st, &s->local, &s->remote, &s->h, s->seg_len, s->now);
+        return;
+    }
     /* Data on a SYN is not taken (no TFO): it is not acknowledged, so the
      * peer sends it again after the handshake. */
     mptcp_tcp_send_syn(t, s->now);
-    mptcp_stack_touch(t);
+    mptcp_tcp_touch(t);
 }
 
 /* ------------------------------------------------------------ SYN-SENT */
@@ -199,8 +208,11 @@ static void syn_sent_input(mptcp_tcb *t, const rx *s)
         st->stats.rst_in++;
         /* RFC 5961 section 3.2 / RFC 9293: only a RST acknowledging our
          * SYN counts; one without ACK is dropped. */
-        if (f & MPTCP_TH_ACK)
+        if (f & MPTCP_TH_ACK) {
+            if (t->upper && t->upper->opts_in)
+                t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
             mptcp_tcp_terminate(t, MPTCP_CLOSE_REFUSED);
+        }
         else
             st->stats.drop_bad_flags++;
         return;
@@ -218,6 +230,13 @@ static void syn_sent_input(mptcp_tcb *t, const rx *s)
     t->snd_wl1 = s->h.seq;
     t->snd_wl2 = s->h.ack;
     if (f & MPTCP_TH_ACK) {
+        /* The upper layer reads the SYN/ACK's options (MP_CAPABLE key,
+         * MP_JOIN HMAC) before the connection is established; it may reset. */
+        if (t->upper && t->upper->opts_in) {
+            t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+            if (t->state == MPTCP_TCP_CLOSED)
+                return;
+        }
         t->snd_una = s->h.ack;
         if (t->flags & MPTCP_TF_RTT_TIMING) {
             /* Karn: only a SYN that was sent once gives a sample. */
@@ -317,7 +336,7 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
             mptcp_tcp_rexmit_arm(t, s->now); /* RFC 6298 section 5.3 */
         if ((t->flags & MPTCP_TF_WANT_WRITE) && mptcp_sndbuf_free(&t->snd) > 0) {
             t->flags &= ~(uint32_t)MPTCP_TF_WANT_WRITE;
-            mptcp_stack_event(t, MPTCP_EVB_WRITABLE);
+            mptcp_tcp_event(t, MPTCP_EVB_WRITABLE);
         }
     } else if (ack == t->snd_una) {
         /* RFC 5681 section 2 "duplicate ACK" (window unchanged, nothing else). */
@@ -390,7 +409,7 @@ static void take_fin(mptcp_tcb *t, uint64_t now)
     t->flags |= MPTCP_TF_FIN_RCVD;
     t->flags &= ~(uint32_t)MPTCP_TF_FIN_OOO;
     ack_now(t);
-    mptcp_stack_event(t, MPTCP_EVB_PEER_SHUTDOWN);
+    mptcp_tcp_event(t, MPTCP_EVB_PEER_SHUTDOWN);
     switch (t->state) {
     case MPTCP_TCP_SYN_RECEIVED:
     case MPTCP_TCP_ESTABLISHED:
@@ -462,7 +481,7 @@ static void data_input(mptcp_tcb *t, const rx *s)
                 ack_now(t); /* a hole was filled: tell the sender now */
             if (t->upper && t->upper->data_in)
                 t->upper->data_in(t->upper_ctx, t, start, (uint32_t)adv);
-            mptcp_stack_event(t, MPTCP_EVB_READABLE);
+            mptcp_tcp_event(t, MPTCP_EVB_READABLE);
             /* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK at least every second
              * full-sized segment, else within delack_us. */
             uint32_t every = (uint32_t)MPTCP_MAX(st->cfg.delack_segs, 1) * t->rcv_mss;
@@ -580,9 +599,24 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
     if (f & MPTCP_TH_RST) {
         st->stats.rst_in++;
         if (s->h.seq != t->rcv_nxt) {
+            /* An in-window RST the upper layer can authenticate (MPTCP's
+             * MP_FASTCLOSE carries our 64-bit key, RFC 8684 3.5) needs no
+             * challenge: it is offered with MPTCP_TF_RST_INEXACT set. */
+            if (t->upper && t->upper->opts_in) {
+                t->flags |= MPTCP_TF_RST_INEXACT;
+                t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+                t->flags &= ~(uint32_t)MPTCP_TF_RST_INEXACT;
+                if (t->state == MPTCP_TCP_CLOSED)
+                    return false;
+            }
             challenge_ack(t); /* RFC 5961 section 3.2 */
             goto out;
         }
+        /* MP_TCPRST reason, MP_FASTCLOSE on a RST (RFC 8684 3.5, 3.6). */
+        if (t->upper && t->upper->opts_in)
+            t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+        if (t->state == MPTCP_TCP_CLOSED)
+            return false;
         if (t->state == MPTCP_TCP_SYN_RECEIVED)
             mptcp_tcp_terminate(t, MPTCP_CLOSE_REFUSED); /* silent when passive */
         else if (t->state == MPTCP_TCP_TIME_WAIT)
@@ -622,8 +656,18 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
             return false;
         goto out;
     }
-    if (t->upper && t->upper->opts_in)
+    if (t->upper && t->upper->opts_in) {
         t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+        if (t->state == MPTCP_TCP_CLOSED)
+            return false;
+        if (t->flags & MPTCP_TF_DROP_DATA) {
+            t->flags &= ~(uint32_t)MPTCP_TF_DROP_DATA;
+            st->stats.drop_rcvbuf_full++;
+            s->dlen = 0;
+            s->h.flags = (uint16_t)(s->h.flags & ~MPTCP_TH_FIN);
+            ack_now(t); /* a duplicate ACK: the peer resends */
+        }
+    }
     switch (t->state) {
     case MPTCP_TCP_ESTABLISHED:
     case MPTCP_TCP_FIN_WAIT_1:
@@ -699,7 +743,7 @@ void mptcp_tcp_input(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *d
     if (t != NULL) {
         bool relisten = conn_input(t, &s);
         if (!relisten) {
-            mptcp_stack_touch(t);
+            mptcp_tcp_touch(t);
             return;
         }
     }

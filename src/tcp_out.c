@@ -22,6 +22,8 @@ static uint32_t ts_now(const mptcp_tcb *t, uint64_t now_us)
 uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t)
 {
     uint32_t space = mptcp_rcvbuf_space(&t->rcv);
+    if (t->upper && t->upper->rcv_space)
+        space = MPTCP_MIN(space, t->upper->rcv_space(t->upper_ctx, t));
     uint32_t cur = mptcp_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
     /* Receiver SWS avoidance: move the right edge only by at least
      * min(buffer / 2, MSS); never take back what was offered. */
@@ -120,8 +122,11 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
             ol += 4 + 8 * n;
         }
     }
-    /* RFC 6691: the MSS bounds options + payload. */
+    /* RFC 6691: the MSS bounds options + payload; an upper layer may bound
+     * it further (an MPTCP segment never crosses a mapping). */
     uint32_t room = t->mss > ol ? (uint32_t)(t->mss - ol) : 0;
+    if (len > 0 && t->upper && t->upper->seg_room)
+        room = MPTCP_MIN(room, t->upper->seg_room(t->upper_ctx, t, seq));
     if (len > room) {
         len = room;
         flags &= (uint16_t)~MPTCP_TH_FIN; /* FIN only rides on the last byte */

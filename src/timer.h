@@ -15,7 +15,11 @@
 typedef struct mptcp_timer_node {
     uint64_t key;  /* deadline in microseconds */
     uint32_t idx;  /* position in the heap, MPTCP_TIMER_NOT_QUEUED when absent */
+    uint8_t kind;  /* what embeds the node: MPTCP_TIMER_KIND_* */
 } mptcp_timer_node;
+
+#define MPTCP_TIMER_KIND_TCB 0
+#define MPTCP_TIMER_KIND_CONN 1
 
 typedef struct mptcp_timer_heap {
     mptcp_timer_node **v;

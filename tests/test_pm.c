@@ -676,6 +676,179 @@ START_TEST(poll_keeps_what_does_not_fit)
 }
 END_TEST
 
+/* NOTE D (interop): Linux's in-kernel PM pairs every FULLMESH endpoint with
+ * an accepted ADD_ADDR, SUBFLOW flag or not, and the endpoint holding the
+ * initial address does so as local ID 0. 2 x 2 addresses give 4 subflows. */
+START_TEST(fullmesh_endpoint_without_subflow_flag_serves_announced_addresses)
+{
+    fix f;
+    fix_init(&f);
+    mptcp_pm_limits_set(&f.cfg, 4, 2);
+    mptcp_addr a = v4(10, 1, 0, 1, 0), l0 = LOCAL0;
+    l0.port = 0;
+    int ida = mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW | MPTCP_PM_F_FULLMESH);
+    int id0 = mptcp_pm_endpoint_add(&f.cfg, &l0, 0, MPTCP_PM_F_FULLMESH | MPTCP_PM_F_BACKUP);
+    ck_assert_int_gt(ida, 0);
+    ck_assert_int_gt(id0, 0);
+    mptcp_pm_set_established(&f.pm, false);
+    poll(&f, 0);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 1); /* a -> initial remote */
+    ck_assert(has_open(&f, (uint8_t)ida, 0));
+    apply_opens(&f);
+    mptcp_opt_add_addr o = add_addr(1, v4(10, 0, 1, 2, 0), false);
+    ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o), MPTCP_PM_RX_NEW);
+    poll(&f, 1);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 2);
+    ck_assert(has_open(&f, (uint8_t)ida, 1));
+    ck_assert(has_open(&f, 0, 1)); /* the initial address's endpoint, as ID 0 */
+    ck_assert(!has_open(&f, (uint8_t)id0, 1));
+    for (size_t i = 0; i < f.n_act; i++) {
+        if (f.act[i].type != MPTCP_PM_ACT_OPEN_SUBFLOW || f.act[i].local_id != 0)
+            continue;
+        ck_assert(memcmp(f.act[i].local.ip, l0.ip, 4) == 0);
+        ck_assert(f.act[i].backup); /* the endpoint's backup flag */
+    }
+    apply_opens(&f);
+    ck_assert_uint_eq(f.n_sf, 4); /* 2 x 2 */
+    ck_assert_uint_eq(poll(&f, 2), 0);
+    /* A fullmesh-only endpoint opens nothing toward the initial remote
+     * address: that is the SUBFLOW flag's job (select_local_address). */
+    fix g;
+    fix_init(&g);
+    mptcp_pm_limits_set(&g.cfg, 4, 2);
+    mptcp_pm_endpoint_add(&g.cfg, &a, 0, MPTCP_PM_F_FULLMESH);
+    mptcp_pm_set_established(&g.pm, false);
+    ck_assert_uint_eq(poll(&g, 0), 0);
+    mptcp_pm_add_addr_received(&g.pm, &o);
+    poll(&g, 1);
+    ck_assert_uint_eq(count(&g, MPTCP_PM_ACT_OPEN_SUBFLOW), 1);
+    ck_assert(has_open(&g, 1, 1));
+    ck_assert(!has_open(&g, 0, 1)); /* fullmesh endpoints replace the default */
+}
+END_TEST
+
+/* Without a fullmesh endpoint of the family, an accepted ADD_ADDR gets one
+ * subflow from the initial local address (Linux's "default" local address);
+ * a plain SUBFLOW endpoint does not change that. */
+START_TEST(announced_address_without_fullmesh_uses_initial_local_address)
+{
+    fix f;
+    fix_init(&f);
+    mptcp_pm_limits_set(&f.cfg, 4, 2);
+    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW);
+    mptcp_addr v6;
+    memset(&v6, 0, sizeof(v6));
+    v6.family = MPTCP_AF_INET6;
+    v6.ip[0] = 0x20;
+    mptcp_pm_endpoint_add(&f.cfg, &v6, 0, MPTCP_PM_F_FULLMESH); /* other family */
+    mptcp_pm_set_established(&f.pm, false);
+    mptcp_opt_add_addr o = add_addr(4, v4(10, 0, 4, 2, 0), false);
+    mptcp_pm_add_addr_received(&f.pm, &o);
+    poll(&f, 0);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 2);
+    ck_assert(has_open(&f, 1, 0));
+    ck_assert(has_open(&f, 0, 4));
+    ck_assert(!has_open(&f, 1, 4));
+    for (size_t i = 0; i < f.n_act; i++)
+        if (f.act[i].type == MPTCP_PM_ACT_OPEN_SUBFLOW && f.act[i].local_id == 0)
+            ck_assert_uint_eq(f.act[i].local.ip[3], 1); /* LOCAL0 */
+}
+END_TEST
+
+/* BUG F (interop): an address withdrawn on a connection (mptcp_addr_remove:
+ * the endpoint stays in the table) is not used again by the PM on it: no new
+ * subflow from it, no new ADD_ADDR, until re-added. */
+START_TEST(address_removed_on_connection_is_not_reused)
+{
+    fix f;
+    fix_init(&f);
+    mptcp_pm_limits_set(&f.cfg, 4, 2);
+    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0);
+    mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW);
+    mptcp_pm_endpoint_add(&f.cfg, &b, 0, MPTCP_PM_F_SIGNAL);
+    mptcp_pm_set_established(&f.pm, false);
+    poll(&f, 0);
+    ck_assert(has_open(&f, 1, 0));
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_SEND_ADD_ADDR), 1);
+    apply_opens(&f);
+    mptcp_opt_add_addr echo = add_addr(2, b, true);
+    ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &echo), MPTCP_PM_RX_ECHO_MATCHED);
+    /* Withdraw both on this connection only. */
+    mptcp_pm_local_removed(&f.pm, 1);
+    mptcp_pm_local_removed(&f.pm, 2);
+    ck_assert(mptcp_pm_local_is_removed(&f.pm, 1));
+    ck_assert(mptcp_pm_local_is_removed(&f.pm, 2));
+    poll(&f, 1);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_CLOSE_SUBFLOW), 1);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_SEND_RM_ADDR), 1);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 0);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_SEND_ADD_ADDR), 0);
+    /* The subflow closes and leaves the list: still nothing, later too. */
+    f.sf[1].state = MPTCP_PM_SF_CLOSING;
+    ck_assert_uint_eq(poll(&f, 2), 0);
+    f.n_sf = 1;
+    for (uint64_t t = 3; t < 10; t++)
+        ck_assert_uint_eq(poll(&f, t * 1000000), 0);
+    ck_assert_uint_eq(mptcp_pm_timers_run(&f.pm, 100000000), 0);
+    ck_assert_uint_eq(poll(&f, 100000000), 0);
+    /* Re-added: usable again. */
+    mptcp_pm_local_restore(&f.pm, 1);
+    poll(&f, 100000001);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 1);
+    ck_assert(has_open(&f, 1, 0));
+    /* The host announcing it again (mptcp_announce fills a slot) re-adds. */
+    mptcp_pm_ann *slot = &f.pm.ann[0];
+    ck_assert_int_eq(slot->state, MPTCP_PM_ANN_FREE);
+    slot->state = MPTCP_PM_ANN_PENDING;
+    slot->id = 2;
+    slot->addr = b;
+    slot->deadline = UINT64_MAX;
+    poll(&f, 100000002);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_SEND_ADD_ADDR), 1);
+    ck_assert(!mptcp_pm_local_is_removed(&f.pm, 2));
+}
+END_TEST
+
+/* Removing ID 0 (the initial local address) on the connection: no new
+ * subflow from it toward announced addresses. Deleting an endpoint stack-wide
+ * leaves nothing blocked: the same ID added again is a new address. */
+START_TEST(removed_initial_address_and_stack_deletion)
+{
+    fix f;
+    fix_init(&f);
+    mptcp_pm_limits_set(&f.cfg, 4, 2);
+    mptcp_pm_set_established(&f.pm, false);
+    mptcp_pm_local_removed(&f.pm, 0);
+    poll(&f, 0);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_CLOSE_SUBFLOW), 1); /* the initial subflow */
+    f.sf[0].state = MPTCP_PM_SF_CLOSING;
+    mptcp_opt_add_addr o = add_addr(3, v4(10, 0, 3, 2, 0), false);
+    mptcp_pm_add_addr_received(&f.pm, &o);
+    poll(&f, 1);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 0);
+    ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_SEND_ADD_ADDR), 1); /* the echo only */
+    ck_assert(f.act[0].echo);
+
+    fix g;
+    fix_init(&g);
+    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 9, 0, 1, 0);
+    mptcp_pm_endpoint_add(&g.cfg, &a, 6, MPTCP_PM_F_SUBFLOW);
+    mptcp_pm_set_established(&g.pm, false);
+    poll(&g, 0);
+    apply_opens(&g);
+    mptcp_pm_endpoint_del(&g.cfg, 6);
+    mptcp_pm_local_removed(&g.pm, 6);
+    ck_assert(!mptcp_pm_local_is_removed(&g.pm, 6));
+    poll(&g, 1);
+    g.n_sf = 1; /* closed and gone */
+    ck_assert_int_eq(mptcp_pm_endpoint_add(&g.cfg, &b, 6, MPTCP_PM_F_SUBFLOW), 6);
+    poll(&g, 2);
+    ck_assert(has_open(&g, 6, 0));
+    ck_assert_uint_eq(g.act[0].local.ip[1], 9);
+}
+END_TEST
+
 Suite *pm_suite(void)
 {
     Suite *s = suite_create("pm");
@@ -705,11 +878,15 @@ Suite *pm_suite(void)
     tcase_add_test(tc, fullmesh_opens_every_pair);
     tcase_add_test(tc, fullmesh_respects_subflow_limit);
     tcase_add_test(tc, failed_subflow_retried_with_backoff_then_given_up);
+    tcase_add_test(tc, fullmesh_endpoint_without_subflow_flag_serves_announced_addresses);
+    tcase_add_test(tc, announced_address_without_fullmesh_uses_initial_local_address);
     suite_add_tcase(s, tc);
     tc = tcase_create("removal_prio");
     tcase_add_test(tc, peer_rm_addr_closes_its_subflows);
     tcase_add_test(tc, local_endpoint_removal_sends_rm_addr_and_closes);
     tcase_add_test(tc, id_reused_after_removal_announces_new_address);
+    tcase_add_test(tc, address_removed_on_connection_is_not_reused);
+    tcase_add_test(tc, removed_initial_address_and_stack_deletion);
     tcase_add_test(tc, mp_prio_queued_per_subflow_of_the_address);
     suite_add_tcase(s, tc);
     return s;

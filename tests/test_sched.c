@@ -582,6 +582,139 @@ START_TEST(fluid_orp_keeps_throughput_with_small_buffer)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- backup / pf */
+
+static const mptcp_sched_ops *const all_ops[] = {&mptcp_sched_default, &mptcp_sched_minrtt,
+                                                 &mptcp_sched_roundrobin,
+                                                 &mptcp_sched_redundant};
+#define N_OPS (sizeof(all_ops) / sizeof(all_ops[0]))
+
+/* A regular subflow that is only cwnd-limited means "wait": no scheduler
+ * puts data (new or reinjected) on an idle, faster backup, whether the
+ * regular one holds the oldest data or the data-level window is blocked. */
+START_TEST(backup_idle_while_regular_only_cwnd_limited_every_scheduler)
+{
+    for (size_t k = 0; k < N_OPS; k++) {
+        for (int blocked = 0; blocked < 2; blocked++) {
+            mptcp_sched_sf sf[2] = {sfv(1, 50000, 14480, 14480), sfv(2, 1000, 14480, 0)};
+            sf[1].backup = true;
+            mptcp_sched_state st;
+            all_ops[k]->init(&st);
+            mptcp_sched_conn c = conn(1000000, blocked ? 0 : 1000000);
+            c.una_dsn = 77;
+            c.una_len = 1448;
+            c.una_holder = 1;
+            mptcp_sched_decision d = pick(all_ops[k], &st, sf, 2, &c, 0);
+            ck_assert_msg(d.kind == MPTCP_SCHED_NONE, "%s blocked=%d: kind %d on %u",
+                          all_ops[k]->name, blocked, d.kind, d.ids[0]);
+            /* Once the regular one has room again, it gets the data. */
+            sf[0].inflight = 0;
+            d = pick(all_ops[k], &st, sf, 2, &c, 1);
+            if (!blocked) {
+                ck_assert_int_eq(d.kind, MPTCP_SCHED_SEND);
+                ck_assert_uint_eq(d.n_ids, 1);
+                ck_assert_uint_eq(d.ids[0], 1);
+            } else {
+                ck_assert_int_eq(d.kind, MPTCP_SCHED_NONE);
+            }
+        }
+    }
+}
+END_TEST
+
+/* The only regular subflow is potentially failed (RTO, no progress) and
+ * holds the oldest data: every scheduler first reinjects that chunk on the
+ * backup (once), then sends new data on the backup, never on the failed
+ * one; no penalization. When the regular one recovers it is preferred again. */
+START_TEST(pf_regular_fails_over_to_backup_and_its_chunk_is_reinjected)
+{
+    for (size_t k = 0; k < N_OPS; k++) {
+        mptcp_sched_sf sf[2] = {sfv(1, 20000, 1448, 1448), sfv(2, 90000, 14480, 0)};
+        sf[0].pf = true;
+        sf[1].backup = true;
+        mptcp_sched_state st;
+        all_ops[k]->init(&st);
+        mptcp_sched_conn c = conn(100000, 100000);
+        c.una_dsn = 5000;
+        c.una_len = 1448;
+        c.una_holder = 1;
+        mptcp_sched_decision d = pick(all_ops[k], &st, sf, 2, &c, 0);
+        ck_assert_msg(d.kind == MPTCP_SCHED_REINJECT, "%s: kind %d", all_ops[k]->name, d.kind);
+        ck_assert_uint_eq(d.ids[0], 2);
+        ck_assert_uint_eq(d.dsn, 5000);
+        ck_assert_uint_eq(d.len, 1448);
+        ck_assert(!d.penalize);
+        d = pick(all_ops[k], &st, sf, 2, &c, 1);
+        ck_assert_msg(d.kind == MPTCP_SCHED_SEND, "%s: kind %d", all_ops[k]->name, d.kind);
+        ck_assert_uint_eq(d.n_ids, 1);
+        ck_assert_uint_eq(d.ids[0], 2);
+        /* Even with cwnd room, the failed regular one gets nothing new. */
+        sf[0].inflight = 0;
+        d = pick(all_ops[k], &st, sf, 2, &c, 2);
+        ck_assert_uint_eq(d.ids[0], 2);
+        /* Progress (an ACK of new data) clears pf: regular again, the
+         * backup goes idle. */
+        sf[0].pf = false;
+        c.una_holder = -1;
+        d = pick(all_ops[k], &st, sf, 2, &c, 3);
+        ck_assert_int_eq(d.kind, MPTCP_SCHED_SEND);
+        ck_assert_uint_eq(d.n_ids, 1);
+        ck_assert_uint_eq(d.ids[0], 1);
+    }
+}
+END_TEST
+
+/* pf alone moves data only when something better exists. */
+START_TEST(pf_holder_without_a_better_tier_keeps_its_data)
+{
+    mptcp_sched_sf sf[2] = {sfv(1, 20000, 14480, 1448), sfv(2, 90000, 14480, 0)};
+    sf[0].pf = true;
+    sf[1].pf = true; /* both potentially failed: same tier */
+    mptcp_sched_state st;
+    mptcp_sched_default.init(&st);
+    mptcp_sched_conn c = conn(100000, 100000);
+    c.una_dsn = 5000;
+    c.una_len = 1448;
+    c.una_holder = 1;
+    mptcp_sched_decision d = pick(&mptcp_sched_default, &st, sf, 2, &c, 0);
+    ck_assert_int_eq(d.kind, MPTCP_SCHED_SEND); /* new data, min-RTT: the holder */
+    ck_assert_uint_eq(d.ids[0], 1);
+}
+END_TEST
+
+typedef struct fo_case {
+    const char *name;
+    mptcp_sched_sf sf[3];
+    size_t n;
+    uint8_t id;
+    bool want;
+} fo_case;
+
+static const fo_case fo_cases[] = {
+    {"pf regular, backup usable", {SFPF(1, 1000, 10000, 0), SFB(2, 1000, 10000, 0)}, 2, 1, true},
+    {"pf regular, busy regular", {SFPF(1, 1000, 10000, 0), SF(2, 1000, 10000, 10000)}, 2, 1,
+     true},
+    {"cwnd-limited regular, backup", {SF(1, 1000, 10000, 10000), SFB(2, 1000, 10000, 0)}, 2, 1,
+     false},
+    {"pf regular alone", {SFPF(1, 1000, 10000, 0), SFX(2, 1000, 10000, 0)}, 2, 1, false},
+    {"pf regular, only a pf backup", {SFPF(1, 1000, 10000, 0),
+                                      {.id = 2, .usable = true, .backup = true, .pf = true,
+                                       .cwnd = 10000, .mss = 1000}}, 2, 1, false},
+    {"two pf regulars", {SFPF(1, 1000, 10000, 0), SFPF(2, 1000, 10000, 0)}, 2, 1, false},
+    {"unusable, backup usable", {SFX(1, 1000, 10000, 0), SFB(2, 1000, 10000, 0)}, 2, 1, true},
+    {"the backup itself, regular fine", {SF(1, 1000, 10000, 0), SFB(2, 1000, 10000, 0)}, 2, 2,
+     false},
+    {"unknown id", {SF(1, 1000, 10000, 0)}, 1, 9, false},
+};
+
+START_TEST(failed_over_predicate_table)
+{
+    const fo_case *fc = &fo_cases[_i];
+    ck_assert_msg(mptcp_sched_sf_failed_over(fc->sf, fc->n, fc->id) == fc->want, "%s",
+                  fc->name);
+}
+END_TEST
+
 Suite *sched_suite(void)
 {
     Suite *s = suite_create("sched");
@@ -599,6 +732,13 @@ Suite *sched_suite(void)
     tcase_add_test(tc, round_robin_is_fair);
     tcase_add_test(tc, redundant_picks_every_usable_subflow);
     tcase_add_test(tc, reinject_target_selection);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("backup_pf");
+    tcase_add_test(tc, backup_idle_while_regular_only_cwnd_limited_every_scheduler);
+    tcase_add_test(tc, pf_regular_fails_over_to_backup_and_its_chunk_is_reinjected);
+    tcase_add_test(tc, pf_holder_without_a_better_tier_keeps_its_data);
+    tcase_add_loop_test(tc, failed_over_predicate_table, 0,
+                        (int)(sizeof(fo_cases) / sizeof(fo_cases[0])));
     suite_add_tcase(s, tc);
     tc = tcase_create("fluid");
     tcase_set_timeout(tc, 60);

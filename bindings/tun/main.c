@@ -5,6 +5,9 @@
  * stdout; stdin EOF half-closes (mptcp_shutdown); the peer's FIN closes
  * stdout; the process exits when the stack reports MPTCP_EV_CLOSED: 0 for an
  * orderly close, 1 with the reason on stderr otherwise, 2 for usage errors.
+ * MPTCP (RFC 8684) is on by default: --addr flags register local endpoints
+ * like `ip mptcp endpoint`, --limits is `ip mptcp limits`, and the
+ * --*-after triggers drive MP_PRIO, REMOVE_ADDR and MP_FASTCLOSE mid-transfer.
  * Packets, routes, clock and randomness are tun_host.c's business.
  */
 #define _GNU_SOURCE
@@ -25,6 +28,8 @@
 #include "tun_ip.h"
 
 #define IO_CHUNK 65536
+#define MAX_SF_SEEN 32       /* subflows remembered for --stats */
+#define SNAPSHOT_US 20000    /* refresh of the --stats snapshot while running */
 
 static const char usage_text[] =
     "Usage: mptcp-tun [OPTIONS] --dev NAME --addr ADDR (--listen [ADDR:]PORT | --connect ADDR:PORT)\n"
@@ -41,10 +46,17 @@ static const char usage_text[] =
     "                       created otherwise (then removed at exit). The link is set up.\n"
     "                       The options below marked [dev] apply to the last --dev before\n"
     "                       them (to the first --dev when none precedes them).\n"
-    "  --addr ADDR[/LEN]    [dev] an IPv4 or IPv6 address owned by the library (repeatable).\n"
+    "  --addr ADDR[/LEN][,FLAG...]\n"
+    "                       [dev] an IPv4 or IPv6 address owned by the library (repeatable).\n"
     "                       Segments from ADDR leave through its device. With /LEN the\n"
     "                       prefix is also routed through the device. The kernel side needs\n"
     "                       a route to ADDR via the device (ip route add ADDR dev NAME).\n"
+    "                       FLAGs make ADDR an MPTCP endpoint, as `ip mptcp endpoint add ADDR\n"
+    "                       FLAG...` does: signal (announce it with ADD_ADDR), subflow (open\n"
+    "                       subflows from it), backup (its subflows are backup: MP_JOIN B\n"
+    "                       flag), fullmesh (a subflow from it to every address the peer\n"
+    "                       announces). Endpoints get IDs 1, 2, ... in the order given;\n"
+    "                       -v prints them. An address without flags is only owned.\n"
     "  --route PFX/LEN      [dev] destinations in PFX/LEN are reached through the device\n"
     "                       (longest prefix wins; one device needs no route).\n"
     "\n"
@@ -55,6 +67,25 @@ static const char usage_text[] =
     "                       the local address on the device that routes to ADDR.\n"
     "  --source ADDR        force the source address of --connect (one of --addr)\n"
     "  --local-port PORT    source port of --connect (default: ephemeral)\n"
+    "\n"
+    "MPTCP (RFC 8684; on by default):\n"
+    "  --no-mptcp           plain TCP: offer no MP_CAPABLE, ignore MPTCP options\n"
+    "  --checksum           require DSS checksums (MP_CAPABLE A flag; either side asking for\n"
+    "                       them turns them on, like sysctl net.mptcp.checksum_enabled=1)\n"
+    "  --limits SUBFLOWS ADD_ADDR_ACCEPTED\n"
+    "                       `ip mptcp limits`: additional subflows per connection (0..7,\n"
+    "                       default 2) and peer ADD_ADDRs acted on (0..8, default 0)\n"
+    "  --deny-join-id0      MP_CAPABLE C flag: the peer may not join our initial address\n"
+    "  --scheduler NAME     default, minrtt, roundrobin or redundant\n"
+    "  --backup-after BYTES[:ID]\n"
+    "                       once BYTES went through the connection (sent + received), mark\n"
+    "                       subflow ID (default 1, the first join) backup: MP_PRIO\n"
+    "  --remove-addr-after BYTES ID\n"
+    "                       once BYTES went through, withdraw our address ID: REMOVE_ADDR,\n"
+    "                       and its subflows close (their data moves to the others)\n"
+    "  --fastclose-after BYTES\n"
+    "                       once BYTES went through, abort the connection: MP_FASTCLOSE\n"
+    "                       (a RST for plain TCP); the exit status is then 1\n"
     "\n"
     "Path emulation (tc netem is not needed), per device and direction; 'in' is\n"
     "device -> library, 'out' is library -> device:\n"
@@ -76,12 +107,18 @@ static const char usage_text[] =
     "  --keepalive-s S      keepalive idle time (default off)\n"
     "\n"
     "Output:\n"
-    "  --stats              print per-connection and per-subflow counters, device, emulation\n"
-    "                       and stack counters to stderr at exit\n"
+    "  --stats              print to stderr at exit: the connection, its MPTCP counters (tokens,\n"
+    "                       data level bytes, joins, ADD_ADDR/REMOVE_ADDR/MP_PRIO received,\n"
+    "                       checksum and MP_FAIL counters), every subflow it ever had (ids,\n"
+    "                       addresses, local/remote address IDs, state, bytes, srtt, our and\n"
+    "                       the peer's backup flag, why it went down), device, emulation\n"
+    "                       and stack counters\n"
     "  --pcap FILE          record every segment the library sends and receives (after\n"
     "                       'in' emulation) as IP packets, LINKTYPE_RAW, readable by tcpdump,\n"
     "                       tshark and Wireshark\n"
-    "  -v, --verbose        library log messages to stderr (repeat for more)\n"
+    "  -v, --verbose        MPTCP events (subflow up/down, addresses announced/removed,\n"
+    "                       backup changes, fallback, MP_FAIL) and the endpoint IDs on\n"
+    "                       stderr; library log messages (repeat for more)\n"
     "  -h, --help           this text\n"
     "\n"
     "Example (kernel TCP peer on the same machine, as root):\n"
@@ -114,6 +151,25 @@ typedef struct app {
     bool have_stats;
     mptcp_conn_stats cs;
     mptcp_addr c_local, c_remote;
+    /* MPTCP: the last snapshot of the connection level and of every
+     * subflow seen, kept after a subflow is gone so --stats shows it. */
+    bool have_mp;
+    mptcp_mp_stats mp;
+    struct sf_seen {
+        mptcp_subflow_stats s;
+        bool gone;
+        mptcp_close_reason reason;
+        bool has_rst_code;
+        uint8_t rst_code;
+    } sf[MAX_SF_SEEN];
+    int n_sf;
+    uint64_t next_snapshot;
+    /* Triggers (--backup-after, --remove-addr-after, --fastclose-after). */
+    uint64_t backup_after, remove_after, fastclose_after;
+    int backup_id;
+    uint8_t remove_id;
+    bool backup_done, remove_done, fastclose_done;
+    uint64_t bytes_sent, bytes_recv;  /* taken by mptcp_send, given by mptcp_recv */
 } app;
 
 static volatile sig_atomic_t g_signal;
@@ -123,16 +179,106 @@ static void on_signal(int sig)
     g_signal = sig;
 }
 
+static struct sf_seen *sf_slot(app *a, int id)
+{
+    for (int i = 0; i < a->n_sf; i++)
+        if (a->sf[i].s.id == id)
+            return &a->sf[i];
+    if (a->n_sf == MAX_SF_SEEN)
+        return NULL;
+    struct sf_seen *e = &a->sf[a->n_sf++];
+    memset(e, 0, sizeof *e);
+    e->s.id = id;
+    return e;
+}
+
+/* Snapshot of the connection, its MPTCP level and every subflow it has now. */
 static void app_snapshot(app *a, mptcp_conn *c)
 {
     if (mptcp_conn_get_stats(c, &a->cs) == 0)
         a->have_stats = true;
     mptcp_conn_get_addrs(c, &a->c_local, &a->c_remote);
+    if (mptcp_conn_get_mp_stats(c, &a->mp) == 0)
+        a->have_mp = true;
+    int ids[MAX_SF_SEEN];
+    int n = mptcp_conn_subflows(c, ids, MAX_SF_SEEN);
+    for (int i = 0; i < n && i < MAX_SF_SEEN; i++) {
+        mptcp_subflow_stats s;
+        if (mptcp_subflow_get_stats(c, ids[i], &s) != 0)
+            continue;
+        struct sf_seen *e = sf_slot(a, ids[i]);
+        if (e)
+            e->s = s;
+    }
+}
+
+/* ADDR:PORT, [V6]:PORT, or ADDR alone for port 0. */
+static void addr_port_str(const mptcp_addr *ad, char *buf, size_t len)
+{
+    tun_addr_str(ad, buf, len);
+}
+
+static const char *reason_text(mptcp_close_reason r);
+
+/* -v: one line per connection or multipath event on stderr. */
+static void log_event(const mptcp_event *ev)
+{
+    char l[80], r[80];
+    switch (ev->type) {
+    case MPTCP_EV_SUBFLOW_UP:
+    case MPTCP_EV_SUBFLOW_DOWN:
+    case MPTCP_EV_PRIO_CHANGED:
+        addr_port_str(&ev->u.subflow.local, l, sizeof l);
+        addr_port_str(&ev->u.subflow.remote, r, sizeof r);
+        fprintf(stderr, "mptcp-tun: event %s subflow %d: %s -> %s, ids %u/%u, peer backup %d",
+                ev->type == MPTCP_EV_SUBFLOW_UP     ? "up"
+                : ev->type == MPTCP_EV_SUBFLOW_DOWN ? "down"
+                                                    : "prio",
+                ev->subflow_id, l, r, (unsigned)ev->u.subflow.local_id,
+                (unsigned)ev->u.subflow.remote_id, ev->u.subflow.backup);
+        if (ev->type == MPTCP_EV_SUBFLOW_DOWN) {
+            fprintf(stderr, " (%s", reason_text(ev->u.subflow.reason));
+            if (ev->u.subflow.has_rst_code)
+                fprintf(stderr, ", MP_TCPRST reason %u", (unsigned)ev->u.subflow.rst_code);
+            fprintf(stderr, ")");
+        }
+        fprintf(stderr, "\n");
+        break;
+    case MPTCP_EV_ADDR_ANNOUNCED:
+        addr_port_str(&ev->u.addr.addr, l, sizeof l);
+        fprintf(stderr, "mptcp-tun: event the peer announced address id %u: %s\n",
+                (unsigned)ev->u.addr.id, l);
+        break;
+    case MPTCP_EV_ADDR_REMOVED:
+        fprintf(stderr, "mptcp-tun: event the peer removed address id %u\n",
+                (unsigned)ev->u.addr.id);
+        break;
+    case MPTCP_EV_FALLBACK:
+        fprintf(stderr, "mptcp-tun: event fell back to plain TCP\n");
+        break;
+    case MPTCP_EV_MP_FAIL:
+        fprintf(stderr, "mptcp-tun: event MP_FAIL (DSS checksum failure) on subflow %d\n",
+                ev->subflow_id);
+        break;
+    case MPTCP_EV_CONNECTED:
+    case MPTCP_EV_ACCEPTED:
+        fprintf(stderr, "mptcp-tun: event %s\n",
+                ev->type == MPTCP_EV_CONNECTED ? "connected" : "accepted");
+        break;
+    case MPTCP_EV_CLOSED:
+        fprintf(stderr, "mptcp-tun: event closed: %s\n", reason_text(ev->u.closed.reason));
+        break;
+    default:
+        break;
+    }
 }
 
 static void app_event(void *user, mptcp_conn *c, const mptcp_event *ev)
 {
     app *a = user;
+    if (a->h->verbose > 0 && (c == a->conn || ev->type == MPTCP_EV_CONNECTED ||
+                              (ev->type == MPTCP_EV_ACCEPTED && !a->conn)))
+        log_event(ev);
     switch (ev->type) {
     case MPTCP_EV_CONNECTED:
         a->established = true;
@@ -165,10 +311,47 @@ static void app_event(void *user, mptcp_conn *c, const mptcp_event *ev)
         if (c != a->conn)
             break;
         app_snapshot(a, c);
+        for (int i = 0; i < a->n_sf; i++) {
+            if (!a->sf[i].gone) {
+                a->sf[i].gone = true;
+                a->sf[i].reason = ev->u.closed.reason;
+            }
+        }
         a->closed = true;
         a->reason = ev->u.closed.reason;
         a->conn = NULL;
         a->t_end = a->h->now_us;
+        break;
+    case MPTCP_EV_SUBFLOW_UP:
+    case MPTCP_EV_PRIO_CHANGED:
+    case MPTCP_EV_ADDR_ANNOUNCED:
+    case MPTCP_EV_ADDR_REMOVED:
+    case MPTCP_EV_FALLBACK:
+    case MPTCP_EV_MP_FAIL:
+        if (c == a->conn)
+            app_snapshot(a, c);
+        break;
+    case MPTCP_EV_SUBFLOW_DOWN:
+        if (c != a->conn)
+            break;
+        app_snapshot(a, c);
+        {
+            struct sf_seen *e = sf_slot(a, ev->subflow_id);
+            if (e) {
+                if (e->s.local.family == 0) { /* never snapshotted: the event's view */
+                    e->s.local = ev->u.subflow.local;
+                    e->s.remote = ev->u.subflow.remote;
+                    e->s.local_id = ev->u.subflow.local_id;
+                    e->s.remote_id = ev->u.subflow.remote_id;
+                }
+                e->gone = true;
+                e->reason = ev->u.subflow.reason;
+                e->has_rst_code = ev->u.subflow.has_rst_code;
+                e->rst_code = ev->u.subflow.rst_code;
+            }
+        }
+        break;
+    default:
         break;
     }
 }
@@ -182,6 +365,8 @@ static const char *reason_text(mptcp_close_reason r)
     case MPTCP_CLOSE_TIMEOUT: return "connection timed out";
     case MPTCP_CLOSE_ABORTED: return "connection aborted";
     case MPTCP_CLOSE_UNREACHABLE: return "destination unreachable";
+    case MPTCP_CLOSE_FASTCLOSE: return "connection closed by the peer with MP_FASTCLOSE";
+    case MPTCP_CLOSE_MPTCP_RST: return "connection reset by peer with MP_TCPRST";
     }
     return "closed for an unknown reason";
 }
@@ -245,6 +430,7 @@ static void app_pump(app *a)
             if (r > 0) {
                 a->in_off += (size_t)r;
                 a->in_len -= (size_t)r;
+                a->bytes_sent += (uint64_t)r;
             } else if (r == MPTCP_EAGAIN) {
                 a->send_blocked = true;
             } else {
@@ -271,6 +457,7 @@ static void app_pump(app *a)
             if (r > 0) {
                 a->out_len = (size_t)r;
                 a->out_off = 0;
+                a->bytes_recv += (uint64_t)r;
             } else if (r == 0 || r == MPTCP_ECLOSED) {
                 a->rx_eof = true;
             } else {
@@ -286,6 +473,50 @@ static void app_pump(app *a)
     if (a->rx_eof && a->out_len == 0 && !a->stdout_closed) {
         close(STDOUT_FILENO); /* the reader sees EOF now, not at our exit */
         a->stdout_closed = true;
+    }
+}
+
+/* The --*-after triggers: host-driven path management at a byte count, and
+ * the periodic --stats snapshot. */
+static void app_triggers(app *a)
+{
+    mptcp_conn *c = a->conn;
+    if (!c || !a->established || a->closed)
+        return;
+    uint64_t moved = a->bytes_sent + a->bytes_recv;
+    uint64_t now = tun_host_clock(a->h);
+    if (now >= a->next_snapshot) {
+        app_snapshot(a, c);
+        a->next_snapshot = now + SNAPSHOT_US;
+    }
+    if (a->backup_after && !a->backup_done && moved >= a->backup_after) {
+        int r = mptcp_subflow_set_backup(c, a->backup_id, true, now);
+        /* ENOTFOUND/ESTATE: the subflow is not there yet; try again later. */
+        if (r == 0 || moved >= 2 * a->backup_after) {
+            a->backup_done = true;
+            fprintf(stderr,
+                    "mptcp-tun: after %" PRIu64 " bytes: subflow %d set backup (MP_PRIO): %s\n",
+                    moved, a->backup_id, r == 0 ? "ok" : mptcp_strerror(r));
+        }
+    }
+    if (a->remove_after && !a->remove_done && moved >= a->remove_after) {
+        int r = mptcp_addr_remove(c, a->remove_id, now);
+        if (r == 0 || moved >= 2 * a->remove_after) {
+            a->remove_done = true;
+            fprintf(stderr,
+                    "mptcp-tun: after %" PRIu64
+                    " bytes: address id %u removed (REMOVE_ADDR): %s\n",
+                    moved, (unsigned)a->remove_id, r == 0 ? "ok" : mptcp_strerror(r));
+        }
+    }
+    if (a->fastclose_after && !a->fastclose_done && moved >= a->fastclose_after) {
+        a->fastclose_done = true;
+        app_snapshot(a, c);
+        fprintf(stderr, "mptcp-tun: after %" PRIu64 " bytes: aborting (%s)\n", moved,
+                a->have_mp && a->mp.mptcp && !a->mp.fallback ? "MP_FASTCLOSE" : "RST");
+        int r = mptcp_abort(c, now);
+        if (r < 0)
+            fprintf(stderr, "mptcp-tun: abort: %s\n", mptcp_strerror(r));
     }
 }
 
@@ -337,23 +568,62 @@ static void print_conn_stats(const app *a, FILE *f)
         fprintf(f, " (%.2f MB/s, %.2f MB/s)", a->bytes_stdin / secs / 1e6,
                 a->bytes_stdout / secs / 1e6);
     fprintf(f, "\n");
-    /* One subflow until MPTCP lands: the connection is one TCP. */
-    const mptcp_conn_stats *s = &a->cs;
-    fprintf(f,
-            "  subflow 0: state %s, mss %u, sack %d, ts %d, wscale %d (snd %u rcv %u), "
-            "srtt %.3f ms rttvar %.3f ms rto %.1f ms, cwnd %u ssthresh %u, snd_wnd %u "
-            "rcv_wnd %u\n",
-            state_name(s->state), (unsigned)s->mss, s->sack_ok, s->ts_ok, s->wscale_ok,
-            (unsigned)s->snd_wscale, (unsigned)s->rcv_wscale, s->srtt_us / 1000.0,
-            s->rttvar_us / 1000.0, s->rto_us / 1000.0, s->cwnd, s->ssthresh, s->snd_wnd,
-            s->rcv_wnd);
-    fprintf(f,
-            "    bytes sent %" PRIu64 " acked %" PRIu64 " received %" PRIu64
-            ", segs out %u in %u, retrans %u (fast %u, rto %u), dup acks in %u, sack blocks "
-            "in %u, out-of-order in %u, zero-window probes %u\n",
-            s->bytes_sent, s->bytes_acked, s->bytes_received, s->segs_out, s->segs_in,
-            s->retrans_segs, s->fast_retrans, s->rto_expiries, s->dup_acks_in,
-            s->sack_blocks_in, s->ooo_segs_in, s->zero_window_probes);
+    if (a->have_mp) {
+        const mptcp_mp_stats *m = &a->mp;
+        fprintf(f,
+                "mptcp: mptcp %d, fallback %d, fully-established %d, checksum %d, local-token "
+                "0x%08x, remote-token 0x%08x, subflows %u (ever %d)\n",
+                m->mptcp, m->fallback, m->fully_established, m->checksum,
+                (unsigned)m->local_token, (unsigned)m->remote_token, (unsigned)m->n_subflows,
+                a->n_sf);
+        fprintf(f,
+                "    data level: bytes-sent %" PRIu64 ", bytes-acked %" PRIu64
+                ", bytes-received %" PRIu64 ", reinjected %" PRIu64
+                "; joins-in %u, joins-out %u, join-bad-hmac %u; add-addr-in %u, "
+                "add-addr-bad-hmac %u, rm-addr-in %u, prio-in %u; dss-csum-bad %u, "
+                "mp-fail-in %u, mp-fail-out %u, map-errors %u, events-dropped %u; "
+                "mp_tcprst reasons in:",
+                m->bytes_sent, m->bytes_acked, m->bytes_received, m->reinjected_bytes,
+                m->joins_in, m->joins_out, m->join_bad_hmac, m->add_addr_in,
+                m->add_addr_bad_hmac, m->rm_addr_in, m->prio_in, m->dss_csum_bad, m->mp_fail_in,
+                m->mp_fail_out, m->map_errors, m->events_dropped);
+        for (int i = 0; i < 8; i++)
+            fprintf(f, " %u", m->rst_in_code[i]);
+        fprintf(f, "\n");
+    }
+    for (int i = 0; i < a->n_sf; i++) {
+        const struct sf_seen *e = &a->sf[i];
+        const mptcp_subflow_stats *ss = &e->s;
+        const mptcp_conn_stats *s = &ss->tcp;
+        char sl[80], sr[80];
+        addr_port_str(&ss->local, sl, sizeof sl);
+        addr_port_str(&ss->remote, sr, sizeof sr);
+        fprintf(f,
+                "  subflow %d: %s -> %s, ids %u/%u, %s, backup %d peer-backup %d, usable %d, "
+                "%s, bytes sent %" PRIu64 " acked %" PRIu64 " received %" PRIu64
+                ", srtt %.3f ms",
+                ss->id, sl, sr, (unsigned)ss->local_id, (unsigned)ss->remote_id,
+                ss->join ? "join" : "initial", ss->backup, ss->peer_backup,
+                ss->usable && !e->gone, state_name(s->state), s->bytes_sent, s->bytes_acked,
+                s->bytes_received, s->srtt_us / 1000.0);
+        if (e->gone) {
+            fprintf(f, ", gone: %s", reason_text(e->reason));
+            if (e->has_rst_code)
+                fprintf(f, " (MP_TCPRST reason %u)", (unsigned)e->rst_code);
+        }
+        fprintf(f, "\n");
+        fprintf(f,
+                "    mss %u, sack %d, ts %d, wscale %d (snd %u rcv %u), rttvar %.3f ms, rto "
+                "%.1f ms, cwnd %u ssthresh %u, snd_wnd %u rcv_wnd %u\n",
+                (unsigned)s->mss, s->sack_ok, s->ts_ok, s->wscale_ok, (unsigned)s->snd_wscale,
+                (unsigned)s->rcv_wscale, s->rttvar_us / 1000.0, s->rto_us / 1000.0, s->cwnd,
+                s->ssthresh, s->snd_wnd, s->rcv_wnd);
+        fprintf(f,
+                "    segs out %u in %u, retrans %u (fast %u, rto %u), dup acks in %u, sack "
+                "blocks in %u, out-of-order in %u, zero-window probes %u\n",
+                s->segs_out, s->segs_in, s->retrans_segs, s->fast_retrans, s->rto_expiries,
+                s->dup_acks_in, s->sack_blocks_in, s->ooo_segs_in, s->zero_window_probes);
+    }
 }
 
 /* ------------------------------------------------------------ options */
@@ -440,7 +710,42 @@ typedef struct pending_addr {
     const char *text;
     int dev;
     bool is_route;
+    unsigned flags;   /* MPTCP_ADDR_F_* from ",signal,subflow,..." */
 } pending_addr;
+
+/* Splits "ADDR[/LEN],flag,flag" in place: the flags after the first comma
+ * become MPTCP_ADDR_F_* bits. Returns false on an unknown flag. */
+static bool parse_addr_flags(char *text, unsigned *flags, const char **bad)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"signal", MPTCP_ADDR_F_SIGNAL},
+                 {"subflow", MPTCP_ADDR_F_SUBFLOW},
+                 {"backup", MPTCP_ADDR_F_BACKUP},
+                 {"fullmesh", MPTCP_ADDR_F_FULLMESH}};
+    *flags = 0;
+    char *p = strchr(text, ',');
+    if (!p)
+        return true;
+    *p++ = '\0';
+    while (p && *p) {
+        char *next = strchr(p, ',');
+        if (next)
+            *next++ = '\0';
+        size_t i;
+        for (i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (!strcmp(p, names[i].name))
+                break;
+        if (i == sizeof names / sizeof names[0]) {
+            *bad = p;
+            return false;
+        }
+        *flags |= names[i].bit;
+        p = next;
+    }
+    return true;
+}
 
 int main(int argc, char **argv)
 {
@@ -454,6 +759,9 @@ int main(int argc, char **argv)
     uint64_t local_port = 0, seed = 0, mss = 0, sndbuf = 1u << 20, rcvbuf = 1u << 20;
     uint64_t time_wait_us = 1000000, keepalive_s = 0;
     bool have_seed = false, stats = false, no_sack = false, no_ts = false, no_ws = false;
+    bool no_mptcp = false, checksum = false, deny_join_id0 = false, have_limits = false;
+    uint64_t lim_subflows = 0, lim_add_addr = 0;
+    uint8_t scheduler = MPTCP_SCHED_DEFAULT;
     int verbose = 0;
     mptcp_cc_algo cc = MPTCP_CC_CUBIC;
 
@@ -490,7 +798,12 @@ int main(int argc, char **argv)
             NEED_ARG();
             if (n_addrs == (int)(sizeof addrs / sizeof addrs[0]))
                 return usage_error("too many %s options", o);
-            addrs[n_addrs++] = (pending_addr){v, cur, o[2] == 'r'};
+            unsigned fl = 0;
+            const char *bad = NULL;
+            if (o[2] == 'a' && !parse_addr_flags(argv[i], &fl, &bad))
+                return usage_error("unknown endpoint flag '%s' (signal, subflow, backup, "
+                                   "fullmesh)", bad);
+            addrs[n_addrs++] = (pending_addr){argv[i], cur, o[2] == 'r', fl};
         } else if (!strcmp(o, "--loss") || !strcmp(o, "--loss-in") || !strcmp(o, "--loss-out")) {
             NEED_ARG();
             uint32_t ppm;
@@ -558,6 +871,54 @@ int main(int argc, char **argv)
                 cc = MPTCP_CC_RENO;
             else
                 return usage_error("unknown congestion control '%s' (cubic, reno)", v);
+        } else if (!strcmp(o, "--no-mptcp")) {
+            no_mptcp = true;
+        } else if (!strcmp(o, "--checksum")) {
+            checksum = true;
+        } else if (!strcmp(o, "--deny-join-id0")) {
+            deny_join_id0 = true;
+        } else if (!strcmp(o, "--limits")) {
+            NEED_ARG();
+            if (!parse_u64(v, 7, &lim_subflows))
+                return usage_error("bad subflow limit '%s' (0..7)", v);
+            if (i + 1 >= argc || !parse_u64(argv[i + 1], 8, &lim_add_addr))
+                return usage_error("%s", "--limits SUBFLOWS ADD_ADDR_ACCEPTED (0..7, 0..8)");
+            i++;
+            have_limits = true;
+        } else if (!strcmp(o, "--scheduler")) {
+            NEED_ARG();
+            static const char *const scheds[] = {"default", "minrtt", "roundrobin", "redundant"};
+            uint8_t k;
+            for (k = 0; k < 4 && strcmp(v, scheds[k]); k++)
+                ;
+            if (k == 4)
+                return usage_error("unknown scheduler '%s' (default, minrtt, roundrobin, "
+                                   "redundant)", v);
+            scheduler = k;
+        } else if (!strcmp(o, "--backup-after")) {
+            NEED_ARG();
+            char tmp[48];
+            snprintf(tmp, sizeof tmp, "%s", v);
+            char *colon = strchr(tmp, ':');
+            uint64_t id = 1;
+            if (colon)
+                *colon = '\0';
+            if (!parse_u64(tmp, UINT64_MAX, &a.backup_after) || a.backup_after == 0 ||
+                (colon && (!parse_u64(colon + 1, 255, &id))))
+                return usage_error("bad --backup-after '%s' (BYTES[:SUBFLOW_ID])", v);
+            a.backup_id = (int)id;
+        } else if (!strcmp(o, "--remove-addr-after")) {
+            NEED_ARG();
+            uint64_t id;
+            if (!parse_u64(v, UINT64_MAX, &a.remove_after) || a.remove_after == 0 ||
+                i + 1 >= argc || !parse_u64(argv[i + 1], 255, &id))
+                return usage_error("%s", "--remove-addr-after BYTES ADDRESS_ID");
+            i++;
+            a.remove_id = (uint8_t)id;
+        } else if (!strcmp(o, "--fastclose-after")) {
+            NEED_ARG();
+            if (!parse_u64(v, UINT64_MAX, &a.fastclose_after) || a.fastclose_after == 0)
+                return usage_error("bad --fastclose-after '%s' (BYTES)", v);
         } else if (!strcmp(o, "--no-sack")) {
             no_sack = true;
         } else if (!strcmp(o, "--no-ts")) {
@@ -638,8 +999,11 @@ int main(int argc, char **argv)
             rc = usage_error("cannot add '%s' (duplicate or too many)", addrs[i].text);
             goto out;
         }
-        if (!addrs[i].is_route && ad.family == MPTCP_AF_INET6)
-            have_v6 = true;
+        if (!addrs[i].is_route) {
+            h->local[h->n_local - 1].flags = addrs[i].flags;
+            if (ad.family == MPTCP_AF_INET6)
+                have_v6 = true;
+        }
     }
     if (h->n_local == 0) {
         rc = usage_error("%s", "no --addr given");
@@ -666,6 +1030,14 @@ int main(int argc, char **argv)
     cfg.window_scaling = !no_ws;
     cfg.time_wait_us = (uint32_t)time_wait_us;
     cfg.keepalive_idle_us = (uint32_t)(keepalive_s * 1000000u);
+    cfg.mptcp = !no_mptcp;
+    cfg.checksum = checksum;
+    cfg.deny_join_id0 = deny_join_id0;
+    cfg.scheduler = scheduler;
+    if (have_limits) {
+        cfg.max_subflows = (uint8_t)lim_subflows;
+        cfg.add_addr_accept_max = (uint8_t)lim_add_addr;
+    }
     if (pcap_path && tun_host_open_pcap(h, pcap_path) != 0) {
         fprintf(stderr, "mptcp-tun: %s: %s\n", pcap_path, strerror(errno));
         goto out;
@@ -676,6 +1048,33 @@ int main(int argc, char **argv)
     if (tun_host_start(h, &cfg, have_seed ? &seed : NULL) != 0) {
         fprintf(stderr, "mptcp-tun: mptcp_stack_new failed (configuration?)\n");
         goto out;
+    }
+    /* Endpoints, in the order given: IDs 1, 2, ... (ip mptcp endpoint add). */
+    for (int i = 0; i < h->n_local && !no_mptcp; i++) {
+        tun_local *l = &h->local[i];
+        if (!l->flags)
+            continue;
+        char t[64];
+        int id = mptcp_local_addr_add(h->st, &l->addr, l->flags);
+        if (id < 0) {
+            fprintf(stderr, "mptcp-tun: endpoint %s: %s\n",
+                    tun_addr_str(&l->addr, t, sizeof t), mptcp_strerror(id));
+            goto out;
+        }
+        if (verbose > 0)
+            fprintf(stderr, "mptcp-tun: endpoint id %d: %s%s%s%s%s\n", id,
+                    tun_addr_str(&l->addr, t, sizeof t),
+                    l->flags & MPTCP_ADDR_F_SIGNAL ? " signal" : "",
+                    l->flags & MPTCP_ADDR_F_SUBFLOW ? " subflow" : "",
+                    l->flags & MPTCP_ADDR_F_BACKUP ? " backup" : "",
+                    l->flags & MPTCP_ADDR_F_FULLMESH ? " fullmesh" : "");
+    }
+    if (have_limits && !no_mptcp) {
+        int r = mptcp_limits_set(h->st, (uint8_t)lim_subflows, (uint8_t)lim_add_addr);
+        if (r < 0) {
+            fprintf(stderr, "mptcp-tun: limits: %s\n", mptcp_strerror(r));
+            goto out;
+        }
     }
     struct stat sb;
     a.stdout_regular = fstat(STDOUT_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -762,12 +1161,19 @@ int main(int argc, char **argv)
     uint64_t linger_until = 0;
     for (;;) {
         tun_host_service(h);
-        if (a.listening && a.conn) {
+        /* One connection, like netcat: stop listening once it is there. An
+         * MPTCP connection keeps the listener: the peer's MP_JOIN SYNs reach
+         * the stack through it (as with Linux's listening socket); another
+         * connection is then accepted and reset at once (app_event). */
+        mptcp_mp_stats ms;
+        if (a.listening && a.conn &&
+            !(mptcp_conn_get_mp_stats(a.conn, &ms) == 0 && ms.mptcp && !ms.fallback)) {
             for (int i = 0; i < a.n_listen; i++)
                 mptcp_unlisten(h->st, &a.listen_addr[i]);
             a.listening = false;
         }
         app_pump(&a);
+        app_triggers(&a);
         if (h->fatal) {
             fprintf(stderr, "mptcp-tun: stack failed: %s\n", mptcp_strerror(h->fatal));
             rc = 1;

@@ -122,8 +122,34 @@ int tun_route_lookup(const tun_host *h, const mptcp_addr *dst)
     return best;
 }
 
+static bool ip_eq(const mptcp_addr *a, const mptcp_addr *b)
+{
+    return a->family == b->family && memcmp(a->ip, b->ip, tun_addr_len(a)) == 0;
+}
+
+void tun_host_note_arrival(tun_host *h, const mptcp_addr *local, const mptcp_addr *remote,
+                           int dev)
+{
+    for (int i = 0; i < h->n_pair; i++) {
+        tun_pair *p = &h->pair[i];
+        if (ip_eq(&p->local, local) && ip_eq(&p->remote, remote)) {
+            p->dev = dev;
+            return;
+        }
+    }
+    /* A new pair: a free slot, else the oldest entry (round robin). */
+    int i = h->n_pair < TUN_MAX_PAIRS ? h->n_pair++ : h->next_pair++ % TUN_MAX_PAIRS;
+    h->pair[i].local = *local;
+    h->pair[i].remote = *remote;
+    h->pair[i].local.port = h->pair[i].remote.port = 0;
+    h->pair[i].dev = dev;
+}
+
 int tun_route_out(const tun_host *h, const mptcp_addr *src, const mptcp_addr *dst)
 {
+    for (int i = 0; i < h->n_pair; i++)
+        if (ip_eq(&h->pair[i].local, src) && ip_eq(&h->pair[i].remote, dst))
+            return h->pair[i].dev;
     const tun_local *l = tun_host_find_local(h, src);
     if (l)
         return l->dev;
@@ -340,6 +366,7 @@ void tun_host_rx(tun_host *h, int d)
             dev->ctr.rx_not_local++;
             continue;
         }
+        tun_host_note_arrival(h, &ip.dst, &ip.src, d);
         size_t len = ip.l4_off + ip.l4_len;
         tun_host_clock(h);
         tun_netem *ne = &dev->netem[TUN_DIR_IN];

@@ -5,9 +5,13 @@
  * netcat front end) only sees connections and events.
  *
  * Routing model (the same as Linux's per-endpoint policy routing for MPTCP):
- *   - every local address (--addr) belongs to one device; a segment the
- *     stack sends from that address leaves through that device, whatever its
- *     destination, so each subflow keeps to its own path;
+ *   - a segment between a local and a remote address that the peer's
+ *     packets arrived on through device D leaves through D too (symmetric
+ *     paths: a peer that binds a subflow to one of its devices, as Linux
+ *     does for an `ip mptcp endpoint ... dev D`, gets its answers there);
+ *   - otherwise every local address (--addr) belongs to one device; a
+ *     segment the stack sends from that address leaves through that device,
+ *     whatever its destination, so each subflow keeps to its own path;
  *   - segments from other sources, and the choice of source address for an
  *     active open, use the route table: longest prefix match on the
  *     destination over connected prefixes (--addr A/LEN) and --route entries;
@@ -30,6 +34,7 @@
 #define TUN_MAX_DEVS 8
 #define TUN_MAX_LOCALS 32
 #define TUN_MAX_ROUTES 64
+#define TUN_MAX_PAIRS 64   /* remembered (local, remote) -> arrival device */
 #define TUN_PKT_MAX 65536
 
 enum { TUN_DIR_IN = 0, TUN_DIR_OUT = 1 }; /* IN: device -> stack; OUT: stack -> device */
@@ -54,14 +59,21 @@ typedef struct tun_dev {
     tun_dev_counters ctr;
 } tun_dev;
 
-/* A local address owned by the library. |flags| is reserved for MPTCP
- * endpoint flags (signal, subflow, backup, fullmesh). */
+/* A local address owned by the library. |flags| are its MPTCP endpoint
+ * flags (MPTCP_ADDR_F_SIGNAL, _SUBFLOW, _BACKUP, _FULLMESH; 0: not an
+ * endpoint), registered with mptcp_local_addr_add by the application. */
 typedef struct tun_local {
     mptcp_addr addr;              /* port 0 */
     uint8_t plen;                 /* connected prefix length */
     int dev;
     unsigned flags;
 } tun_local;
+
+/* The device the peer's packets from |remote| to |local| last arrived on. */
+typedef struct tun_pair {
+    mptcp_addr local, remote;     /* ports 0 */
+    int dev;
+} tun_pair;
 
 typedef struct tun_route {
     mptcp_addr prefix;
@@ -76,6 +88,8 @@ typedef struct tun_host {
     int n_local;
     tun_route route[TUN_MAX_ROUTES];
     int n_route;
+    tun_pair pair[TUN_MAX_PAIRS]; /* reply paths (see the routing model) */
+    int n_pair, next_pair;
 
     mptcp_stack *st;
     void (*app_event)(void *app, mptcp_conn *c, const mptcp_event *ev);
@@ -106,6 +120,9 @@ int tun_host_add_dev(tun_host *h, const char *name, char *err, size_t errlen);
 int tun_host_add_local(tun_host *h, const mptcp_addr *a, unsigned plen, int dev);
 int tun_host_add_route(tun_host *h, const mptcp_addr *prefix, unsigned plen, int dev);
 
+/* Remembers that a packet from |remote| to |local| arrived on device |dev|. */
+void tun_host_note_arrival(tun_host *h, const mptcp_addr *local, const mptcp_addr *remote,
+                           int dev);
 /* Device index for a segment from |src| to |dst|, or -1 (see the model above). */
 int tun_route_out(const tun_host *h, const mptcp_addr *src, const mptcp_addr *dst);
 /* Longest prefix match of |dst| over the route table, or -1. */

@@ -257,6 +257,26 @@ static void routes(void)
     one.n_dev = 1;
     CHECK(tun_host_add_local(&one, &a1, 32, 0) == 0);
     CHECK(tun_route_out(&one, &stranger, &dst_far) == 0);
+    /* Reply paths: once the peer's packets from dst_far to a1 arrive on
+     * device 1, segments a1 -> dst_far leave there too (a peer's subflow
+     * bound to one device), the ports do not matter, other pairs keep the
+     * source rule, and a later arrival elsewhere moves the pair. */
+    mptcp_addr far_port = dst_far, a1_port = a1;
+    far_port.port = 5000;
+    a1_port.port = 6000;
+    tun_host_note_arrival(&h, &a1_port, &far_port, 1);
+    CHECK(tun_route_out(&h, &a1, &dst_far) == 1);
+    CHECK(tun_route_out(&h, &a1, &dst_a) == 0);
+    CHECK(tun_route_out(&h, &a2, &dst_far) == 1);
+    tun_host_note_arrival(&h, &a1, &dst_far, 2);
+    CHECK(tun_route_out(&h, &a1, &dst_far) == 2 && h.n_pair == 1);
+    /* The table is bounded: old pairs are replaced round robin. */
+    for (int i = 0; i < TUN_MAX_PAIRS + 3; i++) {
+        mptcp_addr r = A("10.200.0.1");
+        r.ip[3] = (uint8_t)(i + 2);
+        tun_host_note_arrival(&h, &a2, &r, 0);
+    }
+    CHECK(h.n_pair == TUN_MAX_PAIRS);
 }
 
 int main(void)

@@ -182,8 +182,11 @@ def seeds():
         header(seed=14, big=True, sb=255, rb=255) +
         conns(conn(False, "established", ws=14, d_in=4000, d_out=4000)) +
         icmp_mtu(0, 600) + send(0, 60000) + ack_all(0) + ack_all(0) + time_next())
+    # Allocation number 9 fails: mptcp_stack_new makes 7 (stack, demux buckets,
+    # listeners, timer heap, scratch, rxbuf, token table), then the first
+    # (passive) connection's TCB is the 8th and its buffers the 9th.
     out["alloc-fail"] = (
-        header(seed=15, timing=0x80 | (6 << 2)) +
+        header(seed=15, timing=0x80 | (8 << 2)) +
         conns(conn(False, "established"), conn(True, "established")) +
         u8(OP_NEWCONN) + conn(False, "established") + time_next())
     out["simultaneous-then-data"] = (

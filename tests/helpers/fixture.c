@@ -141,7 +141,19 @@ static void single_event(void *user, mptcp_conn *conn, const mptcp_event *ev)
     f->n_ev++;
 }
 
+static void single_init(fx_single *f, const mptcp_config *cfg, uint64_t seed, bool mp);
+
 void fx_single_init(fx_single *f, const mptcp_config *cfg, uint64_t seed)
+{
+    single_init(f, cfg, seed, false);
+}
+
+void fx_single_init_mp(fx_single *f, const mptcp_config *cfg, uint64_t seed)
+{
+    single_init(f, cfg, seed, true);
+}
+
+static void single_init(fx_single *f, const mptcp_config *cfg, uint64_t seed, bool mp)
 {
     memset(f, 0, sizeof *f);
     f->rng = seed;
@@ -152,6 +164,8 @@ void fx_single_init(fx_single *f, const mptcp_config *cfg, uint64_t seed)
         c = *cfg;
     else
         mptcp_config_init(&c);
+    if (!mp || cfg == NULL)
+        c.mptcp = mp;
     c.alloc = fx_allocator(&f->alloc);
     mptcp_callbacks cb = {single_send, single_event, fx_random, NULL};
     f->st = mptcp_stack_new(&c, &cb, f);
@@ -238,6 +252,14 @@ static void pair_send(void *user, const mptcp_addr *src, const mptcp_addr *dst,
     }
     if (action == FX_PASS && p->filter)
         action = p->filter(p, e->id, idx, seg, len, &extra);
+    uint8_t copy[1600];
+    if (p->mangle && len <= sizeof copy) {
+        /* A middlebox: rewrite a copy, then fix the TCP checksum. */
+        memcpy(copy, seg, len);
+        p->mangle(p, e->id, idx, copy, &len);
+        mptcp_tcp_csum_fill(copy, len, src, dst);
+        seg = copy;
+    }
     switch (action) {
     case FX_DROP:
         return;
@@ -298,8 +320,9 @@ static void pull_rx(fx_end *e, mptcp_conn *c)
 static void pair_event(void *user, mptcp_conn *c, const mptcp_event *ev)
 {
     fx_end *e = user;
-    ck_assert_int_lt((int)ev->type, 8);
+    ck_assert_int_lt((int)ev->type, MPTCP_EV_TYPE_COUNT);
     e->n_ev[ev->type]++;
+    e->last_ev[ev->type] = *ev;
     switch (ev->type) {
     case MPTCP_EV_CONNECTED:
     case MPTCP_EV_ACCEPTED:
@@ -319,13 +342,31 @@ static void pair_event(void *user, mptcp_conn *c, const mptcp_event *ev)
         if (e->conn == c)
             e->conn = NULL;
         break;
+    default:
+        break; /* multipath events: counted above */
     }
 }
+
+static void pair_init(fx_pair *p, const mptcp_config *cfg0, const mptcp_config *cfg1,
+                      uint64_t seed, uint64_t delay_us, bool mp);
 
 void fx_pair_init(fx_pair *p, const mptcp_config *cfg0, const mptcp_config *cfg1, uint64_t seed,
                   uint64_t delay_us)
 {
+    pair_init(p, cfg0, cfg1, seed, delay_us, false);
+}
+
+void fx_pair_init_mp(fx_pair *p, const mptcp_config *cfg0, const mptcp_config *cfg1,
+                     uint64_t seed, uint64_t delay_us)
+{
+    pair_init(p, cfg0, cfg1, seed, delay_us, true);
+}
+
+static void pair_init(fx_pair *p, const mptcp_config *cfg0, const mptcp_config *cfg1,
+                      uint64_t seed, uint64_t delay_us, bool mp)
+{
     memset(p, 0, sizeof *p);
+    p->mp = mp;
     p->delay_us = delay_us;
     p->now = 1000000; /* start at 1 s: time 0 is not special */
     for (int i = 0; i < 2; i++) {
@@ -341,12 +382,16 @@ void fx_pair_init(fx_pair *p, const mptcp_config *cfg0, const mptcp_config *cfg1
             c = *cfg;
         else
             mptcp_config_init(&c);
+        if (!p->mp || cfg == NULL)
+            c.mptcp = p->mp; /* TCP engine tests: plain; _mp with NULL: MPTCP */
         c.alloc = fx_allocator(&e->alloc);
         mptcp_callbacks cb = {pair_send, pair_event, fx_random, NULL};
         e->st = mptcp_stack_new(&c, &cb, e);
         ck_assert_ptr_nonnull(e->st);
     }
     mptcp_addr l = fx_addr(2, 80);
+    if (p->mp)
+        memset(l.ip, 0, sizeof l.ip); /* any address: joins come to others */
     ck_assert_int_eq(mptcp_listen(p->e[1].st, &l), 0);
 }
 
@@ -452,4 +497,30 @@ bool fx_pair_run_until(fx_pair *p, bool (*done)(fx_pair *), uint64_t until)
         ck_assert_uint_lt(++steps, 50000000);
     }
     return true;
+}
+
+size_t fx_strip_mptcp(uint8_t *seg, size_t len, int subtype)
+{
+    if (len < 20)
+        return 0;
+    size_t doff = (size_t)(seg[12] >> 4) * 4;
+    size_t n = 0;
+    for (size_t i = 20; i < doff && i < len;) {
+        uint8_t kind = seg[i];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= doff || seg[i + 1] < 2 || i + seg[i + 1] > doff)
+            break;
+        uint8_t olen = seg[i + 1];
+        if (kind == MPTCP_TCPOPT_MPTCP && olen >= 3 && (subtype < 0 || (seg[i + 2] >> 4) == subtype)) {
+            memset(seg + i, 1, olen); /* NOPs in its place */
+            n++;
+        }
+        i += olen;
+    }
+    return n;
 }

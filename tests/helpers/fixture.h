@@ -74,7 +74,9 @@ typedef struct fx_single {
     uint64_t now;
 } fx_single;
 
-/* |cfg| NULL: defaults. Asserts the stack was created. */
+/* |cfg| NULL: defaults (plain TCP: cfg.mptcp is forced off unless
+ * fx_single_init_mp is used). Asserts the stack was created. */
+void fx_single_init_mp(fx_single *f, const mptcp_config *cfg, uint64_t seed);
 void fx_single_init(fx_single *f, const mptcp_config *cfg, uint64_t seed);
 /* Frees the stack and asserts the allocator is back to zero. */
 void fx_single_fini(fx_single *f);
@@ -105,7 +107,8 @@ typedef struct fx_end {
     mptcp_stack *st;
     mptcp_addr addr;
     mptcp_conn *conn;       /* the connection (connected or accepted) */
-    size_t n_ev[8];         /* per mptcp_ev_type */
+    size_t n_ev[MPTCP_EV_TYPE_COUNT]; /* per mptcp_ev_type */
+    mptcp_event last_ev[MPTCP_EV_TYPE_COUNT]; /* the latest of each type */
     mptcp_close_reason close_reason;
     /* application behaviour, driven from the event callback */
     bool auto_read;         /* read everything on MPTCP_EV_READABLE */
@@ -131,6 +134,7 @@ typedef struct fx_pkt {
 
 typedef struct fx_pair {
     fx_end e[2];
+    bool mp;                /* fx_pair_init_mp: MPTCP as configured */
     uint64_t now;
     uint64_t delay_us;      /* one-way delay */
     fx_pkt *q;              /* in flight, sorted by (at, order) */
@@ -143,6 +147,10 @@ typedef struct fx_pair {
     int (*filter)(struct fx_pair *p, int from, uint32_t idx, const uint8_t *seg, size_t len,
                   uint64_t *extra);
     void *filter_arg;
+    /* optional: rewrite a segment in flight (a middlebox); the checksum is
+     * fixed afterwards. |*len| may shrink. */
+    void (*mangle)(struct fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t *len);
+    void *mangle_arg;
     /* a capture of every segment emitted (both directions), optional */
     fx_cap *log;
     size_t log_cap, n_log;
@@ -150,9 +158,14 @@ typedef struct fx_pair {
 } fx_pair;
 
 /* Two stacks (|cfg| for both, NULL: defaults), seeds derived from |seed|,
- * one-way delay |delay_us|. Stack 1 listens on port 80. */
+ * one-way delay |delay_us|. Stack 1 listens on port 80. fx_pair_init runs
+ * plain TCP (cfg.mptcp forced off: the TCP engine's tests); fx_pair_init_mp
+ * keeps cfg as given (NULL: defaults with cfg.mptcp on) and stack 1 listens on
+ * every IPv4 address, port 80. */
 void fx_pair_init(fx_pair *p, const mptcp_config *cfg0, const mptcp_config *cfg1, uint64_t seed,
                   uint64_t delay_us);
+void fx_pair_init_mp(fx_pair *p, const mptcp_config *cfg0, const mptcp_config *cfg1,
+                     uint64_t seed, uint64_t delay_us);
 /* Frees both stacks, pending packets and buffers; asserts no memory leaks. */
 void fx_pair_fini(fx_pair *p);
 /* Stack 0 connects to stack 1 port 80. */
@@ -165,6 +178,9 @@ bool fx_pair_run_until(fx_pair *p, bool (*done)(fx_pair *), uint64_t until);
 void fx_pair_rule(fx_pair *p, int from, uint32_t idx, int action, uint64_t extra);
 /* Starts sending |len| bytes of |data| from end |i| (pushed from callbacks). */
 void fx_pair_send(fx_pair *p, int i, const uint8_t *data, size_t len, int after_tx);
+/* Overwrites the MPTCP options of |subtype| (-1: all) in |seg| with NOPs,
+ * as an option-stripping middlebox does. Returns how many were removed. */
+size_t fx_strip_mptcp(uint8_t *seg, size_t len, int subtype);
 /* Deterministic test data. */
 void fx_fill(uint8_t *buf, size_t len, uint64_t seed);
 

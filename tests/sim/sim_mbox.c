@@ -139,9 +139,15 @@ static bool rewrite_payload(sim_mbox *m, sim_pkt *p)
     if (p->len < doff + n)
         return false;
     for (size_t i = doff; i + n <= p->len; i++) {
+        if (m->cfg.pay_max && m->st.payload_rewrites >= m->cfg.pay_max)
+            break;
+        if (m->cfg.pay_budget && *m->cfg.pay_budget == 0)
+            break;
         if (memcmp(p->data + i, m->cfg.pay_from, n) == 0) {
             memcpy(p->data + i, m->cfg.pay_to, n);
             m->st.payload_rewrites++;
+            if (m->cfg.pay_budget)
+                (*m->cfg.pay_budget)--;
             changed = true;
             i += n - 1;
         }

@@ -44,6 +44,10 @@ typedef struct sim_mbox_cfg {
      * payload becomes pay_to (same length, like an ALG fixing an address). */
     uint8_t pay_len;
     uint8_t pay_from[16], pay_to[16];
+    uint32_t pay_max; /* at most this many rewrites in all (0: no limit): a
+                         transient rewrite that retransmissions get past */
+    uint32_t *pay_budget; /* rewrites left, shared by several boxes (the
+                             boxes of several paths); NULL: unused */
 
     /* Sequence rewriting (an ISN-randomizing firewall): A's sequence numbers
      * are shifted by delta_a on the way to B, B's by delta_b on the way to A;

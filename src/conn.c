@@ -1,0 +1,1613 @@
+/*
+ * conn.c - the connection the host holds (mptcp_conn). Plain TCP: a shell
+ * over one TCB (the host reads and writes the TCB's rings). MPTCP (RFC 8684):
+ * keys, tokens and IDSNs (3.1), the data-level send ring (offsets from
+ * DATA_ACK) and receive ring (offsets from the data-level rcv_nxt, out of
+ * order by DSN), DATA_ACK handling and the shared receive window (3.3.4),
+ * DATA_FIN and close (3.3.3), scheduling chunks onto subflows and
+ * reinjecting data stranded on a dead one (3.3.6), MP_FASTCLOSE (3.5),
+ * fallback to TCP (3.7), path-manager actions (3.4), events. Option bytes
+ * and the handshakes of one subflow are subflow.c's; TCP is tcp*.c's.
+ */
+#include "conn.h"
+
+#include "crypto.h"
+#include "mem.h"
+#include "stack.h"
+#include "token.h"
+
+#define CONN_FIN_RTO_MIN 200000u
+
+/* ------------------------------------------------------------ events */
+
+void mptcp_conn_event(mptcp_conn *c, uint8_t evb)
+{
+    mptcp_stack *st = c->st;
+    if (c->flags & MPTCP_CF_CLOSE_QUEUED)
+        return;
+    if (evb == MPTCP_EVB_CLOSED) {
+        c->flags |= MPTCP_CF_CLOSE_QUEUED;
+        if (!(c->flags & MPTCP_CF_OWNED)) {
+            /* Nobody outside knows it (an embryonic passive connection):
+             * it just goes. */
+            mptcp_conn_release(c);
+            return;
+        }
+    }
+    c->ev_bits |= evb;
+    if (c->flags & MPTCP_CF_EV_LINKED)
+        return;
+    c->flags |= MPTCP_CF_EV_LINKED;
+    c->ev_next = NULL;
+    if (st->ev_tail)
+        st->ev_tail->ev_next = c;
+    else
+        st->ev_head = c;
+    st->ev_tail = c;
+}
+
+void mptcp_conn_event_push(mptcp_conn *c, const mptcp_event *ev)
+{
+    if (c->flags & MPTCP_CF_CLOSE_QUEUED)
+        return;
+    if (c->evq_n >= MPTCP_CONN_EVQ) {
+        c->mst.events_dropped++;
+        return;
+    }
+    c->evq[(c->evq_head + c->evq_n) % MPTCP_CONN_EVQ].ev = *ev;
+    c->evq_n++;
+    /* link it through the bit queue (a zero bit delivers only the ring) */
+    uint8_t keep = c->ev_bits;
+    mptcp_conn_event(c, 0);
+    c->ev_bits = keep;
+}
+
+static void sf_event(mptcp_subflow *sf, mptcp_ev_type type)
+{
+    mptcp_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.subflow_id = sf->id;
+    if (sf->t) {
+        ev.u.subflow.local = sf->t->local;
+        ev.u.subflow.remote = sf->t->remote;
+        ev.u.subflow.reason = (mptcp_close_reason)sf->t->close_reason;
+    }
+    ev.u.subflow.local_id = sf->local_id;
+    ev.u.subflow.remote_id = sf->remote_id;
+    ev.u.subflow.backup = sf->peer_backup;
+    ev.u.subflow.has_rst_code = sf->has_rst_code;
+    ev.u.subflow.rst_code = sf->rst_code;
+    mptcp_conn_event_push(sf->c, &ev);
+}
+
+void mptcp_conn_dirty(mptcp_conn *c)
+{
+    if (c->flags & MPTCP_CF_DIRTY)
+        return;
+    c->flags |= MPTCP_CF_DIRTY;
+    c->dirty_next = c->st->dirty;
+    c->st->dirty = c;
+}
+
+static void bury(mptcp_conn *c)
+{
+    if (c->flags & MPTCP_CF_GRAVE)
+        return;
+    c->flags |= MPTCP_CF_GRAVE;
+    c->grave_next = c->st->grave;
+    c->st->grave = c;
+}
+
+/* Lets go of TCB |t|: it finishes its TCP life alone (FIN, TIME_WAIT) and
+ * is freed when it ends. */
+static void let_go(mptcp_tcb *t)
+{
+    t->flags &= ~(uint32_t)MPTCP_TF_OWNED;
+    t->flags |= MPTCP_TF_HOST_CLOSED;
+    t->upper = NULL;
+    t->upper_ctx = NULL;
+    t->conn = NULL;
+    if (t->state == MPTCP_TCP_CLOSED)
+        mptcp_tcp_bury(t);
+    else if (t->state == MPTCP_TCP_TIME_WAIT)
+        mptcp_tcp_free_buffers(t);
+}
+
+static void sf_clear(mptcp_subflow *sf)
+{
+    if (sf->t)
+        let_go(sf->t);
+    sf->t = NULL;
+    sf->role = MPTCP_SF_FREE;
+}
+
+void mptcp_conn_release(mptcp_conn *c)
+{
+    if (c->tcb) {
+        let_go(c->tcb);
+        c->tcb = NULL;
+    }
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        if (c->sf[i].role != MPTCP_SF_FREE)
+            sf_clear(&c->sf[i]);
+    mptcp_timer_set(&c->st->timers, &c->tn, MPTCP_TIMER_NONE);
+    bury(c);
+}
+
+void mptcp_conn_free(mptcp_conn *c)
+{
+    mptcp_stack *st = c->st;
+    if (c->tcb)
+        let_go(c->tcb);
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        if (c->sf[i].t)
+            let_go(c->sf[i].t);
+    if (c->token_in_table)
+        mptcp_token_remove(&st->tokens, c->ltoken);
+    mptcp_timer_set(&st->timers, &c->tn, MPTCP_TIMER_NONE);
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        st->all = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    if (c->mem)
+        mptcp_mem_free(&st->alloc, &st->mem_used, c->mem, c->mem_len);
+    st->mconns--;
+    mptcp_mem_free(&st->alloc, &st->mem_used, c, sizeof *c);
+}
+
+bool mptcp_conn_gone(const mptcp_conn *c)
+{
+    return (c->flags & (MPTCP_CF_CLOSE_QUEUED | MPTCP_CF_HOST_CLOSED)) != 0;
+}
+
+/* Ends the connection now with |reason|; subflows are reset. */
+static void conn_terminate(mptcp_conn *c, mptcp_close_reason reason, bool send_rst,
+                           uint64_t now_us)
+{
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
+            continue;
+        mptcp_tcb *t = sf->t;
+        if (t->state != MPTCP_TCP_CLOSED) {
+            if (send_rst && t->state != MPTCP_TCP_SYN_SENT && t->state != MPTCP_TCP_TIME_WAIT)
+                mptcp_tcp_send_rst(t, now_us);
+            t->flags |= MPTCP_TF_CLOSE_QUEUED; /* no subflow CLOSED events now */
+            mptcp_tcp_terminate(t, reason);
+        }
+    }
+    c->close_reason = (uint8_t)reason;
+    mptcp_conn_event(c, MPTCP_EVB_CLOSED);
+}
+
+/* ------------------------------------------------------------ creation */
+
+static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                            bool mp)
+{
+    if (st->mconns >= st->cfg.max_conns)
+        return NULL;
+    mptcp_conn *c = mptcp_mem_zalloc(&st->alloc, &st->mem_used, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->st = st;
+    c->local = *local;
+    c->remote = *remote;
+    mptcp_timer_node_init(&c->tn);
+    c->tn.kind = MPTCP_TIMER_KIND_CONN;
+    c->probe_at = c->fin_rexmit_at = MPTCP_TIMER_NONE;
+    if (mp) {
+        c->mem_len = (size_t)st->cfg.sndbuf + st->cfg.rcvbuf;
+        c->mem = mptcp_mem_zalloc(&st->alloc, &st->mem_used, c->mem_len);
+        if (c->mem == NULL) {
+            mptcp_mem_free(&st->alloc, &st->mem_used, c, sizeof *c);
+            return NULL;
+        }
+        mptcp_sndbuf_init(&c->snd, c->mem, st->cfg.sndbuf);
+        mptcp_rcvbuf_init(&c->rcv, c->mem + st->cfg.sndbuf, st->cfg.rcvbuf);
+        c->flags |= MPTCP_CF_MP;
+        static const mptcp_sched_ops *const scheds[] = {
+            &mptcp_sched_default, &mptcp_sched_minrtt, &mptcp_sched_roundrobin,
+            &mptcp_sched_redundant};
+        c->sched_ops = scheds[st->cfg.scheduler < 4 ? st->cfg.scheduler : 0];
+        c->sched_ops->init(&c->sched);
+        mptcp_pm_init(&c->pm, &st->pm, local, remote);
+        c->mst.mptcp = true;
+    }
+    c->all_next = st->all;
+    if (st->all)
+        st->all->all_prev = c;
+    st->all = c;
+    st->mconns++;
+    return c;
+}
+
+/* A fresh local key whose token is unique in the stack (RFC 8684 3.1). */
+static int conn_keys(mptcp_conn *c)
+{
+    mptcp_stack *st = c->st;
+    int rc = mptcp_token_new_key(&st->tokens, st->cb.random, st->user, 1, &c->lkey, &c->ltoken,
+                                 &c->lidsn);
+    if (rc < 0)
+        return rc;
+    rc = mptcp_token_insert(&st->tokens, c->ltoken, c);
+    if (rc < 0)
+        return rc;
+    c->token_in_table = true;
+    c->snd_una = c->snd_nxt = c->lidsn + 1;
+    c->mst.local_token = c->ltoken;
+    return 0;
+}
+
+void mptcp_conn_set_remote_key(mptcp_conn *c, uint64_t rkey)
+{
+    c->rkey = rkey;
+    mptcp_key_derive(1, rkey, &c->rtoken, &c->ridsn);
+    c->rcv_nxt = c->ridsn + 1;
+    c->mst.remote_token = c->rtoken;
+}
+
+mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
+{
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role != MPTCP_SF_FREE)
+            continue;
+        memset(sf, 0, sizeof *sf);
+        sf->c = c;
+        sf->t = t;
+        sf->role = role;
+        sf->id = c->next_sf_id++;
+        t->conn = c;
+        t->flags |= MPTCP_TF_OWNED;
+        t->upper = &mptcp_subflow_ops;
+        t->upper_ctx = sf;
+        return sf;
+    }
+    return NULL;
+}
+
+mptcp_subflow *mptcp_conn_sf_by_id(mptcp_conn *c, int id)
+{
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        if (c->sf[i].role != MPTCP_SF_FREE && c->sf[i].id == id)
+            return &c->sf[i];
+    return NULL;
+}
+
+static void attach_plain(mptcp_conn *c, mptcp_tcb *t)
+{
+    c->tcb = t;
+    t->conn = c;
+    t->flags |= MPTCP_TF_OWNED;
+    t->upper = &mptcp_plain_ops;
+    t->upper_ctx = c;
+}
+
+static mptcp_tcb *tcb_open(mptcp_stack *st, const mptcp_addr *l, const mptcp_addr *remote,
+                           uint64_t now_us)
+{
+    mptcp_tcb *t = mptcp_tcp_new(st, l, remote, now_us);
+    if (t == NULL)
+        return NULL;
+    t->flags |= MPTCP_TF_ACTIVE;
+    t->iss = mptcp_isn_generate(st->isn_secret, &t->local, &t->remote, now_us);
+    t->ts_offset = t->iss;
+    t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+    t->state = MPTCP_TCP_SYN_SENT;
+    mptcp_demux_insert(&st->demux, t);
+    st->stats.conns_opened++;
+    return t;
+}
+
+int mptcp_conn_connect(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                       bool use_mptcp, uint64_t now_us, mptcp_conn **out)
+{
+    mptcp_conn *c = conn_new(st, local, remote, use_mptcp);
+    if (c == NULL) {
+        st->stats.drop_no_mem++;
+        return st->mconns >= st->cfg.max_conns ? MPTCP_ELIMIT : MPTCP_ENOMEM;
+    }
+    c->flags |= MPTCP_CF_ACTIVE | MPTCP_CF_OWNED;
+    if (use_mptcp && conn_keys(c) < 0) {
+        mptcp_conn_free(c);
+        return MPTCP_ELIMIT;
+    }
+    mptcp_tcb *t = tcb_open(st, local, remote, now_us);
+    if (t == NULL) {
+        mptcp_conn_free(c);
+        st->stats.drop_no_mem++;
+        return MPTCP_ENOMEM;
+    }
+    if (use_mptcp) {
+        mptcp_subflow *sf = mptcp_conn_sf_new(c, t, MPTCP_SF_MPC);
+        sf->local_id = 0;
+        sf->remote_id = 0;
+    } else {
+        attach_plain(c, t);
+    }
+    mptcp_tcp_send_syn(t, now_us);
+    mptcp_tcp_touch(t);
+    *out = c;
+    return 0;
+}
+
+/* Walks the MPTCP options of a SYN: the MP_CAPABLE or MP_JOIN form found. */
+static bool find_syn_opt(const uint8_t *o, size_t len, mptcp_opt *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (o[i] == 0)
+            break;
+        if (o[i] == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len || o[i + 1] < 2 || o[i + 1] > len - i)
+            break;
+        if (o[i] == MPTCP_TCPOPT_MPTCP && mptcp_opt_parse(o + i, len - i, out) > 0 &&
+            (out->form == MPTCP_OPT_MPC_SYN || out->form == MPTCP_OPT_JOIN_SYN))
+            return true;
+        i += o[i + 1];
+    }
+    return false;
+}
+
+static void pm_views(mptcp_conn *c, mptcp_pm_subflow *v, size_t *n);
+
+int mptcp_conn_syn_in(mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
+                      const uint8_t *opts, size_t opts_len, uint64_t now_us)
+{
+    (void)h;
+    (void)now_us;
+    mptcp_opt o;
+    bool has = st->cfg.mptcp && find_syn_opt(opts, opts_len, &o);
+    if (has && o.form == MPTCP_OPT_JOIN_SYN) {
+        /* RFC 8684 section 3.2: the token names the connection. */
+        mptcp_conn *c = mptcp_token_lookup(&st->tokens, o.u.join.token);
+        if (c == NULL || !(c->flags & MPTCP_CF_MP) || (c->flags & MPTCP_CF_FALLBACK) ||
+            !(c->flags & MPTCP_CF_FULLY_EST) || mptcp_conn_gone(c)) {
+            return MPTCP_ENOTFOUND;
+        }
+        mptcp_pm_subflow v[MPTCP_MAX_SUBFLOWS];
+        size_t n = 0;
+        pm_views(c, v, &n);
+        if (!mptcp_pm_join_allowed(&c->pm, v, n))
+            return MPTCP_ELIMIT;
+        mptcp_subflow *sf = mptcp_conn_sf_new(c, t, MPTCP_SF_JOIN_PASSIVE);
+        if (sf == NULL)
+            return MPTCP_ELIMIT;
+        sf->remote_id = o.u.join.addr_id;
+        sf->peer_backup = o.u.join.backup;
+        sf->rnonce = o.u.join.nonce;
+        uint8_t r[4];
+        st->cb.random(st->user, r, sizeof r);
+        sf->lnonce = mptcp_get_be32(r);
+        sf->local_id = mptcp_subflow_local_id_alloc(c, &t->local);
+        c->mst.joins_in++;
+        return 0;
+    }
+    bool mp = has && o.form == MPTCP_OPT_MPC_SYN;
+    mptcp_conn *c = conn_new(st, &t->local, &t->remote, mp);
+    if (c == NULL)
+        return MPTCP_ENOMEM;
+    if (!mp) {
+        attach_plain(c, t);
+        return 0;
+    }
+    if (conn_keys(c) < 0) {
+        mptcp_conn_free(c);
+        return MPTCP_ELIMIT;
+    }
+    /* Checksums: either side requiring them turns them on (3.1, A flag). */
+    if ((o.u.mpc.flags & MPTCP_MPC_A) || st->cfg.checksum)
+        c->flags |= MPTCP_CF_CSUM;
+    if (o.u.mpc.flags & MPTCP_MPC_C)
+        c->flags |= MPTCP_CF_PEER_DENY0;
+    mptcp_conn_sf_new(c, t, MPTCP_SF_MPC);
+    return 0;
+}
+
+/* ------------------------------------------------------------ plain TCP */
+
+static void tcp_shutdown(mptcp_tcb *t, uint64_t now_us)
+{
+    if (t->flags & MPTCP_TF_FIN_PENDING)
+        return;
+    t->flags |= MPTCP_TF_FIN_PENDING;
+    if (t->state == MPTCP_TCP_ESTABLISHED)
+        mptcp_tcp_set_state(t, MPTCP_TCP_FIN_WAIT_1, now_us);
+    else if (t->state == MPTCP_TCP_CLOSE_WAIT)
+        mptcp_tcp_set_state(t, MPTCP_TCP_LAST_ACK, now_us);
+    /* SYN_SENT / SYN_RECEIVED: the FIN waits for ESTABLISHED (tcp.c). */
+    mptcp_tcp_output(t, now_us);
+}
+
+static void plain_event(void *ctx, mptcp_tcb *t, uint8_t evb)
+{
+    mptcp_conn *c = ctx;
+    if (evb == MPTCP_EVB_ACCEPTED)
+        c->flags |= MPTCP_CF_OWNED;
+    if (evb == MPTCP_EVB_CONNECTED || evb == MPTCP_EVB_ACCEPTED)
+        c->flags |= MPTCP_CF_CONNECTED;
+    if (evb == MPTCP_EVB_CLOSED)
+        c->close_reason = t->close_reason;
+    mptcp_conn_event(c, evb);
+}
+
+const mptcp_tcp_upper_ops mptcp_plain_ops = {NULL, NULL, NULL, plain_event, NULL, NULL};
+
+static mptcp_ssize plain_send(mptcp_conn *c, mptcp_tcb *t, const uint8_t *data, size_t len,
+                              uint64_t now_us)
+{
+    if (t->state == MPTCP_TCP_CLOSED)
+        return MPTCP_ECLOSED;
+    if (t->flags & MPTCP_TF_FIN_PENDING)
+        return MPTCP_ESTATE;
+    if (t->state != MPTCP_TCP_SYN_SENT && t->state != MPTCP_TCP_SYN_RECEIVED &&
+        t->state != MPTCP_TCP_ESTABLISHED && t->state != MPTCP_TCP_CLOSE_WAIT)
+        return MPTCP_ESTATE;
+    if (len == 0)
+        return 0;
+    (void)c;
+    uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    uint32_t n = mptcp_sndbuf_append(&t->snd, data, chunk);
+    if (n < len)
+        t->flags |= MPTCP_TF_WANT_WRITE;
+    if (n > 0 && mptcp_tcp_synced(t))
+        mptcp_tcp_output(t, now_us);
+    mptcp_tcp_touch(t);
+    return n > 0 ? (mptcp_ssize)n : MPTCP_EAGAIN;
+}
+
+static mptcp_ssize plain_recv(mptcp_conn *c, mptcp_tcb *t, uint8_t *buf, size_t len,
+                              uint64_t now_us)
+{
+    uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    uint32_t n = t->rcv.data ? mptcp_rcvbuf_read(&t->rcv, buf, chunk) : 0;
+    mptcp_ssize ret;
+    if (n > 0) {
+        mptcp_tcp_rcv_window_opened(t, now_us);
+        ret = (mptcp_ssize)n;
+    } else if (t->flags & MPTCP_TF_FIN_RCVD) {
+        ret = 0;
+    } else if (t->state == MPTCP_TCP_CLOSED || (c->flags & MPTCP_CF_CLOSE_QUEUED)) {
+        ret = MPTCP_ECLOSED;
+    } else {
+        ret = MPTCP_EAGAIN;
+    }
+    mptcp_tcp_maybe_finish(t);
+    mptcp_tcp_touch(t);
+    return ret;
+}
+
+static int plain_close(mptcp_conn *c, mptcp_tcb *t, uint64_t now_us)
+{
+    (void)c;
+    t->flags |= MPTCP_TF_HOST_CLOSED;
+    if (t->state == MPTCP_TCP_CLOSED || (t->flags & MPTCP_TF_TCP_DONE)) {
+        mptcp_tcp_maybe_finish(t);
+    } else if (t->state == MPTCP_TCP_SYN_SENT) {
+        mptcp_tcp_terminate(t, MPTCP_CLOSE_NORMAL); /* section 3.10.4: delete the TCB */
+    } else if (t->rcv.len > 0) {
+        /* Unread data: abort so that the peer knows it was not consumed
+         * (RFC 9293 section 3.6, RFC 2525 section 2.17). */
+        mptcp_tcp_send_rst(t, now_us);
+        mptcp_tcp_terminate(t, MPTCP_CLOSE_ABORTED);
+    } else {
+        tcp_shutdown(t, now_us);
+        if (t->state == MPTCP_TCP_FIN_WAIT_2)
+            mptcp_tcp_set_state(t, MPTCP_TCP_FIN_WAIT_2, now_us); /* start the orphan timer */
+    }
+    mptcp_tcp_touch(t);
+    return 0;
+}
+
+static int plain_abort(mptcp_conn *c, mptcp_tcb *t, uint64_t now_us)
+{
+    t->flags |= MPTCP_TF_HOST_CLOSED;
+    if (t->state != MPTCP_TCP_CLOSED && t->state != MPTCP_TCP_SYN_SENT &&
+        t->state != MPTCP_TCP_TIME_WAIT)
+        mptcp_tcp_send_rst(t, now_us);
+    if (t->state == MPTCP_TCP_CLOSED || (t->flags & MPTCP_TF_TCP_DONE)) {
+        c->close_reason = MPTCP_CLOSE_ABORTED;
+        t->flags |= MPTCP_TF_CLOSE_QUEUED;
+        mptcp_conn_event(c, MPTCP_EVB_CLOSED);
+        if (t->state == MPTCP_TCP_CLOSED)
+            mptcp_tcp_bury(t);
+    } else {
+        mptcp_tcp_terminate(t, MPTCP_CLOSE_ABORTED);
+    }
+    mptcp_tcp_touch(t);
+    return 0;
+}
+
+/* ------------------------------------------------------------ fallback */
+
+static void emit_fallback(mptcp_conn *c)
+{
+    mptcp_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = MPTCP_EV_FALLBACK;
+    ev.subflow_id = -1;
+    mptcp_conn_event_push(c, &ev);
+}
+
+/* RFC 8684 3.7: after a fallback only one subflow carries the stream; the
+ * others are reset. */
+static void fallback_keep_only(mptcp_conn *c, mptcp_subflow *keep, uint64_t now_us)
+{
+    c->fb_id = keep->id;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *o = &c->sf[i];
+        if (o != keep && o->role != MPTCP_SF_FREE && o->t && !o->dead)
+            mptcp_conn_sf_reset(o, MPTCP_RSTCODE_MIDDLEBOX, now_us);
+    }
+}
+
+/*
+ * RFC 8684 section 3.7. Before any byte went through the data level (no
+ * MP_CAPABLE in the SYN/ACK or the third ACK) the connection becomes a plain
+ * one over the same TCB: bytes the host already queued move into the TCB.
+ * Later (no DSS on the first data, infinite mapping) the subflow keeps
+ * running under the connection with linear mappings and no options.
+ */
+void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
+{
+    (void)now_us;
+    if (c->flags & MPTCP_CF_FALLBACK)
+        return;
+    c->flags |= MPTCP_CF_FALLBACK;
+    c->mst.fallback = true;
+    mptcp_tcb *t = sf->t;
+    /* Nothing went through the data level yet: no DSN was scheduled, none
+     * received, and (client) the server never showed it had our key. */
+    bool nothing_moved = sf->role == MPTCP_SF_MPC && c->snd_nxt == c->snd_una &&
+                         t->snd.len == 0 && c->mst.bytes_received == 0 && c->rcv.len == 0 &&
+                         t->rcv.len == 0;
+    if (nothing_moved) {
+        /* Copy what the host queued into the TCB, then run as plain TCP. */
+        uint8_t *buf = c->st->rxbuf;
+        uint32_t off = 0;
+        while (off < c->snd.len) {
+            uint32_t n = mptcp_sndbuf_copy(&c->snd, off, buf, (uint32_t)c->st->rxbuf_len);
+            n = mptcp_sndbuf_append(&t->snd, buf, n);
+            if (n == 0)
+                break;
+            off += n;
+        }
+        mptcp_sndbuf_consume(&c->snd, off);
+        if (c->flags & MPTCP_CF_FIN_PENDING)
+            t->flags |= MPTCP_TF_FIN_PENDING;
+        sf->t = NULL;
+        sf->role = MPTCP_SF_FREE;
+        if (c->token_in_table) {
+            mptcp_token_remove(&c->st->tokens, c->ltoken);
+            c->token_in_table = false;
+        }
+        c->flags &= ~(uint32_t)MPTCP_CF_MP;
+        attach_plain(c, t);
+        if (t->state >= MPTCP_TCP_ESTABLISHED && !(c->flags & MPTCP_CF_CONNECTED)) {
+            c->flags |= MPTCP_CF_CONNECTED;
+            if (c->flags & MPTCP_CF_ACTIVE) {
+                mptcp_conn_event(c, MPTCP_EVB_CONNECTED);
+            } else {
+                c->flags |= MPTCP_CF_OWNED;
+                mptcp_conn_event(c, MPTCP_EVB_ACCEPTED);
+            }
+        }
+        emit_fallback(c);
+        return;
+    }
+    if (t->flags & MPTCP_TF_FIN_PENDING) {
+        /* A subflow we are closing cannot carry the stream alone. */
+        c->flags &= ~(uint32_t)MPTCP_CF_FALLBACK;
+        c->mst.fallback = false;
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+        return;
+    }
+    /* Linear from here: the next unread subflow byte is the next DSN, and
+     * what we send maps one to one as well (one subflow, no options). */
+    uint32_t seq = t->rcv_nxt - t->rcv.len;
+    mptcp_map_rx_set_linear(&sf->rx, seq, c->rcv_nxt);
+    c->lin_ssn = t->snd_una + t->snd.len;
+    c->lin_dsn = c->snd_nxt;
+    c->lin_back = true;
+    fallback_keep_only(c, sf, now_us);
+    emit_fallback(c);
+}
+
+/* Restarts |sf|'s receive table in linear mode at absolute |seq| = |dsn|;
+ * bytes before |seq| not yet consumed are discarded by the pump. */
+static void rx_relinear(mptcp_subflow *sf, uint32_t seq, uint64_t dsn)
+{
+    mptcp_tcb *t = sf->t;
+    uint32_t next = t->rcv_nxt - t->rcv.len;
+    mptcp_map_rx_init(&sf->rx, t->irs, false);
+    sf->rx_lin_lazy = false;
+    sf->rx.consumed = next - t->irs;
+    sf->rx.fed = sf->rx.consumed;
+    sf->fail_wait = true;
+    sf->fail_lin_known = true;
+    sf->fail_lin_seq = seq;
+    mptcp_map_rx_set_linear(&sf->rx, seq, dsn);
+}
+
+void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint64_t now_us)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        n += c->sf[i].role != MPTCP_SF_FREE && !c->sf[i].dead;
+    if (n > 1 || (c->flags & MPTCP_CF_FALLBACK) || sf->t == NULL)
+        return; /* with other subflows the peer resets the failing one */
+    /* RFC 8684 3.7: from |dsn| on, resend as an unmapped stream that starts
+     * with the infinite mapping; the peer dropped what followed it. */
+    mptcp_tcb *t = sf->t;
+    if (t->flags & MPTCP_TF_FIN_PENDING) {
+        /* We are closing this subflow: its TCP FIN could not be told from
+         * the end of the stream after a fallback; reset it instead. */
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+        return;
+    }
+    if (mptcp_dsn_lt(dsn, c->snd_una) || mptcp_dsn_gt(dsn, c->snd_nxt))
+        dsn = c->snd_una;
+    c->flags |= MPTCP_CF_FALLBACK;
+    c->mst.fallback = true;
+    c->snd_nxt = dsn;
+    c->lin_dsn = dsn;
+    /* Bytes queued on the subflow but never sent belong to the old
+     * mappings: drop them, the resent stream starts right after what went
+     * out (snd_max). */
+    if (!(t->flags & MPTCP_TF_FIN_SENT)) {
+        uint32_t sent = t->snd_max - t->snd_una;
+        if (t->snd_una == t->iss)
+            sent = 0;
+        if (sent < t->snd.len)
+            t->snd.len = sent;
+    }
+    c->lin_ssn = t->snd_una + t->snd.len;
+    c->lin_back = false;
+    c->inf_pending = true;
+    c->fb_id = sf->id;
+    /* Our receive side follows the peer's stream linearly as well, but
+     * only where it stops mapping: until our infinite mapping reaches it
+     * the peer maps its bytes (a reinjection may even map an old DSN after
+     * newer ones on this subflow), so held and later DSS mappings stay in
+     * force and the linear rule starts at the first unmapped byte, which
+     * continues the peer's last mapping (the pump sets it). */
+    if (!sf->fail_wait) {
+        sf->rx_lin_lazy = true;
+        sf->rx_end_dsn = c->rcv_nxt;
+    }
+    emit_fallback(c);
+    mptcp_conn_dirty(c);
+    (void)now_us;
+}
+
+void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint64_t dsn,
+                            uint64_t now_us)
+{
+    (void)now_us;
+    if (sf->t == NULL)
+        return;
+    bool was = (c->flags & MPTCP_CF_FALLBACK) != 0;
+    if (!was && (sf->t->flags & MPTCP_TF_FIN_PENDING)) {
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us); /* see mp_fail_in */
+        return;
+    }
+    c->flags |= MPTCP_CF_FALLBACK;
+    c->mst.fallback = true;
+    c->flags &= ~(uint32_t)MPTCP_CF_SEND_FAIL;
+    if (sf->fail_wait && !sf->fail_lin_known) {
+        /* Our MP_FAIL is answered: the stream restarts at |seq|. */
+        rx_relinear(sf, seq, dsn);
+    } else if (!was) {
+        mptcp_map_rx_set_linear(&sf->rx, seq, dsn);
+    }
+    if (!was) {
+        mptcp_tcb *t = sf->t;
+        c->lin_ssn = t->snd_una + t->snd.len;
+        c->lin_dsn = c->snd_nxt;
+        c->lin_back = true;
+        fallback_keep_only(c, sf, now_us);
+        emit_fallback(c);
+    }
+    mptcp_conn_dirty(c);
+}
+
+/* ------------------------------------------------------------ send side */
+
+uint32_t mptcp_conn_rcv_space(const mptcp_conn *c)
+{
+    if (c->flags & MPTCP_CF_PEER_FIN)
+        return mptcp_rcvbuf_space(&c->rcv);
+    return mptcp_rcvbuf_space(&c->rcv);
+}
+
+static bool sf_can_send(const mptcp_subflow *sf)
+{
+    const mptcp_tcb *t = sf->t;
+    return t && sf->usable && !sf->closing && !sf->dead &&
+           (t->state == MPTCP_TCP_ESTABLISHED || t->state == MPTCP_TCP_CLOSE_WAIT) &&
+           !(t->flags & MPTCP_TF_FIN_PENDING);
+}
+
+static uint32_t tcb_pmss(const mptcp_tcb *t)
+{
+    uint32_t opt = (t->flags & MPTCP_TF_TS) ? 12 : 0;
+    return t->mss > opt + 28 ? t->mss - opt - 28 : 64; /* room for a DSS */
+}
+
+/* Hands [dsn, dsn + len) from the connection ring to subflow |sf|. Returns
+ * the bytes handed over. */
+static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t len)
+{
+    mptcp_tcb *t = sf->t;
+    uint8_t *buf = c->st->rxbuf;
+    uint32_t done = 0;
+    while (done < len) {
+        uint32_t off = (uint32_t)(dsn + done - c->snd_una);
+        uint32_t want = MPTCP_MIN(len - done, (uint32_t)c->st->rxbuf_len);
+        want = MPTCP_MIN(want, mptcp_sndbuf_free(&t->snd));
+        if (want == 0)
+            break;
+        uint32_t n = mptcp_sndbuf_copy(&c->snd, off, buf, want);
+        if (n == 0)
+            break;
+        uint32_t seq = t->snd_una + t->snd.len;
+        if (!(c->flags & MPTCP_CF_FALLBACK) && mptcp_map_tx_add(&sf->tx, dsn + done, seq, n, buf) < 0)
+            break; /* (after fallback there are no mappings to keep) */
+        mptcp_sndbuf_append(&t->snd, buf, n);
+        done += n;
+    }
+    return done;
+}
+
+static int holder_of(const mptcp_conn *c, uint64_t dsn, uint32_t *len)
+{
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        const mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
+            continue;
+        const mptcp_map_tx *tx = &sf->tx;
+        for (uint8_t k = 0; k < tx->n; k++) {
+            const mptcp_map_tx_ent *e = &tx->ent[(tx->head + k) % MPTCP_MAP_TX_MAX];
+            if (mptcp_dsn_leq(e->dsn, dsn) && mptcp_dsn_lt(dsn, e->dsn + e->len)) {
+                *len = (uint32_t)(e->dsn + e->len - dsn);
+                return sf->id;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Schedules new data (and opportunistic reinjections) onto the subflows. */
+static void conn_push(mptcp_conn *c, uint64_t now_us)
+{
+    if (!(c->flags & MPTCP_CF_MP))
+        return;
+    bool touched[MPTCP_MAX_SUBFLOWS] = {false};
+    for (unsigned guard = 0; guard < 64; guard++) {
+        uint64_t end = c->snd_una + c->snd.len;
+        uint64_t avail = end - c->snd_nxt;
+        if (avail == 0 || (c->flags & MPTCP_CF_FASTCLOSE))
+            break;
+        mptcp_sched_sf v[MPTCP_MAX_SUBFLOWS];
+        size_t n = 0;
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+            mptcp_subflow *sf = &c->sf[i];
+            if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
+                continue;
+            mptcp_tcb *t = sf->t;
+            mptcp_sched_sf *s = &v[n++];
+            memset(s, 0, sizeof *s);
+            s->id = sf->id;
+            s->usable = sf_can_send(sf);
+            s->backup = sf->backup || sf->peer_backup;
+            /* Potentially failed after two RTOs in a row (one is routine
+             * after a slow-start overshoot); a persist probe is no failure. */
+            s->pf = t->backoff >= 2 && !(t->flags & MPTCP_TF_PERSIST);
+            s->srtt_us = t->srtt_us;
+            s->cwnd = t->cc.cwnd;
+            s->inflight = t->snd_max - t->snd_una;
+            uint32_t in_ring = t->snd.len;
+            uint32_t unsent = in_ring > s->inflight ? in_ring - s->inflight : 0;
+            s->queued = unsent;
+            uint32_t wnd = t->snd_wnd > s->inflight ? t->snd_wnd - s->inflight : 0;
+            s->wnd_space = MPTCP_MIN(wnd, mptcp_sndbuf_free(&t->snd));
+            s->mss = tcb_pmss(t);
+            /* Few, large chunks: a subflow holds at most MPTCP_MAP_TX_MAX
+             * mappings, so wait until it can take a good piece. */
+            uint32_t space = mptcp_sched_sf_space(s);
+            uint32_t thresh = MPTCP_MIN(MPTCP_MAX(4 * s->mss, s->cwnd / 8), s->cwnd / 2);
+            if ((space < thresh && space < avail && s->inflight + s->queued > 0) ||
+                sf->tx.n >= MPTCP_MAP_TX_MAX)
+                s->cwnd = s->inflight + s->queued; /* no space now (still its tier's) */
+        }
+        mptcp_sched_conn cv;
+        memset(&cv, 0, sizeof cv);
+        cv.wnd_space = mptcp_dsn_gt(c->snd_edge, c->snd_nxt) ? c->snd_edge - c->snd_nxt : 0;
+        cv.avail = avail;
+        cv.una_dsn = c->snd_una;
+        cv.una_holder = holder_of(c, c->snd_una, &cv.una_len);
+        mptcp_sched_decision d;
+        c->sched_ops->pick(&c->sched, v, n, &cv, now_us, &d);
+        if (d.kind == MPTCP_SCHED_NONE || d.len == 0 || d.n_ids == 0)
+            break;
+        if (d.penalize) {
+            mptcp_subflow *p = mptcp_conn_sf_by_id(c, d.penalize_id);
+            if (p && p->t)
+                p->t->cc.cwnd = d.penalize_cwnd;
+        }
+        uint64_t dsn = d.kind == MPTCP_SCHED_REINJECT ? d.dsn : c->snd_nxt;
+        uint32_t moved = 0;
+        for (uint8_t k = 0; k < d.n_ids; k++) {
+            mptcp_subflow *sf = mptcp_conn_sf_by_id(c, d.ids[k]);
+            if (sf == NULL || sf->t == NULL)
+                continue;
+            uint32_t m = sf_push(c, sf, dsn, d.len);
+            moved = MPTCP_MAX(moved, m);
+            touched[sf - c->sf] = true;
+        }
+        if (d.kind == MPTCP_SCHED_REINJECT) {
+            c->mst.reinjected_bytes += moved;
+            break;
+        }
+        if (moved == 0)
+            break;
+        c->snd_nxt += moved;
+        c->mst.bytes_sent += moved;
+    }
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        if (touched[i] && c->sf[i].t)
+            mptcp_tcp_output(c->sf[i].t, now_us);
+}
+
+/*
+ * Subflow |dead| failed or closes (RFC 8684 section 3.3.6: data may be sent
+ * again on any subflow). What it carried may be acknowledged at subflow
+ * level and still lost at data level (a checksum failure, a reset after the
+ * peer's TCP took it), so, as Linux does, everything not DATA_ACK'd is sent
+ * again: the scheduler restarts at snd_una. Duplicates are dropped by the
+ * receiver as old DSNs.
+ */
+static void reinject(mptcp_conn *c, mptcp_subflow *dead, uint64_t now_us)
+{
+    (void)now_us;
+    if (dead->t == NULL || dead->reinjected || (c->flags & MPTCP_CF_FALLBACK))
+        return;
+    dead->reinjected = true;
+    if (mptcp_dsn_leq(c->snd_nxt, c->snd_una))
+        return;
+    c->mst.reinjected_bytes += c->snd_nxt - c->snd_una;
+    c->snd_nxt = c->snd_una;
+    mptcp_conn_dirty(c);
+}
+
+void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now_us)
+{
+    (void)now_us;
+    uint64_t top = c->snd_una + c->snd.len + ((c->flags & MPTCP_CF_FIN_PENDING) ? 1 : 0);
+    if (mptcp_dsn_gt(ack, top) || mptcp_dsn_lt(ack, c->snd_una)) {
+        return; /* acknowledges what we never sent, or old: ignored */
+    }
+    if (mptcp_dsn_gt(ack, c->snd_una)) {
+        uint64_t n = ack - c->snd_una;
+        uint32_t data = (uint32_t)MPTCP_MIN(n, (uint64_t)c->snd.len);
+        mptcp_sndbuf_consume(&c->snd, data);
+        c->snd_una += data;
+        c->mst.bytes_acked += data;
+        if (mptcp_dsn_lt(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        if ((c->flags & MPTCP_CF_FIN_PENDING) && mptcp_dsn_gt(ack, c->fin_dsn)) {
+            c->flags |= MPTCP_CF_FIN_ACKED;
+            c->fin_rexmit_at = MPTCP_TIMER_NONE;
+        }
+        if (c->sched_ops->data_acked)
+            c->sched_ops->data_acked(&c->sched, c->snd_una);
+        if ((c->flags & MPTCP_CF_WANT_WRITE) && mptcp_sndbuf_free(&c->snd) > 0) {
+            c->flags &= ~(uint32_t)MPTCP_CF_WANT_WRITE;
+            mptcp_conn_event(c, MPTCP_EVB_WRITABLE);
+        }
+    }
+    c->snd_edge = mptcp_dsn_snd_edge(c->snd_edge, ack, wnd);
+    mptcp_conn_dirty(c);
+}
+
+/* ------------------------------------------------------------ receive side */
+
+static void ring_peek(const mptcp_rcvbuf *rb, uint32_t off, uint8_t *dst, uint32_t len)
+{
+    uint32_t idx = (rb->head + off) % rb->cap;
+    uint32_t first = MPTCP_MIN(len, rb->cap - idx);
+    memcpy(dst, rb->data + idx, first);
+    if (len > first)
+        memcpy(dst + first, rb->data, len - first);
+}
+
+static void take_peer_fin(mptcp_conn *c, mptcp_tcb *t)
+{
+    if ((c->flags & MPTCP_CF_PEER_FIN) || !(c->flags & MPTCP_CF_PEER_FIN_SEEN) ||
+        c->rcv_nxt != c->peer_fin_dsn)
+        return;
+    c->rcv_nxt++;
+    c->flags |= MPTCP_CF_PEER_FIN;
+    mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+    if (t)
+        t->flags |= MPTCP_TF_ACK_NOW; /* the DATA_ACK of the DATA_FIN, now */
+    mptcp_conn_dirty(c);
+}
+
+void mptcp_conn_peer_fin(mptcp_conn *c, mptcp_tcb *t, uint64_t dsn, uint64_t now_us)
+{
+    (void)now_us;
+    if (!(c->flags & MPTCP_CF_PEER_FIN_SEEN)) {
+        c->flags |= MPTCP_CF_PEER_FIN_SEEN;
+        c->peer_fin_dsn = dsn;
+    }
+    take_peer_fin(c, t);
+}
+
+void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    mptcp_tcb *t = sf->t;
+    uint8_t *buf = c->st->rxbuf;
+    const uint32_t blen = (uint32_t)c->st->rxbuf_len;
+    for (unsigned guard = 0; t->rcv.len > 0 && guard < 4096; guard++) {
+        uint32_t seq = t->rcv_nxt - t->rcv.len;
+        if (sf->fail_wait) {
+            /* After MP_FAIL: bytes before the infinite mapping are stale. */
+            uint32_t n = t->rcv.len;
+            if (sf->fail_lin_known) {
+                if (mptcp_seq_geq(seq, sf->fail_lin_seq)) {
+                    sf->fail_wait = false;
+                    continue;
+                }
+                n = MPTCP_MIN(n, sf->fail_lin_seq - seq);
+            }
+            n = MPTCP_MIN(n, blen);
+            mptcp_rcvbuf_read(&t->rcv, buf, n);
+            continue;
+        }
+        if (sf->rx.csum && !sf->rx.linear) {
+            /* Feed every in-order byte once to the checksum accumulators. */
+            uint32_t fed_abs = sf->rx.irs + sf->rx.fed;
+            while (mptcp_seq_lt(fed_abs, t->rcv_nxt) && mptcp_seq_geq(fed_abs, seq)) {
+                uint32_t n = MPTCP_MIN(t->rcv_nxt - fed_abs, blen);
+                ring_peek(&t->rcv, fed_abs - seq, buf, n);
+                mptcp_map_rx_csum_feed(&sf->rx, fed_abs, buf, n);
+                uint32_t nf = sf->rx.irs + sf->rx.fed;
+                if (nf == fed_abs)
+                    break; /* unmapped bytes: not summed */
+                fed_abs = nf;
+            }
+        }
+        mptcp_map_piece p;
+        int r = mptcp_map_rx_get(&sf->rx, seq, t->rcv.len, &p);
+        if (r == MPTCP_MAP_PIECE_WAIT)
+            break;
+        if (r == MPTCP_MAP_PIECE_UNMAPPED && sf->rx_lin_lazy) {
+            /* The peer fell back after our infinite mapping (see
+             * mptcp_conn_mp_fail_in): linear from here. */
+            sf->rx_lin_lazy = false;
+            mptcp_map_rx_set_linear(&sf->rx, seq, sf->rx_end_dsn);
+            continue;
+        }
+        if (r == MPTCP_MAP_PIECE_UNMAPPED) {
+            size_t nsf = 0;
+            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+                nsf += c->sf[i].role != MPTCP_SF_FREE;
+            if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_FALLBACK) && nsf == 1 &&
+                c->mst.bytes_received == 0 && c->rcv.len == 0 && !sf->first_data_seen) {
+                /* RFC 8684 section 3.7: the first data without a mapping:
+                 * fall back to TCP, the bytes map linearly. */
+                sf->first_data_seen = true;
+                mptcp_conn_fallback(c, sf, now_us);
+                if (!(c->flags & MPTCP_CF_MP))
+                    return;
+                continue;
+            }
+            c->mst.map_errors++;
+            mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+            return;
+        }
+        sf->first_data_seen = true;
+        if (r == MPTCP_MAP_PIECE_BAD) {
+            c->mst.dss_csum_bad++;
+            /* RFC 8684 section 3.7: with other subflows, reset this one;
+             * alone, MP_FAIL and the infinite mapping. */
+            size_t others = 0;
+            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+                if (&c->sf[i] != sf && c->sf[i].role != MPTCP_SF_FREE && !c->sf[i].dead)
+                    others++;
+            mptcp_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = MPTCP_EV_MP_FAIL;
+            ev.subflow_id = sf->id;
+            mptcp_conn_event_push(c, &ev);
+            if (others > 0) {
+                mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+                return;
+            }
+            c->flags |= MPTCP_CF_SEND_FAIL;
+            c->fail_dsn = p.dsn;
+            c->mst.mp_fail_out++;
+            /* Drop the bad mapping and everything after it until the peer
+             * answers with the infinite mapping (3.7); it resends from
+             * fail_dsn. */
+            sf->fail_wait = true;
+            sf->fail_lin_known = false;
+            t->flags |= MPTCP_TF_ACK_NOW;
+            continue;
+        }
+        uint32_t n = MPTCP_MIN(p.len, blen);
+        uint32_t skip = 0, take = 0;
+        uint64_t edge = c->rcv_nxt + mptcp_rcvbuf_space(&c->rcv);
+        if ((c->flags & MPTCP_CF_PEER_FIN_SEEN) && mptcp_dsn_lt(c->peer_fin_dsn, edge))
+            edge = c->peer_fin_dsn; /* nothing exists after the DATA_FIN */
+        int a = mptcp_dsn_accept(c->rcv_nxt, edge, p.dsn, n, &skip, &take);
+        if (a == MPTCP_DSN_IN) {
+            ring_peek(&t->rcv, skip, buf, take);
+            int32_t adv = mptcp_rcvbuf_write(&c->rcv, (uint32_t)(p.dsn + skip - c->rcv_nxt), buf,
+                                             take);
+            if (adv < 0)
+                break; /* no room for another hole: wait, the bytes stay */
+            if (adv > 0) {
+                c->rcv_nxt += (uint32_t)adv;
+                c->mst.bytes_received += (uint32_t)adv;
+                mptcp_conn_event(c, MPTCP_EVB_READABLE);
+            }
+        }
+        mptcp_rcvbuf_read(&t->rcv, buf, n);
+        mptcp_map_rx_consume(&sf->rx, n);
+        sf->rx_end_dsn = p.dsn + n;
+        if (p.fin && n == p.len)
+            mptcp_conn_peer_fin(c, t, p.fin_dsn, now_us);
+    }
+    take_peer_fin(c, t);
+}
+
+/* ------------------------------------------------------------ subflow life */
+
+void mptcp_conn_sf_reset(mptcp_subflow *sf, uint8_t code, uint64_t now_us)
+{
+    mptcp_tcb *t = sf->t;
+    if (t == NULL || t->state == MPTCP_TCP_CLOSED)
+        return;
+    sf->rst_send_code = code;
+    if (t->state != MPTCP_TCP_SYN_SENT)
+        mptcp_tcp_send_rst(t, now_us);
+    mptcp_tcp_terminate(t, MPTCP_CLOSE_ABORTED);
+}
+
+void mptcp_conn_fastclosed(mptcp_conn *c, bool on_rst, uint64_t now_us)
+{
+    /* RFC 8684 section 3.5: on the ACK variant the receiver resets every
+     * subflow; on the RST variant the sender already tore them down. */
+    conn_terminate(c, MPTCP_CLOSE_FASTCLOSE, !on_rst, now_us);
+}
+
+static uint32_t max_rto(const mptcp_conn *c)
+{
+    uint32_t r = CONN_FIN_RTO_MIN;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        if (c->sf[i].t && c->sf[i].usable)
+            r = MPTCP_MAX(r, c->sf[i].t->rto_us);
+    return r;
+}
+
+static mptcp_subflow *first_usable(mptcp_conn *c)
+{
+    mptcp_subflow *best = NULL;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE || !sf_can_send(sf))
+            continue;
+        if (best == NULL || ((best->backup || best->peer_backup) && !(sf->backup || sf->peer_backup)))
+            best = sf;
+    }
+    if (best == NULL) {
+        /* A subflow that can still carry an ACK (closing ones too). */
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+            mptcp_subflow *sf = &c->sf[i];
+            if (sf->role != MPTCP_SF_FREE && sf->t && sf->usable && !sf->dead &&
+                sf->t->state >= MPTCP_TCP_ESTABLISHED && sf->t->state != MPTCP_TCP_TIME_WAIT)
+                return sf;
+        }
+    }
+    return best;
+}
+
+static void send_ack_on(mptcp_subflow *sf, uint64_t now_us)
+{
+    if (sf && sf->t && sf->t->state != MPTCP_TCP_CLOSED) {
+        mptcp_tcp_send_ack(sf->t, now_us);
+        mptcp_tcp_touch(sf->t);
+    }
+}
+
+/* The DATA_FIN goes out on pure ACKs once every byte was scheduled
+ * (subflow.c adds it); this makes sure one ACK is sent. */
+static void fin_maybe_send(mptcp_conn *c, uint64_t now_us)
+{
+    if (!(c->flags & MPTCP_CF_FIN_PENDING) || (c->flags & MPTCP_CF_FIN_ACKED) ||
+        (c->flags & MPTCP_CF_FALLBACK))
+        return;
+    if (c->snd_nxt != c->fin_dsn)
+        return;
+    if (c->fin_rexmit_at != MPTCP_TIMER_NONE && c->fin_rexmit_at > now_us)
+        return;
+    mptcp_subflow *sf = first_usable(c);
+    if (sf == NULL) {
+        c->fin_rexmit_at = now_us + max_rto(c); /* none can carry it now */
+        return;
+    }
+    /* On every subflow that can carry it: one of them may be a black hole
+     * nobody noticed yet (pure ACKs are never retransmitted by TCP). */
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        if (c->sf[i].role != MPTCP_SF_FREE && sf_can_send(&c->sf[i]))
+            send_ack_on(&c->sf[i], now_us);
+    if (!sf_can_send(sf))
+        send_ack_on(sf, now_us);
+    if (c->fin_rto == 0)
+        c->fin_rto = max_rto(c);
+    else
+        c->fin_rto = MPTCP_MIN(c->fin_rto * 2, c->st->cfg.rto_max_us);
+    c->fin_rexmit_at = now_us + c->fin_rto;
+}
+
+/*
+ * Data waits, nothing is in flight and the peer's data-level window is
+ * closed: the window update that reopens it may be lost. Like TCP's persist
+ * timer (RFC 9293 section 3.8.6.1) a probe below the subflow's window makes
+ * the peer answer with an ACK carrying its DATA_ACK and window.
+ */
+static void window_probe(mptcp_conn *c, uint64_t now_us)
+{
+    bool closed = c->snd_nxt == c->snd_una && c->snd.len > 0 &&
+                  !mptcp_dsn_gt(c->snd_edge, c->snd_nxt) && !(c->flags & MPTCP_CF_FALLBACK);
+    if (!closed) {
+        c->probe_at = MPTCP_TIMER_NONE;
+        c->probe_rto = 0;
+        return;
+    }
+    if (c->probe_rto == 0) {
+        c->probe_rto = max_rto(c);
+        c->probe_at = now_us + c->probe_rto;
+        return;
+    }
+    if (c->probe_at > now_us)
+        return;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE || !sf_can_send(sf))
+            continue;
+        mptcp_tcp_send_probe(sf->t, now_us);
+        sf->t->ctr.zero_window_probes++;
+        mptcp_tcp_touch(sf->t);
+    }
+    c->probe_rto = MPTCP_MIN(c->probe_rto * 2, c->st->cfg.rto_max_us);
+    c->probe_at = now_us + c->probe_rto;
+}
+
+static void pm_views(mptcp_conn *c, mptcp_pm_subflow *v, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE)
+            continue;
+        mptcp_pm_subflow *p = &v[(*n)++];
+        p->id = sf->id;
+        p->local_id = sf->local_id;
+        p->remote_id = sf->remote_id;
+        p->state = sf->dead || sf->closing ? MPTCP_PM_SF_CLOSING
+                   : sf->up               ? MPTCP_PM_SF_ESTABLISHED
+                                          : MPTCP_PM_SF_CONNECTING;
+        p->initial = sf->role == MPTCP_SF_MPC;
+        p->backup = sf->backup;
+    }
+}
+
+void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us)
+{
+    if (sf->t == NULL || (sf->t->flags & MPTCP_TF_FIN_PENDING))
+        return;
+    sf->closing = true;
+    reinject(sf->c, sf, now_us);
+    tcp_shutdown(sf->t, now_us);
+    mptcp_tcp_touch(sf->t);
+}
+
+int mptcp_conn_open_subflow(mptcp_conn *c, const mptcp_addr *local, const mptcp_addr *remote,
+                            uint8_t local_id, uint8_t remote_id, bool backup, uint64_t now_us)
+{
+    mptcp_stack *st = c->st;
+    if (st->conns >= st->cfg.max_conns)
+        return MPTCP_ELIMIT;
+    mptcp_addr l = *local, r = *remote;
+    if (r.port == 0)
+        r.port = c->remote.port;
+    if (l.family != r.family)
+        return MPTCP_EINVAL;
+    if (l.port == 0) {
+        l.port = mptcp_demux_ephemeral(&st->demux, &l, &r);
+        if (l.port == 0)
+            return MPTCP_EADDRINUSE;
+    } else if (mptcp_demux_lookup(&st->demux, &l, &r) != NULL) {
+        return MPTCP_EADDRINUSE;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        used += c->sf[i].role != MPTCP_SF_FREE;
+    if (used >= MPTCP_MAX_SUBFLOWS)
+        return MPTCP_ELIMIT;
+    mptcp_tcb *t = tcb_open(st, &l, &r, now_us);
+    if (t == NULL)
+        return MPTCP_ENOMEM;
+    mptcp_subflow *sf = mptcp_conn_sf_new(c, t, MPTCP_SF_JOIN_ACTIVE);
+    sf->local_id = local_id;
+    sf->remote_id = remote_id;
+    sf->backup = backup;
+    uint8_t rn[4];
+    st->cb.random(st->user, rn, sizeof rn);
+    sf->lnonce = mptcp_get_be32(rn);
+    c->mst.joins_out++;
+    mptcp_tcp_send_syn(t, now_us);
+    mptcp_tcp_touch(t);
+    return sf->id;
+}
+
+/* The path manager acts (and its deadlines count) only on a fully
+ * established, not fallen back, not finished connection the host keeps. */
+static bool pm_active(const mptcp_conn *c)
+{
+    return (c->flags & MPTCP_CF_MP) && (c->flags & MPTCP_CF_FULLY_EST) &&
+           !(c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_DONE)) && !mptcp_conn_gone(c);
+}
+
+static void pm_step(mptcp_conn *c, uint64_t now_us)
+{
+    if (!pm_active(c))
+        return;
+    if (!c->pm.established)
+        mptcp_pm_set_established(&c->pm, (c->flags & MPTCP_CF_PEER_DENY0) != 0);
+    mptcp_pm_set_rto(&c->pm, max_rto(c));
+    mptcp_pm_timers_run(&c->pm, now_us);
+    mptcp_pm_subflow v[MPTCP_MAX_SUBFLOWS];
+    size_t n = 0;
+    pm_views(c, v, &n);
+    mptcp_pm_action act[8];
+    size_t k = mptcp_pm_poll(&c->pm, v, n, act, 8, now_us);
+    bool want_ack = false;
+    for (size_t i = 0; i < k; i++) {
+        mptcp_pm_action *a = &act[i];
+        switch (a->type) {
+        case MPTCP_PM_ACT_CLOSE_SUBFLOW: {
+            mptcp_subflow *sf = mptcp_conn_sf_by_id(c, a->subflow_id);
+            if (sf)
+                mptcp_conn_sf_close(sf, now_us);
+            break;
+        }
+        case MPTCP_PM_ACT_SEND_RM_ADDR:
+            mptcp_subflow_queue_rm(c, &a->rm);
+            want_ack = true;
+            break;
+        case MPTCP_PM_ACT_SEND_PRIO: {
+            mptcp_subflow *sf = mptcp_conn_sf_by_id(c, a->subflow_id);
+            if (sf) {
+                sf->backup = a->backup;
+                sf->prio_pending = true;
+                send_ack_on(sf, now_us);
+            }
+            break;
+        }
+        case MPTCP_PM_ACT_SEND_ADD_ADDR:
+            mptcp_subflow_queue_add_addr(c, a->addr_id, &a->addr, a->echo);
+            want_ack = true;
+            break;
+        case MPTCP_PM_ACT_OPEN_SUBFLOW: {
+            int rc = mptcp_conn_open_subflow(c, &a->local, &a->addr, a->local_id, a->remote_id,
+                                             a->backup, now_us);
+            if (rc < 0)
+                mptcp_pm_subflow_failed(&c->pm, a->local_id, a->remote_id, now_us);
+            break;
+        }
+        }
+    }
+    if (want_ack)
+        send_ack_on(first_usable(c), now_us);
+}
+
+/* Dead subflows leave: their data goes elsewhere, the host hears of it. */
+static void reap_subflows(mptcp_conn *c, uint64_t now_us)
+{
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE || !sf->dead)
+            continue;
+        if (!(c->flags & MPTCP_CF_DONE))
+            reinject(c, sf, now_us);
+        if (!sf->up && sf->role == MPTCP_SF_JOIN_ACTIVE)
+            mptcp_pm_subflow_failed(&c->pm, sf->local_id, sf->remote_id, now_us);
+        if (sf->up || sf->role == MPTCP_SF_JOIN_ACTIVE)
+            sf_event(sf, MPTCP_EV_SUBFLOW_DOWN);
+        if (c->sched_ops->subflow_closed)
+            c->sched_ops->subflow_closed(&c->sched, sf->id);
+        if (sf->has_rst_code) {
+            c->close_has_code = true;
+            c->close_code = sf->rst_code;
+        }
+        uint8_t reason = sf->t ? sf->t->close_reason : MPTCP_CLOSE_RESET;
+        sf_clear(sf);
+        bool any = false;
+        for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)
+            any |= c->sf[k].role != MPTCP_SF_FREE;
+        if (!any && !(c->flags & MPTCP_CF_CLOSE_QUEUED)) {
+            /* The last subflow is gone. */
+            if (c->flags & MPTCP_CF_DONE)
+                reason = MPTCP_CLOSE_NORMAL;
+            else if (c->close_has_code && reason == MPTCP_CLOSE_RESET)
+                reason = MPTCP_CLOSE_MPTCP_RST;
+            c->close_reason = reason;
+            mptcp_conn_event(c, MPTCP_EVB_CLOSED);
+        }
+    }
+}
+
+static void conn_maybe_finish(mptcp_conn *c)
+{
+    if (!(c->flags & MPTCP_CF_DONE) || (c->flags & MPTCP_CF_CLOSE_QUEUED))
+        return;
+    if (!(c->flags & MPTCP_CF_HOST_CLOSED) && c->rcv.len > 0)
+        return;
+    c->close_reason = MPTCP_CLOSE_NORMAL;
+    mptcp_conn_event(c, MPTCP_EVB_CLOSED);
+}
+
+void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
+{
+    if (!(c->flags & MPTCP_CF_MP) || (c->flags & MPTCP_CF_CLOSE_QUEUED))
+        return;
+    reap_subflows(c, now_us);
+    if (c->flags & MPTCP_CF_CLOSE_QUEUED)
+        return;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->dead)
+            continue;
+        if (sf->closing && !(sf->t->flags & MPTCP_TF_FIN_PENDING) && !(c->flags & MPTCP_CF_FALLBACK))
+            mptcp_conn_sf_close(sf, now_us);
+        if (!sf->up && sf->t->state >= MPTCP_TCP_ESTABLISHED &&
+            (sf->role == MPTCP_SF_MPC || sf->join_ok)) {
+            sf->up = true;
+            if (sf->role == MPTCP_SF_MPC) {
+                sf->usable = true;
+                if (!(c->flags & MPTCP_CF_CONNECTED)) {
+                    c->flags |= MPTCP_CF_CONNECTED;
+                    c->snd_edge = c->snd_una + sf->t->snd_wnd;
+                    if (c->flags & MPTCP_CF_ACTIVE) {
+                        mptcp_conn_event(c, MPTCP_EVB_CONNECTED);
+                    } else {
+                        c->flags |= MPTCP_CF_OWNED;
+                        mptcp_conn_event(c, MPTCP_EVB_ACCEPTED);
+                    }
+                }
+            }
+            sf_event(sf, MPTCP_EV_SUBFLOW_UP);
+        }
+    }
+    if (c->flags & MPTCP_CF_FALLBACK) {
+        /* One subflow carries the stream with no options: what it has
+         * acknowledged is acknowledged at data level. */
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+            mptcp_subflow *sf = &c->sf[i];
+            if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->id != c->fb_id)
+                continue;
+            uint32_t una = sf->t->snd_una;
+            uint64_t acked = c->snd_una;
+            if (mptcp_seq_geq(una, c->lin_ssn))
+                acked = c->lin_dsn + (una - c->lin_ssn);
+            else if (c->lin_back)
+                acked = c->lin_dsn - (c->lin_ssn - una);
+            if (c->inf_pending && mptcp_seq_gt(una, c->lin_ssn))
+                c->inf_pending = false;
+            if (mptcp_dsn_gt(acked, c->snd_una))
+                mptcp_conn_data_ack(c, acked, UINT32_MAX / 2, now_us);
+            c->snd_edge = c->snd_nxt + sf->t->snd_wnd + mptcp_sndbuf_free(&sf->t->snd);
+            if (mptcp_dsn_gt(c->snd_una + c->snd.len, c->snd_nxt)) {
+                uint32_t m = sf_push(c, sf, c->snd_nxt,
+                                     (uint32_t)MPTCP_MIN(c->snd_una + c->snd.len - c->snd_nxt,
+                                                         (uint64_t)UINT32_MAX));
+                c->snd_nxt += m;
+                if (m)
+                    mptcp_tcp_output(sf->t, now_us);
+            }
+            if ((c->flags & MPTCP_CF_FIN_PENDING) && c->snd_nxt == c->fin_dsn &&
+                !(sf->t->flags & MPTCP_TF_FIN_PENDING))
+                tcp_shutdown(sf->t, now_us);
+            if (sf->t->flags & MPTCP_TF_FIN_RCVD && !(c->flags & MPTCP_CF_PEER_FIN)) {
+                c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
+                mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+            }
+            if (sf->t->flags & MPTCP_TF_TCP_DONE) {
+                c->flags |= MPTCP_CF_DONE | MPTCP_CF_FIN_ACKED;
+                conn_maybe_finish(c);
+            }
+        }
+        mptcp_conn_touch(c);
+        return;
+    }
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        /* A subflow whose RTO expired twice is potentially failed: what it
+         * holds goes to the others now (Linux marks it stale likewise). */
+        mptcp_subflow *sf = &c->sf[i];
+        if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->dead)
+            continue;
+        if (sf->t->backoff >= 2 && !(sf->t->flags & MPTCP_TF_PERSIST) && !sf->reinjected) {
+            bool other = false;
+            for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)
+                other |= k != i && c->sf[k].role != MPTCP_SF_FREE && sf_can_send(&c->sf[k]) &&
+                         c->sf[k].t->backoff == 0;
+            if (other)
+                reinject(c, sf, now_us);
+        } else if (sf->t->backoff == 0 && sf->reinjected && !sf->closing) {
+            sf->reinjected = false;
+        }
+    }
+    pm_step(c, now_us);
+    conn_push(c, now_us);
+    window_probe(c, now_us);
+    fin_maybe_send(c, now_us);
+    if ((c->flags & MPTCP_CF_FIN_ACKED) && (c->flags & MPTCP_CF_PEER_FIN) &&
+        !(c->flags & MPTCP_CF_DONE)) {
+        /* RFC 8684 section 3.3.3: both DATA_FINs are acknowledged: the
+         * connection is closed; the subflows close with FINs. */
+        c->flags |= MPTCP_CF_DONE;
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            if (c->sf[i].role != MPTCP_SF_FREE && c->sf[i].t && !c->sf[i].dead) {
+                c->sf[i].closing = true;
+                tcp_shutdown(c->sf[i].t, now_us);
+                mptcp_tcp_touch(c->sf[i].t);
+            }
+    }
+    conn_maybe_finish(c);
+    mptcp_conn_touch(c);
+}
+
+void mptcp_conn_touch(mptcp_conn *c)
+{
+    uint64_t d = MPTCP_TIMER_NONE;
+    if ((c->flags & MPTCP_CF_MP) && !(c->flags & MPTCP_CF_CLOSE_QUEUED)) {
+        if ((c->flags & MPTCP_CF_FIN_PENDING) && !(c->flags & MPTCP_CF_FIN_ACKED) &&
+            !(c->flags & MPTCP_CF_FALLBACK) && c->snd_nxt == c->fin_dsn)
+            d = c->fin_rexmit_at;
+        if (c->pm.established && pm_active(c)) {
+            uint64_t p = mptcp_pm_next_deadline(&c->pm);
+            if (p < d)
+                d = p;
+        }
+        if (c->probe_rto && c->probe_at < d && !(c->flags & MPTCP_CF_FALLBACK))
+            d = c->probe_at;
+    }
+    mptcp_timer_set(&c->st->timers, &c->tn, d);
+}
+
+void mptcp_conn_timers_run(mptcp_conn *c, uint64_t now_us)
+{
+    mptcp_conn_step(c, now_us);
+    if (c->fin_rexmit_at <= now_us)
+        fin_maybe_send(c, now_us);
+}
+
+/* ------------------------------------------------------------ host calls */
+
+static mptcp_tcb *plain_tcb(mptcp_conn *c)
+{
+    return (c->flags & MPTCP_CF_MP) ? NULL : c->tcb;
+}
+
+mptcp_ssize mptcp_conn_send(mptcp_conn *c, const uint8_t *data, size_t len, uint64_t now_us)
+{
+    mptcp_tcb *t = plain_tcb(c);
+    if (!(c->flags & MPTCP_CF_MP))
+        return t ? plain_send(c, t, data, len, now_us) : MPTCP_ECLOSED;
+    if (c->flags & MPTCP_CF_FIN_PENDING)
+        return MPTCP_ESTATE;
+    if (c->flags & MPTCP_CF_DONE)
+        return MPTCP_ECLOSED;
+    if (len == 0)
+        return 0;
+    uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    uint32_t n = mptcp_sndbuf_append(&c->snd, data, chunk);
+    if (n < len)
+        c->flags |= MPTCP_CF_WANT_WRITE;
+    if (n > 0)
+        mptcp_conn_dirty(c);
+    return n > 0 ? (mptcp_ssize)n : MPTCP_EAGAIN;
+}
+
+mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t now_us)
+{
+    if (!(c->flags & MPTCP_CF_MP))
+        return c->tcb ? plain_recv(c, c->tcb, buf, len, now_us) : MPTCP_ECLOSED;
+    uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    uint32_t n = mptcp_rcvbuf_read(&c->rcv, buf, chunk);
+    mptcp_ssize ret;
+    if (n > 0) {
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            if (c->sf[i].t && c->sf[i].usable) {
+                mptcp_tcp_rcv_window_opened(c->sf[i].t, now_us);
+                mptcp_tcp_touch(c->sf[i].t);
+            }
+        ret = (mptcp_ssize)n;
+    } else if (c->flags & MPTCP_CF_PEER_FIN) {
+        ret = 0;
+    } else if (c->flags & MPTCP_CF_CLOSE_QUEUED) {
+        ret = MPTCP_ECLOSED;
+    } else {
+        ret = MPTCP_EAGAIN;
+    }
+    conn_maybe_finish(c);
+    return ret;
+}
+
+int mptcp_conn_shutdown(mptcp_conn *c, uint64_t now_us)
+{
+    if (!(c->flags & MPTCP_CF_MP)) {
+        if (c->tcb == NULL || c->tcb->state == MPTCP_TCP_CLOSED)
+            return MPTCP_ECLOSED;
+        tcp_shutdown(c->tcb, now_us);
+        mptcp_tcp_touch(c->tcb);
+        return 0;
+    }
+    if (!(c->flags & MPTCP_CF_FIN_PENDING)) {
+        c->flags |= MPTCP_CF_FIN_PENDING;
+        c->fin_dsn = c->snd_una + c->snd.len;
+        c->fin_rexmit_at = MPTCP_TIMER_NONE;
+        c->fin_rto = 0;
+    }
+    mptcp_conn_dirty(c);
+    return 0;
+}
+
+int mptcp_conn_close(mptcp_conn *c, uint64_t now_us)
+{
+    if (!(c->flags & MPTCP_CF_MP)) {
+        c->flags |= MPTCP_CF_HOST_CLOSED;
+        return c->tcb ? plain_close(c, c->tcb, now_us) : 0;
+    }
+    c->flags |= MPTCP_CF_HOST_CLOSED;
+    if (c->rcv.len > 0 || !(c->flags & MPTCP_CF_CONNECTED)) {
+        /* Unread data (RFC 9293 section 3.6 spirit) or not connected yet:
+         * abort; an MPTCP connection says so with MP_FASTCLOSE (3.5). */
+        if (c->flags & MPTCP_CF_CONNECTED)
+            c->flags |= MPTCP_CF_FASTCLOSE;
+        conn_terminate(c, MPTCP_CLOSE_ABORTED, (c->flags & MPTCP_CF_CONNECTED) != 0, now_us);
+        return 0;
+    }
+    mptcp_conn_shutdown(c, now_us);
+    conn_maybe_finish(c);
+    return 0;
+}
+
+int mptcp_conn_abort(mptcp_conn *c, uint64_t now_us)
+{
+    if (!(c->flags & MPTCP_CF_MP)) {
+        c->flags |= MPTCP_CF_HOST_CLOSED;
+        return c->tcb ? plain_abort(c, c->tcb, now_us) : 0;
+    }
+    c->flags |= MPTCP_CF_HOST_CLOSED;
+    /* RFC 8684 section 3.5: MP_FASTCLOSE, here on a RST on every subflow
+     * together with MP_TCPRST (as Linux sends it). */
+    if (c->flags & MPTCP_CF_FULLY_EST || (c->flags & MPTCP_CF_CONNECTED))
+        c->flags |= MPTCP_CF_FASTCLOSE;
+    if (c->flags & MPTCP_CF_CLOSE_QUEUED)
+        return 0;
+    conn_terminate(c, MPTCP_CLOSE_ABORTED, true, now_us);
+    return 0;
+}

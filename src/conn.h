@@ -1,0 +1,235 @@
+/*
+ * conn.h - the public mptcp_conn: one connection as the host sees it. A
+ * plain TCP connection (MPTCP off, or the peer did not offer it) is a thin
+ * shell over one TCB whose rings the host reads and writes directly. An
+ * MPTCP connection (RFC 8684) owns the data sequence space, its own send
+ * and receive rings, keys and tokens, the path manager and scheduler state,
+ * and up to MPTCP_MAX_SUBFLOWS subflows (subflow.c glues each TCB on).
+ */
+#ifndef MPTCP_CONN_H
+#define MPTCP_CONN_H
+
+#include "common.h"
+#include "dsn.h"
+#include "pm.h"
+#include "sched.h"
+#include "tcp.h"
+#include "timer.h"
+
+/* Connection flags (mptcp_conn.flags). */
+enum {
+    MPTCP_CF_OWNED = 1u << 0,        /* the host holds the pointer (until CLOSED delivered) */
+    MPTCP_CF_HOST_CLOSED = 1u << 1,  /* mptcp_close/abort was called */
+    MPTCP_CF_CLOSE_QUEUED = 1u << 2, /* MPTCP_EV_CLOSED is queued or delivered */
+    MPTCP_CF_EV_LINKED = 1u << 3,    /* on the stack's pending-event list */
+    MPTCP_CF_GRAVE = 1u << 4,        /* on the stack's list of connections to free */
+    MPTCP_CF_DIRTY = 1u << 5,        /* on the stack's list of connections to step */
+    MPTCP_CF_ACTIVE = 1u << 6,       /* we opened it */
+    MPTCP_CF_MP = 1u << 7,           /* MPTCP state machine in use (else plain TCP) */
+    MPTCP_CF_FALLBACK = 1u << 8,     /* MPTCP fell back to TCP: one subflow, no options */
+    MPTCP_CF_FULLY_EST = 1u << 9,    /* both keys are known to both ends */
+    MPTCP_CF_CSUM = 1u << 10,        /* DSS checksums negotiated */
+    MPTCP_CF_PEER_DENY0 = 1u << 11,  /* the peer's MP_CAPABLE C flag */
+    MPTCP_CF_FIN_PENDING = 1u << 12, /* shutdown: DATA_FIN after the buffered data */
+    MPTCP_CF_FIN_ACKED = 1u << 13,   /* our DATA_FIN was acknowledged */
+    MPTCP_CF_PEER_FIN = 1u << 14,    /* the peer's DATA_FIN was taken in order */
+    MPTCP_CF_PEER_FIN_SEEN = 1u << 15, /* the peer's DATA_FIN DSN is known */
+    MPTCP_CF_WANT_WRITE = 1u << 16,  /* mptcp_send returned EAGAIN */
+    MPTCP_CF_CONNECTED = 1u << 17,   /* CONNECTED/ACCEPTED was reported */
+    MPTCP_CF_DONE = 1u << 18,        /* the data-level close finished */
+    MPTCP_CF_FASTCLOSE = 1u << 19,   /* MP_FASTCLOSE goes on every segment now */
+    MPTCP_CF_SEND_FAIL = 1u << 20,   /* MP_FAIL to send (fail_dsn) */
+    MPTCP_CF_SEND_INFINITE = 1u << 21, /* the infinite mapping goes on the next data */
+    MPTCP_CF_TIMER_RUN = 1u << 22    /* (internal) */
+};
+
+/* Subflow roles and handshake progress. */
+enum {
+    MPTCP_SF_FREE = 0,
+    MPTCP_SF_MPC,          /* the initial subflow (MP_CAPABLE) */
+    MPTCP_SF_JOIN_ACTIVE,  /* we sent the MP_JOIN SYN */
+    MPTCP_SF_JOIN_PASSIVE  /* we answered an MP_JOIN SYN */
+};
+
+/* A subflow's extra events for the connection's event ring. */
+#define MPTCP_CONN_EVQ 16
+
+typedef struct mptcp_subflow {
+    struct mptcp_conn *c;
+    mptcp_tcb *t;            /* NULL once the TCB is gone */
+    uint8_t role;            /* MPTCP_SF_* */
+    uint8_t id;              /* public subflow id */
+    uint8_t local_id, remote_id;
+    bool backup;             /* our flag (MP_JOIN B sent / MP_PRIO sent) */
+    bool peer_backup;        /* the peer's flag */
+    bool prio_pending;       /* MP_PRIO to send */
+    bool up;                 /* established and reported */
+    bool usable;             /* may carry data (join: 4th ACK seen) */
+    bool join_acked;         /* joiner: our third ACK was acknowledged */
+    bool join_ok;            /* the HMAC exchange finished */
+    bool closing;            /* we are closing it (FIN sent or to send) */
+    bool dead;               /* TCB reported CLOSED */
+    bool mpc_ack_seen;       /* server: the third ACK's MP_CAPABLE arrived */
+    bool first_data_seen;    /* a data segment (mapped or not) arrived */
+    bool reinjected;         /* its data was reinjected */
+    bool has_rst_code;
+    uint8_t rst_code;        /* MP_TCPRST received */
+    uint8_t rst_send_code;   /* MP_TCPRST reason on a RST we send */
+    uint32_t lnonce, rnonce; /* MP_JOIN nonces */
+    uint64_t thmac;          /* MP_JOIN SYN/ACK truncated HMAC received */
+    mptcp_map_rx rx;
+    mptcp_map_tx tx;
+    uint32_t tx_end;         /* absolute subflow seq after the last chunk handed over */
+    uint32_t seen_una;       /* snd_una when the previous segment was taken */
+    bool fail_wait;          /* MP_FAIL sent: discard until the infinite mapping */
+    bool fail_lin_known;     /* ... which arrived: linear from fail_lin_seq */
+    uint32_t fail_lin_seq;
+    /* MP_FAIL received (RFC 8684 3.7): the peer keeps mapping its data with
+     * DSS until our infinite mapping reaches it, so explicit mappings still
+     * rule; its first unmapped byte continues the last mapping's DSN. */
+    bool rx_lin_lazy;
+    uint64_t rx_end_dsn;     /* DSN after the last mapped byte the pump took */
+} mptcp_subflow;
+
+typedef struct mptcp_conn_evq_ent {
+    mptcp_event ev;
+} mptcp_conn_evq_ent;
+
+struct mptcp_conn {
+    struct mptcp_stack *st;
+    struct mptcp_conn *ev_next, *grave_next, *dirty_next;
+    struct mptcp_conn *all_prev, *all_next;
+    void *user;
+    mptcp_timer_node tn;     /* connection-level deadline (DATA_FIN, PM) */
+    uint32_t flags;          /* MPTCP_CF_* */
+    uint8_t ev_bits;         /* MPTCP_EVB_* pending */
+    uint8_t close_reason;
+    bool close_has_code;
+    uint8_t close_code;
+    mptcp_addr local, remote; /* the initial subflow's addresses */
+    /* Plain TCP (no MPTCP_CF_MP): the one TCB. MPTCP: the subflows. */
+    mptcp_tcb *tcb;
+    mptcp_subflow sf[MPTCP_MAX_SUBFLOWS];
+    uint8_t next_sf_id;
+    /* Keys (RFC 8684 section 3.1). */
+    uint64_t lkey, rkey, lidsn, ridsn;
+    uint32_t ltoken, rtoken;
+    bool token_in_table;
+    /* Data level send side: the ring starts at snd_una. */
+    uint64_t snd_una, snd_nxt, snd_edge; /* edge: peer's window right edge */
+    uint64_t fin_dsn;        /* our DATA_FIN's DSN (FIN_PENDING) */
+    uint64_t fin_rexmit_at;  /* DATA_FIN retransmission deadline */
+    uint32_t fin_rto;
+    uint64_t probe_at;       /* data-level zero-window probe deadline */
+    uint32_t probe_rto;
+    uint8_t *mem;            /* the two rings, one allocation */
+    size_t mem_len;
+    mptcp_sndbuf snd;
+    /* Data level receive side: the ring's offset 0 is rcv_nxt. */
+    uint64_t rcv_nxt;
+    uint64_t peer_fin_dsn;
+    mptcp_rcvbuf rcv;
+    uint64_t fail_dsn;       /* MP_FAIL to send */
+    /* Fallback (RFC 8684 3.7): subflow byte lin_ssn (absolute) is DSN
+     * lin_dsn; bytes before it map backwards too unless a rewind (MP_FAIL)
+     * cut the relation. inf_pending: the infinite mapping goes on the data
+     * segment at lin_ssn. */
+    uint64_t lin_dsn;
+    uint32_t lin_ssn;
+    bool lin_back;
+    bool inf_pending;
+    uint8_t fb_id;           /* the subflow that carries the stream after fallback */
+    /* Options waiting for a pure ACK (subflow.c writes them). */
+    mptcp_opt_add_addr aa_q[4];
+    uint8_t aa_n;
+    mptcp_opt_rm_addr rm_q;
+    bool rm_pending;
+    /* Path manager and scheduler. */
+    mptcp_pm pm;
+    mptcp_sched_state sched;
+    const mptcp_sched_ops *sched_ops;
+    mptcp_conn_evq_ent evq[MPTCP_CONN_EVQ];
+    uint8_t evq_head, evq_n;
+    mptcp_mp_stats mst;
+};
+
+/* ---- stack side (stack.c calls these) ---- */
+
+/* A SYN reached a listener: |t| (SYN_RECEIVED, in the demux) becomes the
+ * initial subflow of a new connection, or an MP_JOIN subflow of an existing
+ * one. Returns 0, or a negative code: the caller frees |t| and answers
+ * with a RST. */
+int mptcp_conn_syn_in(struct mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
+                      const uint8_t *opts, size_t opts_len, uint64_t now_us);
+/* Active open (stack.c checked the arguments and the port). */
+int mptcp_conn_connect(struct mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                       bool use_mptcp, uint64_t now_us, mptcp_conn **out);
+/* Frees |c| and lets go of its TCBs (they finish on their own). */
+void mptcp_conn_free(mptcp_conn *c);
+/* The host got MPTCP_EV_CLOSED: lets go of the TCBs. */
+void mptcp_conn_release(mptcp_conn *c);
+/* Queues event bit |evb| (delivered when the entry point returns). */
+void mptcp_conn_event(mptcp_conn *c, uint8_t evb);
+/* Queues an event with a payload (multipath events). */
+void mptcp_conn_event_push(mptcp_conn *c, const mptcp_event *ev);
+/* Marks |c| to be stepped before events are delivered. */
+void mptcp_conn_dirty(mptcp_conn *c);
+/* Steps |c|: schedules data, runs the path manager, finishes closes. */
+void mptcp_conn_step(mptcp_conn *c, uint64_t now_us);
+/* Connection-level timers. */
+void mptcp_conn_timers_run(mptcp_conn *c, uint64_t now_us);
+void mptcp_conn_touch(mptcp_conn *c);
+
+/* ---- host calls (stack.c wraps them in enter/leave) ---- */
+mptcp_ssize mptcp_conn_send(mptcp_conn *c, const uint8_t *data, size_t len, uint64_t now_us);
+mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t now_us);
+int mptcp_conn_shutdown(mptcp_conn *c, uint64_t now_us);
+int mptcp_conn_close(mptcp_conn *c, uint64_t now_us);
+int mptcp_conn_abort(mptcp_conn *c, uint64_t now_us);
+bool mptcp_conn_gone(const mptcp_conn *c);
+
+/* ---- subflow.c <-> conn.c ---- */
+extern const mptcp_tcp_upper_ops mptcp_subflow_ops;
+extern const mptcp_tcp_upper_ops mptcp_plain_ops;
+/* A new subflow slot for |t| (NULL: none free). */
+mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role);
+mptcp_subflow *mptcp_conn_sf_by_id(mptcp_conn *c, int id);
+/* In-order subflow bytes can be moved into the connection ring. */
+void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us);
+/* Data-level ACK |ack| (64-bit) with window |wnd| bytes from a subflow. */
+void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now_us);
+/* The peer's DATA_FIN at |dsn|. */
+void mptcp_conn_peer_fin(mptcp_conn *c, mptcp_tcb *t, uint64_t dsn, uint64_t now_us);
+/* Fall back to TCP (RFC 8684 section 3.7) on the one subflow |sf|. */
+void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us);
+/* MP_FAIL received (RFC 8684 3.7) for DSN |dsn| on subflow |sf|. */
+void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint64_t now_us);
+/* The infinite mapping arrived on |sf| at absolute subflow seq |seq| = |dsn|. */
+void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint64_t dsn,
+                            uint64_t now_us);
+/* MP_FASTCLOSE received with the right key: the connection is gone. */
+void mptcp_conn_fastclosed(mptcp_conn *c, bool on_rst, uint64_t now_us);
+/* Resets subflow |sf| with MP_TCPRST |code|. */
+void mptcp_conn_sf_reset(mptcp_subflow *sf, uint8_t code, uint64_t now_us);
+/* Closes subflow |sf| with a FIN; its data goes to the others. */
+void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us);
+/* The connection's receive window to advertise (bytes beyond rcv_nxt). */
+uint32_t mptcp_conn_rcv_space(const mptcp_conn *c);
+/* Subflow bytes for a 16-bit window field use the TCB's own scaling. */
+
+/* The peer's key is known: token, IDSN, data-level rcv_nxt. */
+void mptcp_conn_set_remote_key(mptcp_conn *c, uint64_t rkey);
+/* Opens an MP_JOIN subflow. Returns its id or a negative code. */
+int mptcp_conn_open_subflow(mptcp_conn *c, const mptcp_addr *local, const mptcp_addr *remote,
+                            uint8_t local_id, uint8_t remote_id, bool backup, uint64_t now_us);
+
+/* subflow.c */
+/* Queue ADD_ADDR (|echo|: the E flag) / REMOVE_ADDR for the next pure ACK. */
+void mptcp_subflow_queue_add_addr(mptcp_conn *c, uint8_t id, const mptcp_addr *a, bool echo);
+void mptcp_subflow_queue_rm(mptcp_conn *c, const mptcp_opt_rm_addr *rm);
+/* The address ID a local address has (0: the initial one, or not an endpoint). */
+uint8_t mptcp_subflow_local_id(const mptcp_conn *c, const mptcp_addr *a);
+/* The same, registering an implicit endpoint for an unknown address. */
+uint8_t mptcp_subflow_local_id_alloc(mptcp_conn *c, const mptcp_addr *a);
+
+#endif /* MPTCP_CONN_H */

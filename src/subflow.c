@@ -1,0 +1,739 @@
+/*
+ * subflow.c - MPTCP glue on one TCB through mptcp_tcp_upper_ops (RFC 8684):
+ * MP_CAPABLE (3.1: SYN 4, SYN/ACK 12, third ACK 20, data 22/24 repeated
+ * until the server shows it has our key), MP_JOIN (3.2: token and nonce,
+ * truncated HMAC on the SYN/ACK, full HMAC on the third ACK, the fourth
+ * ACK before the joiner sends data; bad HMAC -> RST + MP_TCPRST), DSS out
+ * (one mapping per chunk, segments stop at chunk ends) and in (mapping table,
+ * DATA_ACK, DATA_FIN), ADD_ADDR with HMAC / echo (3.4.1), REMOVE_ADDR
+ * (3.4.2), MP_PRIO (3.3.8), MP_FAIL (3.7), MP_FASTCLOSE (3.5), MP_TCPRST
+ * (3.6). Connection-wide decisions are conn.c's.
+ */
+#include "conn.h"
+
+#include "crypto.h"
+#include "stack.h"
+
+/* ------------------------------------------------------------ helpers */
+
+uint8_t mptcp_subflow_local_id(const mptcp_conn *c, const mptcp_addr *a)
+{
+    if (mptcp_addr_equal(a, &c->local) || (a->family == c->local.family &&
+                                             memcmp(a->ip, c->local.ip, 16) == 0))
+        return 0;
+    const mptcp_pm_config *pc = &c->st->pm;
+    for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++)
+        if (pc->ep[i].id && pc->ep[i].addr.family == a->family &&
+            memcmp(pc->ep[i].addr.ip, a->ip, 16) == 0)
+            return pc->ep[i].id;
+    return 0;
+}
+
+uint8_t mptcp_subflow_local_id_alloc(mptcp_conn *c, const mptcp_addr *a)
+{
+    uint8_t id = mptcp_subflow_local_id(c, a);
+    if (id != 0 || (a->family == c->local.family && memcmp(a->ip, c->local.ip, 16) == 0))
+        return id;
+    /* An address that is no endpoint gets an ID of its own (an implicit
+     * endpoint without flags, as Linux does) so that REMOVE_ADDR and
+     * MP_JOIN can name it (RFC 8684 section 3.4). */
+    mptcp_addr bare = *a;
+    bare.port = 0;
+    int rc = mptcp_pm_endpoint_add(&c->st->pm, &bare, 0, 0);
+    if (rc <= 0)
+        return 0;
+    id = (uint8_t)rc;
+    c->pm.local_ids[id / 8] |= (uint8_t)(1u << (id % 8));
+    return id;
+}
+
+void mptcp_subflow_queue_add_addr(mptcp_conn *c, uint8_t id, const mptcp_addr *a, bool echo)
+{
+    if (c->aa_n >= MPTCP_ARRAY_LEN(c->aa_q))
+        return;
+    mptcp_opt_add_addr *o = &c->aa_q[c->aa_n++];
+    memset(o, 0, sizeof *o);
+    o->echo = echo;
+    o->addr_id = id;
+    o->addr = *a;
+    if (!echo)
+        o->hmac = mptcp_add_addr_hmac(c->lkey, c->rkey, id, a);
+}
+
+void mptcp_subflow_queue_rm(mptcp_conn *c, const mptcp_opt_rm_addr *rm)
+{
+    if (!c->rm_pending) {
+        c->rm_q = *rm;
+        c->rm_pending = true;
+        return;
+    }
+    for (uint8_t i = 0; i < rm->count && c->rm_q.count < MPTCP_RM_ADDR_MAX; i++)
+        c->rm_q.ids[c->rm_q.count++] = rm->ids[i];
+}
+
+static size_t put(uint8_t *dst, size_t cap, size_t *used, const mptcp_opt *o)
+{
+    size_t need = mptcp_opt_len(o);
+    if (need == 0 || *used + need > cap)
+        return 0;
+    mptcp_ssize n = mptcp_opt_write(dst + *used, cap - *used, o);
+    if (n <= 0)
+        return 0;
+    *used += (size_t)n;
+    return (size_t)n;
+}
+
+static bool fully_est(const mptcp_conn *c)
+{
+    return (c->flags & MPTCP_CF_FULLY_EST) != 0;
+}
+
+/* ------------------------------------------------------------ output */
+
+static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
+                          uint32_t payload_len, uint8_t *dst, size_t cap)
+{
+    mptcp_subflow *sf = ctx;
+    mptcp_conn *c = sf->c;
+    size_t used = 0;
+    mptcp_opt o;
+    memset(&o, 0, sizeof o);
+    const bool syn = (flags & MPTCP_TH_SYN) != 0;
+    const bool ack = (flags & MPTCP_TH_ACK) != 0;
+    if (flags & MPTCP_TH_RST) {
+        /* RFC 8684 3.6: every RST we send on a subflow says why; 3.5: the
+         * connection-level abort rides on it. */
+        if (c->flags & MPTCP_CF_FASTCLOSE) {
+            o.form = MPTCP_OPT_FASTCLOSE;
+            o.u.fastclose.rcv_key = c->rkey;
+            put(dst, cap, &used, &o);
+            memset(&o, 0, sizeof o);
+        }
+        o.form = MPTCP_OPT_TCPRST;
+        o.u.tcprst.reason = sf->rst_send_code;
+        put(dst, cap, &used, &o);
+        return used;
+    }
+    if (syn && !ack) {
+        if (sf->role == MPTCP_SF_MPC) {
+            o.form = MPTCP_OPT_MPC_SYN;
+            o.u.mpc.version = 1;
+            o.u.mpc.flags = MPTCP_MPC_H | (c->st->cfg.checksum ? MPTCP_MPC_A : 0) |
+                            (c->st->cfg.deny_join_id0 ? MPTCP_MPC_C : 0);
+        } else {
+            o.form = MPTCP_OPT_JOIN_SYN;
+            o.u.join.backup = sf->backup;
+            o.u.join.addr_id = sf->local_id;
+            o.u.join.token = c->rtoken;
+            o.u.join.nonce = sf->lnonce;
+        }
+        put(dst, cap, &used, &o);
+        return used;
+    }
+    if (syn) {
+        if (sf->role == MPTCP_SF_MPC && (c->flags & MPTCP_CF_ACTIVE)) {
+            /* A simultaneous open: RFC 8684 gives MP_CAPABLE no form for
+             * it; this connection goes on as plain TCP (section 3.7). */
+            mptcp_conn_fallback(c, sf, c->st->now_us);
+            return 0;
+        }
+        if (sf->role == MPTCP_SF_MPC) {
+            o.form = MPTCP_OPT_MPC_SYNACK;
+            o.u.mpc.version = 1;
+            o.u.mpc.flags = MPTCP_MPC_H | ((c->flags & MPTCP_CF_CSUM) ? MPTCP_MPC_A : 0) |
+                            (c->st->cfg.deny_join_id0 ? MPTCP_MPC_C : 0);
+            o.u.mpc.snd_key = c->lkey;
+        } else {
+            o.form = MPTCP_OPT_JOIN_SYNACK;
+            o.u.join.backup = sf->backup;
+            o.u.join.addr_id = sf->local_id;
+            o.u.join.nonce = sf->lnonce;
+            o.u.join.thmac = mptcp_join_thmac(1, c->lkey, c->rkey, sf->lnonce, sf->rnonce);
+        }
+        put(dst, cap, &used, &o);
+        return used;
+    }
+    if (!(c->flags & MPTCP_CF_MP))
+        return 0;
+    if (c->flags & MPTCP_CF_FALLBACK) {
+        if (!c->inf_pending || payload_len == 0 || seq != c->lin_ssn)
+            return 0;
+        /* The infinite mapping (3.7): data-level length 0, from here on
+         * subflow bytes map linearly; its checksum field is zero. */
+        o.form = MPTCP_OPT_DSS;
+        o.u.dss.has_ack = true;
+        o.u.dss.data_ack = (uint32_t)c->rcv_nxt;
+        o.u.dss.has_map = true;
+        o.u.dss.dsn64 = true;
+        o.u.dss.dsn = c->lin_dsn;
+        o.u.dss.ssn = seq - t->iss;
+        o.u.dss.data_len = 0;
+        o.u.dss.has_csum = (c->flags & MPTCP_CF_CSUM) != 0;
+        put(dst, cap, &used, &o);
+        return used;
+    }
+    if (sf->role == MPTCP_SF_JOIN_ACTIVE && !sf->join_acked) {
+        o.form = MPTCP_OPT_JOIN_ACK;
+        mptcp_join_hmac(1, c->lkey, c->rkey, sf->lnonce, sf->rnonce, o.u.join.hmac);
+        put(dst, cap, &used, &o);
+        return used;
+    }
+    mptcp_map m;
+    int32_t room = -1;
+    if (payload_len > 0)
+        room = mptcp_map_tx_for_seg(&sf->tx, seq, &m);
+    if (sf->role == MPTCP_SF_MPC && (c->flags & MPTCP_CF_ACTIVE) && !fully_est(c)) {
+        /* RFC 8684 3.1: until the server shows it has our key, the third
+         * ACK's MP_CAPABLE is repeated: on the first data chunk in the
+         * data form (its implicit mapping is IDSN+1 at subflow seq 1), else
+         * in the 20-byte form. */
+        if (payload_len == 0 || (room >= 0 && m.ssn == 1 && !m.fin)) {
+            o.form = payload_len ? MPTCP_OPT_MPC_DATA : MPTCP_OPT_MPC_ACK;
+            o.u.mpc.version = 1;
+            o.u.mpc.flags = MPTCP_MPC_H | ((c->flags & MPTCP_CF_CSUM) ? MPTCP_MPC_A : 0);
+            o.u.mpc.snd_key = c->lkey;
+            o.u.mpc.rcv_key = c->rkey;
+            if (payload_len) {
+                o.u.mpc.data_len = m.data_len;
+                o.u.mpc.has_csum = m.has_csum;
+                o.u.mpc.csum = m.csum;
+            }
+            put(dst, cap, &used, &o);
+            return used;
+        }
+    }
+    /* DSS: DATA_ACK always (3.3.2), a mapping with payload (3.3.1), the
+     * DATA_FIN on a pure ACK once every byte was scheduled (3.3.3). */
+    o.form = MPTCP_OPT_DSS;
+    o.u.dss.has_ack = true;
+    o.u.dss.ack64 = false;
+    o.u.dss.data_ack = (uint32_t)c->rcv_nxt;
+    if (room >= 0) {
+        o.u.dss.has_map = true;
+        o.u.dss.dsn64 = true;
+        o.u.dss.dsn = m.dsn;
+        o.u.dss.ssn = m.ssn;
+        o.u.dss.data_len = m.data_len;
+        o.u.dss.has_csum = m.has_csum;
+        o.u.dss.csum = m.csum;
+        o.u.dss.fin = m.fin;
+    } else if (payload_len == 0 && (c->flags & MPTCP_CF_FIN_PENDING) &&
+               c->snd_nxt == c->fin_dsn && !(c->flags & MPTCP_CF_FIN_ACKED)) {
+        mptcp_map_tx_fin_only(c->fin_dsn, (c->flags & MPTCP_CF_CSUM) != 0, &m);
+        o.u.dss.has_map = true;
+        o.u.dss.dsn64 = true;
+        o.u.dss.dsn = m.dsn;
+        o.u.dss.ssn = m.ssn;
+        o.u.dss.data_len = m.data_len;
+        o.u.dss.has_csum = m.has_csum;
+        o.u.dss.csum = m.csum;
+        o.u.dss.fin = true;
+    }
+    put(dst, cap, &used, &o);
+    if (c->flags & MPTCP_CF_SEND_FAIL) {
+        /* Repeated until the infinite mapping answers it (3.7). */
+        memset(&o, 0, sizeof o);
+        o.form = MPTCP_OPT_FAIL;
+        o.u.fail.dsn = c->fail_dsn;
+        put(dst, cap, &used, &o);
+    }
+    if (payload_len > 0)
+        return used;
+    /* Pure ACK: address management rides here (3.4). */
+    if (sf->prio_pending) {
+        memset(&o, 0, sizeof o);
+        o.form = MPTCP_OPT_PRIO;
+        o.u.prio.backup = sf->backup;
+        if (put(dst, cap, &used, &o))
+            sf->prio_pending = false;
+    }
+    if (c->rm_pending) {
+        memset(&o, 0, sizeof o);
+        o.form = MPTCP_OPT_REMOVE_ADDR;
+        o.u.rm_addr = c->rm_q;
+        if (put(dst, cap, &used, &o))
+            c->rm_pending = false;
+    }
+    while (c->aa_n > 0) {
+        memset(&o, 0, sizeof o);
+        o.form = MPTCP_OPT_ADD_ADDR;
+        o.u.add_addr = c->aa_q[0];
+        if (!put(dst, cap, &used, &o))
+            break;
+        memmove(&c->aa_q[0], &c->aa_q[1], (size_t)(c->aa_n - 1) * sizeof c->aa_q[0]);
+        c->aa_n--;
+    }
+    (void)t;
+    return used;
+}
+
+static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
+{
+    mptcp_subflow *sf = ctx;
+    (void)t;
+    if (!(sf->c->flags & MPTCP_CF_MP) || (sf->c->flags & MPTCP_CF_FALLBACK))
+        return UINT32_MAX;
+    mptcp_map m;
+    int32_t r = mptcp_map_tx_for_seg(&sf->tx, seq, &m);
+    return r > 0 ? (uint32_t)r : UINT32_MAX;
+}
+
+static uint32_t sf_rcv_space(void *ctx, const mptcp_tcb *t)
+{
+    mptcp_subflow *sf = ctx;
+    (void)t;
+    return mptcp_conn_rcv_space(sf->c);
+}
+
+/* ------------------------------------------------------------ input */
+
+typedef struct rx_opts {
+    bool mpc, join, dss, fail, fastclose, tcprst, prio, rm;
+    mptcp_opt_mpc m;
+    mptcp_opt_join j;
+    mptcp_opt_dss d;
+    mptcp_opt_fail f;
+    mptcp_opt_fastclose fc;
+    mptcp_opt_tcprst rst;
+    mptcp_opt_prio p;
+    mptcp_opt_rm_addr rma;
+    uint8_t n_aa;
+    mptcp_opt_add_addr aa[2];
+    mptcp_opt_form mpc_form, join_form;
+} rx_opts;
+
+static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t i = 0;
+    while (i < len) {
+        if (p[i] == 0)
+            break;
+        if (p[i] == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len || p[i + 1] < 2 || p[i + 1] > len - i)
+            break;
+        mptcp_opt o;
+        if (p[i] == MPTCP_TCPOPT_MPTCP && mptcp_opt_parse(p + i, len - i, &o) > 0) {
+            switch (o.form) {
+            case MPTCP_OPT_MPC_SYN:
+            case MPTCP_OPT_MPC_SYNACK:
+            case MPTCP_OPT_MPC_ACK:
+            case MPTCP_OPT_MPC_DATA:
+                if (o.u.mpc.version == 1) {
+                    r->mpc = true;
+                    r->m = o.u.mpc;
+                    r->mpc_form = o.form;
+                }
+                break;
+            case MPTCP_OPT_JOIN_SYN:
+            case MPTCP_OPT_JOIN_SYNACK:
+            case MPTCP_OPT_JOIN_ACK:
+                r->join = true;
+                r->j = o.u.join;
+                r->join_form = o.form;
+                break;
+            case MPTCP_OPT_DSS:
+                if (!r->dss) {
+                    r->dss = true;
+                    r->d = o.u.dss;
+                }
+                break;
+            case MPTCP_OPT_ADD_ADDR:
+                if (r->n_aa < 2)
+                    r->aa[r->n_aa++] = o.u.add_addr;
+                break;
+            case MPTCP_OPT_REMOVE_ADDR:
+                r->rm = true;
+                r->rma = o.u.rm_addr;
+                break;
+            case MPTCP_OPT_PRIO:
+                if (!o.u.prio.has_addr_id) {
+                    r->prio = true;
+                    r->p = o.u.prio;
+                }
+                break;
+            case MPTCP_OPT_FAIL:
+                r->fail = true;
+                r->f = o.u.fail;
+                break;
+            case MPTCP_OPT_FASTCLOSE:
+                r->fastclose = true;
+                r->fc = o.u.fastclose;
+                break;
+            case MPTCP_OPT_TCPRST:
+                r->tcprst = true;
+                r->rst = o.u.tcprst;
+                break;
+            default:
+                break;
+            }
+        }
+        i += p[i + 1];
+    }
+}
+
+static void bad_join(mptcp_subflow *sf, uint64_t now_us)
+{
+    sf->c->mst.join_bad_hmac++;
+    mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+}
+
+static void synack_in(mptcp_subflow *sf, mptcp_tcb *t, const rx_opts *r, uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    if (sf->role == MPTCP_SF_MPC) {
+        if (!r->mpc || r->mpc_form != MPTCP_OPT_MPC_SYNACK) {
+            mptcp_conn_fallback(c, sf, now_us); /* 3.7: no MP_CAPABLE in the SYN/ACK */
+            return;
+        }
+        mptcp_conn_set_remote_key(c, r->m.snd_key);
+        if ((r->m.flags & MPTCP_MPC_A) || c->st->cfg.checksum)
+            c->flags |= MPTCP_CF_CSUM;
+        if (r->m.flags & MPTCP_MPC_C)
+            c->flags |= MPTCP_CF_PEER_DENY0;
+        c->mst.checksum = (c->flags & MPTCP_CF_CSUM) != 0;
+        mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
+        mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);
+        return;
+    }
+    /* MP_JOIN (3.2): the responder proves it knows both keys. */
+    if (!r->join || r->join_form != MPTCP_OPT_JOIN_SYNACK) {
+        bad_join(sf, now_us);
+        return;
+    }
+    uint64_t want = mptcp_join_thmac(1, c->rkey, c->lkey, r->j.nonce, sf->lnonce);
+    if (!mptcp_crypto_equal64(want, r->j.thmac)) {
+        bad_join(sf, now_us);
+        return;
+    }
+    sf->rnonce = r->j.nonce;
+    sf->remote_id = r->j.addr_id;
+    sf->peer_backup = r->j.backup;
+    sf->join_ok = true;
+    mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
+    mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);
+}
+
+static void rst_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    bool inexact = sf->t && (sf->t->flags & MPTCP_TF_RST_INEXACT);
+    if (inexact && !(r->fastclose && (c->flags & MPTCP_CF_MP) &&
+                     mptcp_crypto_equal64(r->fc.rcv_key, c->lkey)))
+        return; /* only the key makes a RST off rcv_nxt acceptable */
+    if (r->tcprst) {
+        sf->has_rst_code = true;
+        sf->rst_code = r->rst.reason;
+        c->mst.rst_in_code[MPTCP_MIN(r->rst.reason, 7)]++;
+    }
+    if (r->fastclose && (c->flags & MPTCP_CF_MP) &&
+        mptcp_crypto_equal64(r->fc.rcv_key, c->lkey)) {
+        if (r->tcprst) {
+            c->close_has_code = true;
+            c->close_code = r->rst.reason;
+        }
+        mptcp_conn_fastclosed(c, true, now_us);
+    }
+}
+
+static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
+                   const mptcp_opt_dss *d, uint64_t now_us);
+
+static void dss_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h, const rx_opts *r,
+                   uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    const mptcp_opt_dss *d = &r->d;
+    if (d->has_ack) {
+        uint64_t ack = mptcp_dsn_expand_opt(c->snd_una, d->data_ack, d->ack64);
+        uint32_t wnd = (uint32_t)h->window << t->snd_wscale;
+        mptcp_conn_data_ack(c, ack, wnd, now_us);
+        if (sf->role == MPTCP_SF_MPC && !fully_est(c)) {
+            c->flags |= MPTCP_CF_FULLY_EST; /* the server has our key */
+            c->mst.fully_established = true;
+        }
+    }
+    map_in(sf, t, h, d, now_us);
+}
+
+/* The mapping part of a DSS (RFC 8684 3.3.1). */
+static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
+                   const mptcp_opt_dss *d, uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    if (!d->has_map)
+        return;
+    if (d->data_len == 0 || sf->fail_wait)
+        return; /* the infinite mapping: handled in sf_opts_in; after our
+                   MP_FAIL mappings no longer matter */
+    if (h->seq != t->rcv_nxt && sf->rx.n >= MPTCP_MAP_RX_MAX - 1) {
+        /* Out of order and only the last slot is free: keep it for the
+         * in-order data (else the hole could never be filled); this
+         * segment comes again unless its mapping is already held. */
+        bool held = false;
+        for (uint8_t i = 0; i < sf->rx.n; i++)
+            held |= sf->rx.ent[i].m.ssn == d->ssn && sf->rx.ent[i].m.data_len == d->data_len;
+        if (!held) {
+            t->flags |= MPTCP_TF_DROP_DATA;
+            return;
+        }
+    }
+    mptcp_map m;
+    int rc = mptcp_map_rx_add_dss(&sf->rx, d, c->rcv_nxt, &m);
+    if (rc == MPTCP_MAP_FIN_ONLY || (rc >= 0 && m.fin && mptcp_map_payload(&m) == 0)) {
+        mptcp_conn_peer_fin(c, t, mptcp_map_fin_dsn(&m), now_us);
+        t->flags |= MPTCP_TF_ACK_NOW;
+        return;
+    }
+    if (rc == MPTCP_MAP_EFULL) {
+        /* No room for this mapping: leave the payload, it comes again. */
+        t->flags |= MPTCP_TF_DROP_DATA;
+        return;
+    }
+    if (rc < 0) {
+        c->mst.map_errors++;
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+    }
+}
+
+static void addr_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    (void)now_us;
+    for (uint8_t i = 0; i < r->n_aa; i++) {
+        const mptcp_opt_add_addr *a = &r->aa[i];
+        if (!a->echo) {
+            uint64_t want = mptcp_add_addr_hmac(c->rkey, c->lkey, a->addr_id, &a->addr);
+            if (!mptcp_crypto_equal64(want, a->hmac)) {
+                c->mst.add_addr_bad_hmac++;
+                continue;
+            }
+            c->mst.add_addr_in++;
+            if (!fully_est(c)) {
+                c->flags |= MPTCP_CF_FULLY_EST;
+                c->mst.fully_established = true;
+            }
+        }
+        mptcp_pm_rx res = mptcp_pm_add_addr_received(&c->pm, a);
+        if (!a->echo && res != MPTCP_PM_RX_DUP) {
+            mptcp_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = MPTCP_EV_ADDR_ANNOUNCED;
+            ev.subflow_id = sf->id;
+            ev.u.addr.id = a->addr_id;
+            ev.u.addr.addr = a->addr;
+            mptcp_conn_event_push(c, &ev);
+        }
+    }
+    if (r->rm) {
+        c->mst.rm_addr_in++;
+        mptcp_pm_rm_addr_received(&c->pm, &r->rma);
+        for (uint8_t i = 0; i < r->rma.count; i++) {
+            mptcp_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = MPTCP_EV_ADDR_REMOVED;
+            ev.subflow_id = -1;
+            ev.u.addr.id = r->rma.ids[i];
+            mptcp_conn_event_push(c, &ev);
+        }
+    }
+    if (r->prio) {
+        c->mst.prio_in++;
+        if (sf->peer_backup != r->p.backup) {
+            sf->peer_backup = r->p.backup;
+            mptcp_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = MPTCP_EV_PRIO_CHANGED;
+            ev.subflow_id = sf->id;
+            ev.u.subflow.backup = r->p.backup;
+            ev.u.subflow.local_id = sf->local_id;
+            ev.u.subflow.remote_id = sf->remote_id;
+            mptcp_conn_event_push(c, &ev);
+        }
+    }
+}
+
+static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *opts,
+                       size_t opts_len)
+{
+    mptcp_subflow *sf = ctx;
+    mptcp_conn *c = sf->c;
+    uint64_t now_us = c->st->now_us;
+    rx_opts r;
+    parse_all(opts, opts_len, &r);
+    mptcp_conn_dirty(c);
+    if (h->flags & MPTCP_TH_RST) {
+        rst_in(sf, &r, now_us);
+        return;
+    }
+    if (h->flags & MPTCP_TH_SYN) {
+        synack_in(sf, t, &r, now_us);
+        return;
+    }
+    if (!(c->flags & MPTCP_CF_MP))
+        return;
+    if (r.fastclose && mptcp_crypto_equal64(r.fc.rcv_key, c->lkey)) {
+        mptcp_conn_fastclosed(c, false, now_us); /* 3.5, the ACK variant */
+        return;
+    }
+    if (r.dss && r.d.has_map && r.d.data_len == 0) {
+        uint64_t dsn = mptcp_dsn_expand_opt(c->rcv_nxt, r.d.dsn, r.d.dsn64);
+        mptcp_conn_infinite_in(c, sf, t->irs + r.d.ssn, dsn, now_us);
+    }
+    if (r.fail && !(c->flags & MPTCP_CF_FALLBACK)) {
+        c->mst.mp_fail_in++;
+        mptcp_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = MPTCP_EV_MP_FAIL;
+        ev.subflow_id = sf->id;
+        mptcp_conn_event_push(c, &ev);
+        mptcp_conn_mp_fail_in(c, sf, r.f.dsn, now_us);
+    }
+    if (c->flags & MPTCP_CF_FALLBACK) {
+        mptcp_map_tx_ack(&sf->tx, t->snd_una);
+        if (r.dss && sf->rx_lin_lazy && sf->t)
+            map_in(sf, t, h, &r.d, now_us); /* the peer still maps (3.7) */
+        return;
+    }
+    bool acked_new = mptcp_seq_gt(t->snd_una, sf->seen_una) && sf->seen_una != 0;
+    sf->seen_una = t->snd_una;
+    if (sf->role == MPTCP_SF_MPC && !r.dss && !r.mpc && acked_new &&
+        ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
+        size_t n = 0;
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            n += c->sf[i].role != MPTCP_SF_FREE;
+        if (n == 1) {
+            /* Our data is acknowledged without a DATA_ACK: the peer (or a
+             * middlebox) dropped MPTCP; fall back (RFC 8684 3.7). */
+            mptcp_conn_fallback(c, sf, now_us);
+            if (c->flags & MPTCP_CF_MP)
+                mptcp_map_tx_ack(&sf->tx, t->snd_una);
+            return;
+        }
+    }
+    if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_ACTIVE) && !sf->mpc_ack_seen) {
+        /* Server: the third ACK (or the first data) must carry the
+         * client's key (3.1); without it, fall back (3.7). */
+        if (!r.mpc || (r.mpc_form != MPTCP_OPT_MPC_ACK && r.mpc_form != MPTCP_OPT_MPC_DATA) ||
+            !mptcp_crypto_equal64(r.m.rcv_key, c->lkey)) {
+            mptcp_map_rx_init(&sf->rx, t->irs, false);
+            mptcp_map_tx_init(&sf->tx, t->iss, false);
+            mptcp_conn_fallback(c, sf, now_us);
+            return;
+        }
+        sf->mpc_ack_seen = true;
+        mptcp_conn_set_remote_key(c, r.m.snd_key);
+        c->flags |= MPTCP_CF_FULLY_EST;
+        c->mst.fully_established = true;
+        c->mst.checksum = (c->flags & MPTCP_CF_CSUM) != 0;
+        mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
+        mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);
+        t->flags |= MPTCP_TF_ACK_NOW; /* a DSS tells the client we have its key */
+    }
+    if (sf->role == MPTCP_SF_MPC && r.mpc && r.mpc_form == MPTCP_OPT_MPC_DATA &&
+        !(c->flags & MPTCP_CF_ACTIVE)) {
+        /* The implicit mapping of MP_CAPABLE with data: IDSN+1 at seq 1. */
+        mptcp_map m;
+        memset(&m, 0, sizeof m);
+        m.dsn = c->ridsn + 1;
+        m.ssn = 1;
+        m.data_len = r.m.data_len;
+        m.has_csum = r.m.has_csum;
+        m.csum = r.m.csum;
+        int rc = mptcp_map_rx_add(&sf->rx, &m);
+        if (rc == MPTCP_MAP_EFULL)
+            t->flags |= MPTCP_TF_DROP_DATA;
+        else if (rc < 0) {
+            c->mst.map_errors++;
+            mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+            return;
+        }
+    }
+    if (sf->role == MPTCP_SF_JOIN_PASSIVE && !sf->join_ok) {
+        if (!r.join || r.join_form != MPTCP_OPT_JOIN_ACK) {
+            bad_join(sf, now_us);
+            return;
+        }
+        uint8_t want[20];
+        mptcp_join_hmac(1, c->rkey, c->lkey, sf->rnonce, sf->lnonce, want);
+        if (!mptcp_crypto_equal(want, r.j.hmac, 20)) {
+            bad_join(sf, now_us);
+            return;
+        }
+        sf->join_ok = true;
+        sf->usable = true;
+        mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
+        mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);
+        t->flags |= MPTCP_TF_ACK_NOW; /* the fourth ACK: the joiner may send */
+    } else if (sf->role == MPTCP_SF_JOIN_ACTIVE && sf->join_ok && !sf->join_acked) {
+        sf->join_acked = true; /* an ACK after our third ACK */
+        sf->usable = true;
+        if (sf->prio_pending)
+            t->flags |= MPTCP_TF_ACK_NOW; /* MP_PRIO waited for the join */
+    }
+    if (r.dss)
+        dss_in(sf, t, h, &r, now_us);
+    if (sf->t == NULL || sf->t->state == MPTCP_TCP_CLOSED)
+        return;
+    if (r.n_aa || r.rm || r.prio)
+        addr_in(sf, &r, now_us);
+    mptcp_map_tx_ack(&sf->tx, t->snd_una);
+    if (mptcp_seq_gt(t->snd_una, t->iss + 1) && sf->role == MPTCP_SF_MPC &&
+        (c->flags & MPTCP_CF_ACTIVE) && !fully_est(c) && r.dss) {
+        c->flags |= MPTCP_CF_FULLY_EST;
+        c->mst.fully_established = true;
+    }
+}
+
+static void sf_data_in(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len)
+{
+    mptcp_subflow *sf = ctx;
+    (void)t;
+    (void)seq;
+    (void)len;
+    mptcp_conn_dirty(sf->c);
+    if (!(sf->c->flags & MPTCP_CF_MP))
+        return;
+    mptcp_conn_sf_rx_pump(sf, sf->c->st->now_us);
+}
+
+static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
+{
+    mptcp_subflow *sf = ctx;
+    mptcp_conn *c = sf->c;
+    mptcp_conn_dirty(c);
+    switch (evb) {
+    case MPTCP_EVB_CONNECTED:
+    case MPTCP_EVB_ACCEPTED:
+        break; /* conn.c reports it in its step, after the options were seen */
+    case MPTCP_EVB_PEER_SHUTDOWN:
+        if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->fb_id) {
+            c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
+            mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+        } else if (!sf->closing) {
+            /* The peer closed its direction of this subflow (3.3.3:
+             * subflows can end while the connection goes on): close ours
+             * too when another subflow carries the data; the last one keeps
+             * sending (a half-closed TCP can). */
+            size_t others = 0;
+            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+                others += &c->sf[i] != sf && c->sf[i].role != MPTCP_SF_FREE && !c->sf[i].dead &&
+                          !c->sf[i].closing;
+            if (others > 0)
+                sf->closing = true;
+        }
+        break;
+    case MPTCP_EVB_CLOSED:
+        sf->dead = true;
+        break;
+    default:
+        break;
+    }
+    (void)t;
+}
+
+const mptcp_tcp_upper_ops mptcp_subflow_ops = {sf_opts_out, sf_opts_in,  sf_data_in,
+                                               sf_event_in, sf_seg_room, sf_rcv_space};

@@ -1,0 +1,655 @@
+/* MPTCP beyond one subflow, two in-process stacks (fixture pair): ADD_ADDR
+ * with HMAC and echo, REMOVE_ADDR, MP_PRIO, MP_FASTCLOSE on a RST with
+ * MP_TCPRST, a failing subflow whose data finishes on the other one
+ * (reinjection), a forged MP_JOIN HMAC refused with MP_TCPRST, and the
+ * fallback cases a middlebox causes (RFC 8684 3.1, 3.2, 3.3.6, 3.4, 3.5,
+ * 3.6, 3.7). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "helpers/fixture.h"
+#include "mptcp.h"
+
+static bool both_connected(fx_pair *p)
+{
+    return p->e[0].n_ev[MPTCP_EV_CONNECTED] == 1 && p->e[1].n_ev[MPTCP_EV_ACCEPTED] == 1;
+}
+
+static bool both_closed(fx_pair *p)
+{
+    return p->e[0].n_ev[MPTCP_EV_CLOSED] == 1 && p->e[1].n_ev[MPTCP_EV_CLOSED] == 1;
+}
+
+static bool two_up(fx_pair *p)
+{
+    return p->e[0].n_ev[MPTCP_EV_SUBFLOW_UP] >= 2 && p->e[1].n_ev[MPTCP_EV_SUBFLOW_UP] >= 2;
+}
+
+static void log_on(fx_pair *p)
+{
+    p->log = calloc(4096, sizeof *p->log);
+    p->log_cap = 4096;
+}
+
+static void log_off(fx_pair *p)
+{
+    free(p->log);
+    p->log = NULL;
+}
+
+static bool seg_has(const fx_cap *c, mptcp_opt_form form, mptcp_opt *out)
+{
+    mptcp_seg s;
+    if (mptcp_seg_parse(c->data, c->len, &s) != 0)
+        return false;
+    for (uint8_t i = 0; i < s.n_mptcp; i++)
+        if (s.mptcp[i].err == 0 && s.mptcp[i].opt.form == form) {
+            if (out)
+                *out = s.mptcp[i].opt;
+            return true;
+        }
+    return false;
+}
+
+/* The first logged segment from |from| carrying |form|, or NULL. */
+static const fx_cap *find_form(const fx_pair *p, int from, mptcp_opt_form form, mptcp_opt *o)
+{
+    for (size_t i = 0; i < p->n_log && i < p->log_cap; i++)
+        if (p->log_from[i] == from && seg_has(&p->log[i], form, o))
+            return &p->log[i];
+    return NULL;
+}
+
+static void connect_mp(fx_pair *p, uint64_t seed, const mptcp_config *cfg)
+{
+    fx_pair_init_mp(p, cfg, cfg, seed, 5000);
+    fx_pair_connect(p);
+    ck_assert(fx_pair_run_until(p, both_connected, p->now + 1000000));
+    fx_pair_run(p, p->now + 50000);
+}
+
+static void join(fx_pair *p, uint8_t last, bool backup)
+{
+    mptcp_addr l = fx_addr(last, 0), r = fx_addr(2, 80);
+    ck_assert_int_gt(mptcp_subflow_open(p->e[0].conn, &l, &r, backup, p->now), 0);
+    ck_assert(fx_pair_run_until(p, two_up, p->now + 1000000));
+}
+
+START_TEST(add_addr_is_announced_with_hmac_and_echoed)
+{
+    fx_pair p;
+    connect_mp(&p, 51, NULL);
+    log_on(&p);
+    mptcp_addr a = fx_addr(4, 0);
+    int id = mptcp_announce(p.e[1].conn, &a, p.now);
+    ck_assert_int_gt(id, 0);
+    fx_pair_run(&p, p.now + 500000);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_ADDR_ANNOUNCED], 1);
+    const mptcp_event *ev = &p.e[0].last_ev[MPTCP_EV_ADDR_ANNOUNCED];
+    ck_assert_int_eq(ev->u.addr.id, id);
+    ck_assert_uint_eq(ev->u.addr.addr.ip[3], 4);
+    mptcp_opt o;
+    ck_assert_ptr_nonnull(find_form(&p, 1, MPTCP_OPT_ADD_ADDR, &o));
+    ck_assert(!o.u.add_addr.echo);
+    /* the HMAC the peer checked: sender key first (RFC 8684 3.4.1) */
+    ck_assert_uint_eq(o.u.add_addr.hmac, mptcp_add_addr_hmac(p.e[1].conn->lkey,
+                                                             p.e[1].conn->rkey, (uint8_t)id, &a));
+    ck_assert_ptr_nonnull(find_form(&p, 0, MPTCP_OPT_ADD_ADDR, &o));
+    ck_assert(o.u.add_addr.echo);
+    /* echoed: no retransmission for a long time */
+    const mptcp_pm_ann *ann = mptcp_pm_ann_get(&p.e[1].conn->pm, (uint8_t)id);
+    ck_assert_ptr_nonnull(ann);
+    ck_assert_int_eq(ann->state, MPTCP_PM_ANN_ECHOED);
+    mptcp_mp_stats m;
+    mptcp_conn_get_mp_stats(p.e[0].conn, &m);
+    ck_assert_uint_eq(m.add_addr_in, 1);
+    ck_assert_uint_eq(m.add_addr_bad_hmac, 0);
+    log_off(&p);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(mp_prio_sets_backup_both_ways)
+{
+    fx_pair p;
+    connect_mp(&p, 52, NULL);
+    join(&p, 3, false);
+    ck_assert_int_eq(mptcp_subflow_set_backup(p.e[0].conn, 1, true, p.now), 0);
+    fx_pair_run(&p, p.now + 200000);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_PRIO_CHANGED], 1);
+    ck_assert_int_eq(p.e[1].last_ev[MPTCP_EV_PRIO_CHANGED].subflow_id, 1);
+    ck_assert(p.e[1].last_ev[MPTCP_EV_PRIO_CHANGED].u.subflow.backup);
+    mptcp_subflow_stats s;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[1].conn, 1, &s), 0);
+    ck_assert(s.peer_backup);
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[0].conn, 1, &s), 0);
+    ck_assert(s.backup);
+    /* back to regular */
+    ck_assert_int_eq(mptcp_subflow_set_backup(p.e[0].conn, 1, false, p.now), 0);
+    fx_pair_run(&p, p.now + 200000);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_PRIO_CHANGED], 2);
+    ck_assert(!p.e[1].last_ev[MPTCP_EV_PRIO_CHANGED].u.subflow.backup);
+    /* a backup subflow carries nothing while the regular one works */
+    ck_assert_int_eq(mptcp_subflow_set_backup(p.e[0].conn, 1, true, p.now), 0);
+    fx_pair_run(&p, p.now + 200000);
+    size_t len = 500000;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 52);
+    mptcp_subflow_stats b0;
+    mptcp_subflow_get_stats(p.e[0].conn, 1, &b0);
+    fx_pair_send(&p, 0, d, len, 0);
+    fx_pair_run(&p, p.now + 3000000);
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    mptcp_subflow_get_stats(p.e[0].conn, 1, &s);
+    ck_assert_uint_eq(s.tcp.bytes_sent, b0.tcp.bytes_sent);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(remove_addr_closes_the_subflows_of_that_address)
+{
+    fx_pair p;
+    connect_mp(&p, 53, NULL);
+    join(&p, 3, false);
+    mptcp_subflow_stats s;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[0].conn, 1, &s), 0);
+    ck_assert_uint_gt(s.local_id, 0);
+    ck_assert_int_eq(mptcp_addr_remove(p.e[0].conn, s.local_id, p.now), 0);
+    fx_pair_run(&p, p.now + 2000000);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_ADDR_REMOVED], 1);
+    ck_assert_int_eq(p.e[1].last_ev[MPTCP_EV_ADDR_REMOVED].u.addr.id, s.local_id);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    int ids[8];
+    ck_assert_int_eq(mptcp_conn_subflows(p.e[0].conn, ids, 8), 1);
+    ck_assert_int_eq(ids[0], 0);
+    /* the connection goes on */
+    size_t len = 100000;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 53);
+    fx_pair_send(&p, 0, d, len, 2);
+    p.e[1].close_on_eof = true;
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 10000000));
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(abort_sends_mp_fastclose_and_the_peer_reports_it)
+{
+    fx_pair p;
+    connect_mp(&p, 54, NULL);
+    join(&p, 3, false);
+    log_on(&p);
+    uint64_t server_key = p.e[1].conn->lkey;
+    ck_assert_int_eq(mptcp_abort(p.e[0].conn, p.now), 0);
+    fx_pair_run(&p, p.now + 200000);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_CLOSED], 1);
+    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_FASTCLOSE);
+    ck_assert_int_eq(p.e[0].close_reason, MPTCP_CLOSE_ABORTED);
+    /* one RST per subflow, each with MP_FASTCLOSE (the peer's key) and
+     * MP_TCPRST */
+    size_t rsts = 0;
+    for (size_t i = 0; i < p.n_log; i++) {
+        mptcp_seg s;
+        ck_assert_int_eq(mptcp_seg_parse(p.log[i].data, p.log[i].len, &s), 0);
+        if (p.log_from[i] != 0 || !(s.hdr.flags & MPTCP_TH_RST))
+            continue;
+        /* (a RST answering a segment for a subflow already gone carries
+         * nothing: there is no subflow any more) */
+        mptcp_opt fc, rst;
+        if (!seg_has(&p.log[i], MPTCP_OPT_FASTCLOSE, &fc))
+            continue;
+        rsts++;
+        ck_assert(seg_has(&p.log[i], MPTCP_OPT_TCPRST, &rst));
+        ck_assert_uint_eq(fc.u.fastclose.rcv_key, server_key);
+    }
+    ck_assert_uint_eq(rsts, 2);
+    log_off(&p);
+    /* nothing is left on either side */
+    fx_pair_run(&p, p.now + 5000000);
+    ck_assert_uint_eq(mptcp_next_timeout(p.e[1].st), UINT64_MAX);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(fastclose_key_must_match)
+{
+    /* The receiver checks the key in MP_FASTCLOSE: the server's key is in
+     * the client's RST, and the server closes only because it matches. */
+    fx_pair p;
+    connect_mp(&p, 55, NULL);
+    uint64_t server_key = p.e[1].conn->lkey;
+    log_on(&p);
+    ck_assert_int_eq(mptcp_abort(p.e[0].conn, p.now), 0);
+    fx_pair_run(&p, p.now + 200000);
+    mptcp_opt fc;
+    ck_assert_ptr_nonnull(find_form(&p, 0, MPTCP_OPT_FASTCLOSE, &fc));
+    ck_assert_uint_eq(fc.u.fastclose.rcv_key, server_key);
+    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_FASTCLOSE);
+    log_off(&p);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+/* Drops every segment of the subflow whose client port is *filter_arg. */
+static int blackhole_port(fx_pair *p, int from, uint32_t idx, const uint8_t *seg, size_t len,
+                          uint64_t *extra)
+{
+    (void)from;
+    (void)idx;
+    (void)len;
+    (void)extra;
+    uint16_t port = *(const uint16_t *)p->filter_arg;
+    uint16_t sport = (uint16_t)(seg[0] << 8 | seg[1]), dport = (uint16_t)(seg[2] << 8 | seg[3]);
+    return sport == port || dport == port ? FX_DROP : FX_PASS;
+}
+
+static uint16_t dead_port;
+
+START_TEST(data_finishes_on_the_other_subflow_when_one_dies)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.data_retries = 3; /* the dead path is given up quickly */
+    fx_pair p;
+    connect_mp(&p, 56, &c);
+    join(&p, 3, false);
+    size_t len = 3u << 20;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 56);
+    fx_pair_send(&p, 0, d, len, 2);
+    p.e[1].close_on_eof = true;
+    fx_pair_run(&p, p.now + 60000);
+    ck_assert_uint_lt(p.e[1].rx_len, len);
+    /* the initial path turns into a black hole */
+    mptcp_addr la;
+    mptcp_conn_get_addrs(p.e[0].conn, &la, NULL);
+    dead_port = la.port;
+    p.filter_arg = &dead_port;
+    p.filter = blackhole_port;
+    uint64_t reinjected = 0;
+    bool ok = false;
+    uint64_t t0 = p.now;
+    for (int k = 1; k <= 1200 && !ok; k++) {
+        ok = fx_pair_run_until(&p, both_closed, t0 + (uint64_t)k * 100000);
+        if (p.e[0].conn) {
+            mptcp_mp_stats ms;
+            mptcp_conn_get_mp_stats(p.e[0].conn, &ms);
+            reinjected = ms.reinjected_bytes;
+        }
+    }
+    if (!ok) {
+        mptcp_mp_stats m0, m1;
+        mptcp_conn_get_mp_stats(p.e[0].conn, &m0);
+        mptcp_conn_get_mp_stats(p.e[1].conn, &m1);
+        printf("rx %zu down %zu/%zu n_sf %u/%u snd_una %llu snd_nxt %llu rcv_nxt %llu wnd %u reinj %llu\n",
+               p.e[1].rx_len, p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], p.e[1].n_ev[MPTCP_EV_SUBFLOW_DOWN],
+               m0.n_subflows, m1.n_subflows, (unsigned long long)m0.snd_una,
+               (unsigned long long)m0.snd_nxt, (unsigned long long)m1.rcv_nxt, m0.snd_wnd,
+               (unsigned long long)m0.reinjected_bytes);
+        int ids[8];
+        int n = mptcp_conn_subflows(p.e[0].conn, ids, 8);
+        for (int i = 0; i < n; i++) {
+            mptcp_subflow_stats s;
+            mptcp_subflow_get_stats(p.e[0].conn, ids[i], &s);
+            printf(" sf %d state %d usable %d una %u nxt %u sent %llu acked %llu cwnd %u wnd %u\n", ids[i], s.tcp.state, s.usable, s.tcp.snd_una, s.tcp.snd_nxt,
+                   (unsigned long long)s.tcp.bytes_sent, (unsigned long long)s.tcp.bytes_acked, s.tcp.cwnd, s.tcp.snd_wnd);
+        }
+    }
+    ck_assert(ok);
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    ck_assert_uint_gt(reinjected, 0);
+    /* what the dead path held went over the other one (after two RTOs the
+     * subflow counts as potentially failed and its data is resent) */
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+
+/* ------------------------------------------------------------ middleboxes */
+
+typedef struct mbox {
+    int from;        /* direction to touch */
+    int subtype;     /* MPTCP subtype to strip, -1 all */
+    uint32_t first, last; /* segment indexes (per direction) to touch */
+    bool payload_only; /* only segments with payload */
+    bool rewrite;    /* flip a payload byte instead of stripping */
+    uint32_t done;
+} mbox;
+
+static void mbox_mangle(fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t *len)
+{
+    mbox *m = p->mangle_arg;
+    if (from != m->from || idx < m->first || idx > m->last)
+        return;
+    size_t doff = (size_t)(seg[12] >> 4) * 4;
+    if (m->payload_only && *len <= doff)
+        return;
+    if (m->rewrite) {
+        if (*len > doff) {
+            seg[doff] ^= 0x5a;
+            m->done++;
+        }
+        return;
+    }
+    m->done += (uint32_t)fx_strip_mptcp(seg, *len, m->subtype);
+}
+
+static void fallback_case(uint64_t seed, mbox *m, int sender, size_t len)
+{
+    fx_pair p;
+    fx_pair_init_mp(&p, NULL, NULL, seed, 5000);
+    p.mangle = mbox_mangle;
+    p.mangle_arg = m;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, seed);
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    fx_pair_send(&p, sender, d, len, 2);
+    p.e[1 - sender].close_on_eof = true;
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
+    ck_assert_uint_gt(m->done, 0);
+    ck_assert_uint_eq(p.e[1 - sender].rx_len, len);
+    ck_assert(memcmp(p.e[1 - sender].rx, d, len) == 0);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK] + p.e[1].n_ev[MPTCP_EV_FALLBACK] > 0, 1);
+    ck_assert_int_eq(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_NORMAL);
+    free(d);
+    fx_pair_fini(&p);
+}
+
+START_TEST(fallback_mp_capable_stripped_from_the_syn_ack)
+{
+    mbox m = {.from = 1, .subtype = MPTCP_SUB_CAPABLE, .first = 0, .last = 0};
+    fallback_case(61, &m, 0, 200000);
+}
+END_TEST
+
+START_TEST(fallback_mp_capable_stripped_from_the_syn)
+{
+    mbox m = {.from = 0, .subtype = MPTCP_SUB_CAPABLE, .first = 0, .last = 0};
+    fx_pair p;
+    (void)p;
+    /* the server sees a plain SYN: plain TCP; the client falls back */
+    fallback_case(62, &m, 1, 200000);
+}
+END_TEST
+
+START_TEST(fallback_mp_capable_stripped_from_the_third_ack)
+{
+    mbox m = {.from = 0, .subtype = MPTCP_SUB_CAPABLE, .first = 1, .last = 1};
+    fallback_case(63, &m, 0, 200000);
+}
+END_TEST
+
+START_TEST(fallback_no_dss_on_the_first_data)
+{
+    /* Every MPTCP option stripped from the client's data segments. */
+    mbox m = {.from = 0, .subtype = -1, .first = 1, .last = 100000, .payload_only = true};
+    fallback_case(64, &m, 0, 200000);
+}
+END_TEST
+
+/* ------------------------------------------------------------ MP_JOIN HMAC */
+
+static void corrupt_join_ack(fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t *len)
+{
+    (void)idx;
+    uint32_t *done = p->mangle_arg;
+    if (from != 0)
+        return;
+    size_t doff = (size_t)(seg[12] >> 4) * 4;
+    for (size_t i = 20; i + 2 < doff;) {
+        if (seg[i] <= 1) {
+            i++;
+            continue;
+        }
+        if (seg[i] == MPTCP_TCPOPT_MPTCP && seg[i + 1] == 24 && (seg[i + 2] >> 4) == 1) {
+            seg[i + 10] ^= 0xff; /* a byte of the 160-bit HMAC */
+            (*done)++;
+        }
+        if (seg[i + 1] < 2)
+            break;
+        i += seg[i + 1];
+    }
+    (void)len;
+}
+
+START_TEST(mp_join_with_a_bad_hmac_is_reset_with_mp_tcprst)
+{
+    fx_pair p;
+    connect_mp(&p, 65, NULL);
+    uint32_t done = 0;
+    p.mangle = corrupt_join_ack;
+    p.mangle_arg = &done;
+    log_on(&p);
+    mptcp_addr l = fx_addr(3, 0), r = fx_addr(2, 80);
+    ck_assert_int_gt(mptcp_subflow_open(p.e[0].conn, &l, &r, false, p.now), 0);
+    fx_pair_run(&p, p.now + 500000);
+    ck_assert_uint_gt(done, 0);
+    mptcp_mp_stats m;
+    mptcp_conn_get_mp_stats(p.e[1].conn, &m);
+    ck_assert_uint_eq(m.join_bad_hmac, 1);
+    mptcp_opt o;
+    ck_assert_ptr_nonnull(find_form(&p, 1, MPTCP_OPT_TCPRST, &o));
+    ck_assert_uint_eq(o.u.tcprst.reason, MPTCP_RSTCODE_MPTCP);
+    /* the joiner reports the subflow gone with the peer's reason */
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    ck_assert(p.e[0].last_ev[MPTCP_EV_SUBFLOW_DOWN].u.subflow.has_rst_code);
+    ck_assert_uint_eq(p.e[0].last_ev[MPTCP_EV_SUBFLOW_DOWN].u.subflow.rst_code,
+                      MPTCP_RSTCODE_MPTCP);
+    mptcp_conn_get_mp_stats(p.e[0].conn, &m);
+    ck_assert_uint_eq(m.rst_in_code[MPTCP_RSTCODE_MPTCP], 1);
+    /* the connection itself is unharmed */
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_CLOSED], 0);
+    ck_assert_uint_eq(m.n_subflows, 1);
+    log_off(&p);
+    p.mangle = NULL;
+    fx_pair_fini(&p);
+}
+END_TEST
+
+/* ------------------------------------------------------------ path manager */
+
+START_TEST(signal_endpoint_is_announced_and_used_by_the_peer)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.add_addr_accept_max = 2;
+    fx_pair p;
+    fx_pair_init_mp(&p, &c, &c, 66, 5000);
+    mptcp_addr ep = fx_addr(4, 0);
+    ck_assert_int_gt(mptcp_local_addr_add(p.e[1].st, &ep, MPTCP_ADDR_F_SIGNAL), 0);
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, two_up, p.now + 3000000));
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_ADDR_ANNOUNCED], 1);
+    mptcp_subflow_stats s;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[0].conn, 1, &s), 0);
+    ck_assert_uint_eq(s.remote.ip[3], 4);
+    ck_assert(s.join);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(subflow_endpoint_opens_a_join_automatically)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    fx_pair p;
+    fx_pair_init_mp(&p, &c, &c, 67, 5000);
+    mptcp_addr ep = fx_addr(3, 0);
+    ck_assert_int_gt(mptcp_local_addr_add(p.e[0].st, &ep, MPTCP_ADDR_F_SUBFLOW), 0);
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, two_up, p.now + 3000000));
+    mptcp_subflow_stats s;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[0].conn, 1, &s), 0);
+    ck_assert_uint_eq(s.local.ip[3], 3);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+
+START_TEST(checksum_failure_alone_gives_mp_fail_and_infinite_mapping)
+{
+    /* A middlebox rewrites one payload byte of the client's 40th segment;
+     * DSS checksums catch it; alone on its subflow the server sends MP_FAIL,
+     * the client resends from that DSN behind an infinite mapping and both
+     * go on as TCP: the stream arrives intact (RFC 8684 3.7). */
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.checksum = true;
+    fx_pair p;
+    fx_pair_init_mp(&p, &c, &c, 68, 5000);
+    mbox m = {.from = 0, .first = 40, .last = 40, .payload_only = true, .rewrite = true};
+    p.mangle = mbox_mangle;
+    p.mangle_arg = &m;
+    log_on(&p);
+    size_t len = 600000;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 68);
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    fx_pair_send(&p, 0, d, len, 2);
+    p.e[1].close_on_eof = true;
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
+    ck_assert_uint_eq(m.done, 1);
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_MP_FAIL], 1);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_MP_FAIL], 1);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_FALLBACK], 1);
+    mptcp_opt f, inf;
+    ck_assert_ptr_nonnull(find_form(&p, 1, MPTCP_OPT_FAIL, &f));
+    /* the infinite mapping: a DSS mapping of data-level length 0 at the
+     * DSN MP_FAIL named */
+    bool found = false;
+    for (size_t i = 0; i < p.n_log && i < p.log_cap && !found; i++)
+        if (p.log_from[i] == 0 && seg_has(&p.log[i], MPTCP_OPT_DSS, &inf) && inf.u.dss.has_map &&
+            inf.u.dss.data_len == 0)
+            found = true;
+    ck_assert(found);
+    ck_assert_uint_eq(inf.u.dss.dsn, f.u.fail.dsn);
+    ck_assert_int_eq(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_NORMAL);
+    log_off(&p);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(checksum_failure_with_another_subflow_resets_the_failing_one)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.checksum = true;
+    fx_pair p;
+    connect_mp(&p, 69, &c);
+    join(&p, 3, false);
+    mbox m = {.from = 0, .first = p.sent[0] + 30, .last = p.sent[0] + 30, .payload_only = true,
+              .rewrite = true};
+    p.mangle = mbox_mangle;
+    p.mangle_arg = &m;
+    size_t len = 1u << 20;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 69);
+    fx_pair_send(&p, 0, d, len, 2);
+    p.e[1].close_on_eof = true;
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
+    ck_assert_uint_eq(m.done, 1);
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    mptcp_mp_stats ms;
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    (void)ms;
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+
+START_TEST(backup_takes_over_when_the_regular_subflow_fails)
+{
+    fx_pair p;
+    connect_mp(&p, 70, NULL);
+    join(&p, 3, true); /* the join is a backup */
+    size_t len = 4u << 20;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 70);
+    fx_pair_send(&p, 1, d, len, 2); /* a download */
+    p.e[0].close_on_eof = true;
+    fx_pair_run(&p, p.now + 100000);
+    mptcp_subflow_stats s;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[1].conn, 1, &s), 0);
+    ck_assert_uint_eq(s.tcp.bytes_sent, 0); /* idle while the regular path works */
+    ck_assert_uint_lt(p.e[0].rx_len, len);
+    mptcp_addr la;
+    mptcp_conn_get_addrs(p.e[0].conn, &la, NULL);
+    dead_port = la.port;
+    p.filter_arg = &dead_port;
+    p.filter = blackhole_port;
+    bool ok = fx_pair_run_until(&p, both_closed, p.now + 300000000);
+    if (!ok) {
+        mptcp_mp_stats m1;
+        mptcp_conn_get_mp_stats(p.e[1].conn, &m1);
+        printf("rx %zu snd_una %llu snd_nxt %llu wnd %u reinj %llu\n", p.e[0].rx_len,
+               (unsigned long long)m1.snd_una, (unsigned long long)m1.snd_nxt, m1.snd_wnd,
+               (unsigned long long)m1.reinjected_bytes);
+        for (int i = 0; i < 2; i++) {
+            mptcp_subflow_stats t;
+            if (mptcp_subflow_get_stats(p.e[1].conn, i, &t) == 0)
+                printf(" sf %d state %d usable %d una %u nxt %u sent %llu acked %llu cwnd %u wnd %u rto %u\n", i,
+                       t.tcp.state, t.usable, t.tcp.snd_una, t.tcp.snd_nxt,
+                       (unsigned long long)t.tcp.bytes_sent, (unsigned long long)t.tcp.bytes_acked,
+                       t.tcp.cwnd, t.tcp.snd_wnd, t.tcp.rto_us);
+        }
+    }
+    ck_assert(ok);
+    ck_assert_uint_eq(p.e[0].rx_len, len);
+    ck_assert(memcmp(p.e[0].rx, d, len) == 0);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+Suite *mptcp_paths_suite(void)
+{
+    Suite *s = suite_create("mptcp_paths");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, add_addr_is_announced_with_hmac_and_echoed);
+    tcase_add_test(tc, mp_prio_sets_backup_both_ways);
+    tcase_add_test(tc, remove_addr_closes_the_subflows_of_that_address);
+    tcase_add_test(tc, abort_sends_mp_fastclose_and_the_peer_reports_it);
+    tcase_add_test(tc, fastclose_key_must_match);
+    tcase_add_test(tc, data_finishes_on_the_other_subflow_when_one_dies);
+    tcase_add_test(tc, fallback_mp_capable_stripped_from_the_syn_ack);
+    tcase_add_test(tc, fallback_mp_capable_stripped_from_the_syn);
+    tcase_add_test(tc, fallback_mp_capable_stripped_from_the_third_ack);
+    tcase_add_test(tc, fallback_no_dss_on_the_first_data);
+    tcase_add_test(tc, mp_join_with_a_bad_hmac_is_reset_with_mp_tcprst);
+    tcase_add_test(tc, signal_endpoint_is_announced_and_used_by_the_peer);
+    tcase_add_test(tc, subflow_endpoint_opens_a_join_automatically);
+    tcase_add_test(tc, checksum_failure_alone_gives_mp_fail_and_infinite_mapping);
+    tcase_add_test(tc, backup_takes_over_when_the_regular_subflow_fails);
+    tcase_add_test(tc, checksum_failure_with_another_subflow_resets_the_failing_one);
+    suite_add_tcase(s, tc);
+    return s;
+}
