@@ -134,7 +134,8 @@ static void app_read(side *sd, size_t max)
         return;
     sd->in_read = true;
     size_t total = 0;
-    while (!sd->eof && (max == 0 || total < max)) {
+    /* sd->c turns NULL when MPTCP_EV_CLOSED arrives inside mptcp_recv. */
+    while (sd->c && !sd->eof && (max == 0 || total < max)) {
         size_t want = sizeof sd->pr->buf;
         if (max && max - total < want)
             want = max - total;

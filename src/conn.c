@@ -1430,7 +1430,11 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
             if ((c->flags & MPTCP_CF_FIN_PENDING) && c->snd_nxt == c->fin_dsn &&
                 !(sf->t->flags & MPTCP_TF_FIN_PENDING))
                 tcp_shutdown(sf->t, now_us);
-            if (sf->t->flags & MPTCP_TF_FIN_RCVD && !(c->flags & MPTCP_CF_PEER_FIN)) {
+            /* The TCP FIN is the DATA_FIN only once every byte before it
+             * went up to the data level (RFC 8684 3.7: the subflow is the
+             * stream); bytes still in the subflow ring come first. */
+            if ((sf->t->flags & MPTCP_TF_FIN_RCVD) && sf->t->rcv.len == 0 && !sf->fail_wait &&
+                !(c->flags & MPTCP_CF_PEER_FIN)) {
                 c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
                 mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
             }
@@ -1539,11 +1543,18 @@ mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t no
     uint32_t n = mptcp_rcvbuf_read(&c->rcv, buf, chunk);
     mptcp_ssize ret;
     if (n > 0) {
+        /* Room again: bytes a subflow holds because the ring was full move
+         * up now (no later segment may come to push them, e.g. after the
+         * peer's FIN), then the windows open. */
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            if (c->sf[i].t && c->sf[i].t->rcv.len > 0 && (c->flags & MPTCP_CF_MP))
+                mptcp_conn_sf_rx_pump(&c->sf[i], now_us);
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
             if (c->sf[i].t && c->sf[i].usable) {
                 mptcp_tcp_rcv_window_opened(c->sf[i].t, now_us);
                 mptcp_tcp_touch(c->sf[i].t);
             }
+        mptcp_conn_dirty(c);
         ret = (mptcp_ssize)n;
     } else if (c->flags & MPTCP_CF_PEER_FIN) {
         ret = 0;

@@ -370,12 +370,16 @@ static void redundant_pick(mptcp_sched_state *st, const mptcp_sched_sf *sf, size
     int t = best_tier(sf, n, -1);
     if (c->avail == 0 || t < 0)
         return;
-    uint64_t len = MPTCP_MIN(c->avail, c->wnd_space);
+    uint64_t min_mss = UINT64_MAX;
     for (size_t i = 0; i < n; i++)
         if (tier(&sf[i]) == t)
-            len = MPTCP_MIN(len, (uint64_t)(sf[i].mss ? sf[i].mss : 536));
-    if (len == 0 || len < MPTCP_MIN(c->avail, (uint64_t)536))
-        return; /* window blocked */
+            min_mss = MPTCP_MIN(min_mss, (uint64_t)(sf[i].mss ? sf[i].mss : 536));
+    uint64_t len = MPTCP_MIN(MPTCP_MIN(c->avail, c->wnd_space), min_mss);
+    /* Window blocked: less room than one segment of the tier's smallest MSS
+     * (or than what is left to send). A fixed 536 here once starved paths
+     * whose MSS is below it (fuzz/mptcp_pair). */
+    if (len == 0 || len < MPTCP_MIN(c->avail, min_mss))
+        return;
     for (size_t i = 0; i < n; i++) {
         if (tier(&sf[i]) != t || mptcp_sched_sf_space(&sf[i]) < len)
             continue;

@@ -711,8 +711,13 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
         break; /* conn.c reports it in its step, after the options were seen */
     case MPTCP_EVB_PEER_SHUTDOWN:
         if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->fb_id) {
-            c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
-            mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+            /* The TCP FIN ends the stream (3.7) after the bytes before it:
+             * while some wait in the subflow ring (connection ring full)
+             * or are being discarded after MP_FAIL, the step decides. */
+            if (t->rcv.len == 0 && !sf->fail_wait) {
+                c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
+                mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+            }
         } else if (!sf->closing) {
             /* The peer closed its direction of this subflow (3.3.3:
              * subflows can end while the connection goes on): close ours

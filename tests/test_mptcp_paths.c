@@ -552,6 +552,87 @@ START_TEST(checksum_failure_alone_gives_mp_fail_and_infinite_mapping)
 }
 END_TEST
 
+static bool a_fell_back(fx_pair *p) { return p->e[0].n_ev[MPTCP_EV_FALLBACK] == 1; }
+static bool b_eof(fx_pair *p) { return p->e[1].rx_eof; }
+
+START_TEST(mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping)
+{
+    /* RFC 8684 3.7: the receiver of MP_FAIL (here the server, told
+     * directly) falls back, but the peer maps its data with DSS until the
+     * infinite mapping reaches it. Before that, the client resends DSN 1..
+     * on the same subflow (a data-level retransmission, 3.3.6), so subflow
+     * bytes 3001.. carry DSN 1..: the server must honour those mappings
+     * (drop the duplicate), and once the client stops mapping, continue
+     * linearly from its last mapping. Found by fuzz/mptcp_pair
+     * (regress-extra-bytes-*.bin): the server took subflow byte n as DSN n
+     * and read more bytes than the client ever sent. */
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.checksum = true;
+    fx_pair p;
+    connect_mp(&p, 91, &c);
+    mptcp_conn *ca = p.e[0].conn, *cb = p.e[1].conn;
+    size_t len = 9000;
+    uint8_t *d = malloc(len), back[1000];
+    fx_fill(d, len, 91);
+    fx_fill(back, sizeof back, 92);
+    mptcp_conn_mp_fail_in(cb, &cb->sf[0], cb->snd_una, p.now);
+    ck_assert(cb->flags & MPTCP_CF_FALLBACK);
+    ck_assert_int_eq(mptcp_send(ca, d, 3000, p.now), 3000);
+    ck_assert_uint_eq(ca->snd_nxt - ca->snd_una, 3000);
+    ca->snd_nxt = ca->snd_una; /* resend from DATA_ACK on the same subflow */
+    ck_assert_int_eq(mptcp_send(ca, d + 3000, 2000, p.now), 2000);
+    ck_assert_uint_eq(ca->snd_nxt - ca->snd_una, 5000);
+    ck_assert_int_eq(mptcp_send(cb, back, sizeof back, p.now), (int)sizeof back);
+    ck_assert(fx_pair_run_until(&p, a_fell_back, p.now + 2000000));
+    ck_assert_int_eq(mptcp_send(ca, d + 5000, 4000, p.now), 4000);
+    ck_assert_int_eq(mptcp_shutdown(ca, p.now), 0);
+    ck_assert(fx_pair_run_until(&p, b_eof, p.now + 10000000));
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    ck_assert_uint_eq(p.e[0].rx_len, sizeof back);
+    ck_assert(memcmp(p.e[0].rx, back, sizeof back) == 0);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(fallback_fin_is_no_end_of_stream_while_bytes_are_discarded)
+{
+    /* RFC 8684 3.7: after a fallback the subflow's FIN ends the stream,
+     * but only after the bytes before it went up. A side that sent MP_FAIL
+     * discards the peer's bytes until the infinite mapping; a FIN arriving
+     * then must not read as end of stream, the bytes before it were lost
+     * (fuzz/mptcp_pair regress-early-eof*.bin: recv returned 0 after 0 of
+     * the peer's 16768 bytes). */
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.checksum = true;
+    fx_pair p;
+    connect_mp(&p, 93, &c);
+    mptcp_conn *ca = p.e[0].conn, *cb = p.e[1].conn;
+    uint8_t back[100], d[1000];
+    fx_fill(back, sizeof back, 94);
+    fx_fill(d, sizeof d, 93);
+    mptcp_conn_mp_fail_in(cb, &cb->sf[0], cb->snd_una, p.now);
+    ck_assert_int_eq(mptcp_send(cb, back, sizeof back, p.now), (int)sizeof back);
+    ck_assert(fx_pair_run_until(&p, a_fell_back, p.now + 2000000));
+    /* the server's state after its own MP_FAIL: waiting for the mapping */
+    cb->sf[0].fail_wait = true;
+    cb->sf[0].fail_lin_known = false;
+    ck_assert_int_eq(mptcp_send(ca, d, sizeof d, p.now), (int)sizeof d);
+    ck_assert_int_eq(mptcp_shutdown(ca, p.now), 0);
+    fx_pair_run(&p, p.now + 2000000);
+    ck_assert(!p.e[1].rx_eof);
+    ck_assert_uint_eq(p.e[1].rx_len, 0);
+    mptcp_ssize n = mptcp_recv(cb, d, sizeof d, p.now);
+    ck_assert(n == MPTCP_EAGAIN || n == MPTCP_ECLOSED);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 START_TEST(checksum_failure_with_another_subflow_resets_the_failing_one)
 {
     mptcp_config c;
@@ -650,6 +731,8 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, checksum_failure_alone_gives_mp_fail_and_infinite_mapping);
     tcase_add_test(tc, backup_takes_over_when_the_regular_subflow_fails);
     tcase_add_test(tc, checksum_failure_with_another_subflow_resets_the_failing_one);
+    tcase_add_test(tc, mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping);
+    tcase_add_test(tc, fallback_fin_is_no_end_of_stream_while_bytes_are_discarded);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -348,6 +348,27 @@ START_TEST(redundant_picks_every_usable_subflow)
 }
 END_TEST
 
+START_TEST(redundant_sends_on_paths_with_an_mss_below_536)
+{
+    /* Paths whose MSS is below the RFC 9293 default (here 496 and 503) must
+     * still get data: the window test uses the tier's smallest MSS. */
+    mptcp_sched_sf sf[2] = {sfv(1, 1000, 100000, 0), sfv(2, 2000, 100000, 0)};
+    sf[0].mss = 496;
+    sf[1].mss = 503;
+    mptcp_sched_state st;
+    mptcp_sched_redundant.init(&st);
+    mptcp_sched_conn c = conn(1u << 20, 1u << 20);
+    mptcp_sched_decision d = pick(&mptcp_sched_redundant, &st, sf, 2, &c, 0);
+    ck_assert_int_eq(d.kind, MPTCP_SCHED_SEND);
+    ck_assert_uint_eq(d.n_ids, 2);
+    ck_assert_uint_eq(d.len, 496);
+    /* Less window than one such segment still blocks. */
+    c.wnd_space = 400;
+    d = pick(&mptcp_sched_redundant, &st, sf, 2, &c, 0);
+    ck_assert_int_eq(d.kind, MPTCP_SCHED_NONE);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- reinjection */
 
 START_TEST(reinject_target_selection)
@@ -731,6 +752,7 @@ Suite *sched_suite(void)
     tc = tcase_create("others");
     tcase_add_test(tc, round_robin_is_fair);
     tcase_add_test(tc, redundant_picks_every_usable_subflow);
+    tcase_add_test(tc, redundant_sends_on_paths_with_an_mss_below_536);
     tcase_add_test(tc, reinject_target_selection);
     suite_add_tcase(s, tc);
     tc = tcase_create("backup_pf");
