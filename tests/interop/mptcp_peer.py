@@ -38,16 +38,17 @@ its own checks passed.
 import ctypes
 import hashlib
 import os
-import random
 import re
-import shlex
 import socket
 import struct
 import subprocess
 import sys
 import time
 
-CHUNK = 1 << 20
+# Shared with the TCP interop peer (same directory): data generation,
+# result lines, SO_LINGER 0 and the library-side runner.
+from tcp_peer import CHUNK, cmd_gen, cmd_lib, linger0_close, result  # noqa: E402
+
 IPPROTO_MPTCP = 262
 SOL_MPTCP = 284
 MPTCP_INFO = 1
@@ -60,22 +61,6 @@ MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED = 2
 def die(msg):
     print("mptcp_peer: " + msg, file=sys.stderr, flush=True)
     sys.exit(1)
-
-
-def result(**kw):
-    print("RESULT " + " ".join("%s=%s" % (k, shlex.quote(str(v))) for k, v in kw.items()),
-          flush=True)
-
-
-def cmd_gen(path, nbytes, seed):
-    rng = random.Random(int(seed))
-    left = int(nbytes)
-    with open(path, "wb") as f:
-        while left > 0:
-            n = min(left, 16 * CHUNK)
-            f.write(rng.randbytes(n))
-            left -= n
-    return 0
 
 
 def mptcp_info(sock):
@@ -144,11 +129,6 @@ def subflows(sock):
             acked, rcvd = struct.unpack_from("=QQ", infos[i], 120)
         out.append("%s>%s/%d/%d" % (sockaddr_str(a[:128]), sockaddr_str(a[128:]), acked, rcvd))
     return out
-
-
-def linger0_close(sock):
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
 
 
 class Watch:
@@ -352,44 +332,6 @@ def cmd_kernel(args):
     if opts["linger0_after"] is not None:
         die("EOF after %d bytes before the linger0 point %d" % (nbytes, opts["linger0_after"]))
     result(mode="recv", bytes=nbytes, sha256=h.hexdigest(), secs="%.3f" % secs, **kv)
-    return 0
-
-
-def cmd_lib(args):
-    stdin_file = None
-    hold = None
-    while args and args[0] != "--":
-        if args[0] == "--stdin" and len(args) > 1:
-            stdin_file = args[1]
-        elif args[0] == "--hold-stdin" and len(args) > 1:
-            hold = args[1]
-        else:
-            die("lib: unknown option " + args[0])
-        args = args[2:]
-    if not args or args[0] != "--" or len(args) < 2:
-        die("usage: lib [--stdin FILE | --hold-stdin TEXT] -- COMMAND...")
-    cmd = args[1:]
-    fin = open(stdin_file, "rb") if stdin_file else (subprocess.PIPE if hold is not None
-                                                     else subprocess.DEVNULL)
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=fin, stdout=subprocess.PIPE)
-    h = hashlib.sha256()
-    nbytes = 0
-    while True:
-        d = p.stdout.read1(CHUNK)
-        if not d:
-            break
-        h.update(d)
-        nbytes += len(d)
-    if hold is not None:
-        try:
-            p.stdin.write(hold.encode())
-            p.stdin.close()
-        except BrokenPipeError:
-            pass
-    rc = p.wait()
-    secs = time.monotonic() - t0
-    result(mode="lib", rc=rc, bytes=nbytes, sha256=h.hexdigest(), secs="%.3f" % secs)
     return 0
 
 

@@ -26,7 +26,6 @@ Every mode prints one line "RESULT key=value ..." (bytes, sha256, secs, rc,
 ss=...) on stdout and exits 0 when its own checks passed.
 """
 import hashlib
-import os
 import random
 import re
 import shlex
