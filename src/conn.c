@@ -50,12 +50,12 @@ void mptcp_conn_event_push(mptcp_conn *c, const mptcp_event *ev)
 {
     if (c->flags & MPTCP_CF_CLOSE_QUEUED)
         return;
-    if (c->evq_n >= MPTCP_CONN_EVQ) {
-        c->mst.events_dropped++;
+    if (c->mp->evq_n >= MPTCP_CONN_EVQ) {
+        c->mp->mst.events_dropped++;
         return;
     }
-    c->evq[(c->evq_head + c->evq_n) % MPTCP_CONN_EVQ].ev = *ev;
-    c->evq_n++;
+    c->mp->evq[(c->mp->evq_head + c->mp->evq_n) % MPTCP_CONN_EVQ].ev = *ev;
+    c->mp->evq_n++;
     /* link it through the bit queue (a zero bit delivers only the ring) */
     uint8_t keep = c->ev_bits;
     mptcp_conn_event(c, 0);
@@ -128,10 +128,12 @@ void mptcp_conn_release(mptcp_conn *c)
         let_go(c->tcb);
         c->tcb = NULL;
     }
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (c->sf[i].role != MPTCP_SF_FREE)
-            sf_clear(&c->sf[i]);
-    mptcp_timer_set(&c->st->timers, &c->tn, MPTCP_TIMER_NONE);
+    if (c->mp) {
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            if (c->mp->sf[i].role != MPTCP_SF_FREE)
+                sf_clear(&c->mp->sf[i]);
+        mptcp_timer_set(&c->st->timers, &c->mp->tn, MPTCP_TIMER_NONE);
+    }
     bury(c);
 }
 
@@ -140,20 +142,25 @@ void mptcp_conn_free(mptcp_conn *c)
     mptcp_stack *st = c->st;
     if (c->tcb)
         let_go(c->tcb);
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (c->sf[i].t)
-            let_go(c->sf[i].t);
-    if (c->token_in_table)
-        mptcp_token_remove(&st->tokens, c->ltoken);
-    mptcp_timer_set(&st->timers, &c->tn, MPTCP_TIMER_NONE);
+    mptcp_mpc *m = c->mp;
+    if (m) {
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            if (m->sf[i].t)
+                let_go(m->sf[i].t);
+        if (m->token_in_table)
+            mptcp_token_remove(&st->tokens, m->ltoken);
+        mptcp_timer_set(&st->timers, &m->tn, MPTCP_TIMER_NONE);
+    }
     if (c->all_prev)
         c->all_prev->all_next = c->all_next;
     else
         st->all = c->all_next;
     if (c->all_next)
         c->all_next->all_prev = c->all_prev;
-    if (c->mem)
-        mptcp_mem_free(&st->alloc, &st->mem_used, c->mem, c->mem_len);
+    if (m) {
+        mptcp_mem_free(&st->alloc, &st->mem_used, m->mem, m->mem_len);
+        mptcp_mem_free(&st->alloc, &st->mem_used, m, sizeof *m);
+    }
     st->mconns--;
     mptcp_mem_free(&st->alloc, &st->mem_used, c, sizeof *c);
 }
@@ -168,7 +175,7 @@ static void conn_terminate(mptcp_conn *c, mptcp_close_reason reason, bool send_r
                            uint64_t now_us)
 {
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
             continue;
         mptcp_tcb *t = sf->t;
@@ -194,28 +201,35 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
     if (c == NULL)
         return NULL;
     c->st = st;
-    c->local = *local;
-    c->remote = *remote;
-    mptcp_timer_node_init(&c->tn);
-    c->tn.kind = MPTCP_TIMER_KIND_CONN;
-    c->probe_at = c->fin_rexmit_at = MPTCP_TIMER_NONE;
     if (mp) {
-        c->mem_len = (size_t)st->cfg.sndbuf + st->cfg.rcvbuf;
-        c->mem = mptcp_mem_zalloc(&st->alloc, &st->mem_used, c->mem_len);
-        if (c->mem == NULL) {
+        mptcp_mpc *m = mptcp_mem_zalloc(&st->alloc, &st->mem_used, sizeof *m);
+        size_t mem_len = (size_t)st->cfg.sndbuf + st->cfg.rcvbuf;
+        uint8_t *mem = m ? mptcp_mem_zalloc(&st->alloc, &st->mem_used, mem_len) : NULL;
+        if (mem == NULL) {
+            if (m)
+                mptcp_mem_free(&st->alloc, &st->mem_used, m, sizeof *m);
             mptcp_mem_free(&st->alloc, &st->mem_used, c, sizeof *c);
             return NULL;
         }
-        mptcp_sndbuf_init(&c->snd, c->mem, st->cfg.sndbuf);
-        mptcp_rcvbuf_init(&c->rcv, c->mem + st->cfg.sndbuf, st->cfg.rcvbuf);
+        c->mp = m;
+        m->c = c;
+        m->local = *local;
+        m->remote = *remote;
+        mptcp_timer_node_init(&m->tn);
+        m->tn.kind = MPTCP_TIMER_KIND_CONN;
+        m->probe_at = m->fin_rexmit_at = MPTCP_TIMER_NONE;
+        m->mem_len = mem_len;
+        m->mem = mem;
+        mptcp_sndbuf_init(&m->snd, m->mem, st->cfg.sndbuf);
+        mptcp_rcvbuf_init(&m->rcv, m->mem + st->cfg.sndbuf, st->cfg.rcvbuf);
         c->flags |= MPTCP_CF_MP;
         static const mptcp_sched_ops *const scheds[] = {
             &mptcp_sched_default, &mptcp_sched_minrtt, &mptcp_sched_roundrobin,
             &mptcp_sched_redundant};
-        c->sched_ops = scheds[st->cfg.scheduler < 4 ? st->cfg.scheduler : 0];
-        c->sched_ops->init(&c->sched);
-        mptcp_pm_init(&c->pm, &st->pm, local, remote);
-        c->mst.mptcp = true;
+        m->sched_ops = scheds[st->cfg.scheduler < 4 ? st->cfg.scheduler : 0];
+        m->sched_ops->init(&m->sched);
+        mptcp_pm_init(&m->pm, &st->pm, local, remote);
+        m->mst.mptcp = true;
     }
     c->all_next = st->all;
     if (st->all)
@@ -229,38 +243,38 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
 static int conn_keys(mptcp_conn *c)
 {
     mptcp_stack *st = c->st;
-    int rc = mptcp_token_new_key(&st->tokens, st->cb.random, st->user, 1, &c->lkey, &c->ltoken,
-                                 &c->lidsn);
+    int rc = mptcp_token_new_key(&st->tokens, st->cb.random, st->user, 1, &c->mp->lkey, &c->mp->ltoken,
+                                 &c->mp->lidsn);
     if (rc < 0)
         return rc;
-    rc = mptcp_token_insert(&st->tokens, c->ltoken, c);
+    rc = mptcp_token_insert(&st->tokens, c->mp->ltoken, c);
     if (rc < 0)
         return rc;
-    c->token_in_table = true;
-    c->snd_una = c->snd_nxt = c->lidsn + 1;
-    c->mst.local_token = c->ltoken;
+    c->mp->token_in_table = true;
+    c->mp->snd_una = c->mp->snd_nxt = c->mp->lidsn + 1;
+    c->mp->mst.local_token = c->mp->ltoken;
     return 0;
 }
 
 void mptcp_conn_set_remote_key(mptcp_conn *c, uint64_t rkey)
 {
-    c->rkey = rkey;
-    mptcp_key_derive(1, rkey, &c->rtoken, &c->ridsn);
-    c->rcv_nxt = c->ridsn + 1;
-    c->mst.remote_token = c->rtoken;
+    c->mp->rkey = rkey;
+    mptcp_key_derive(1, rkey, &c->mp->rtoken, &c->mp->ridsn);
+    c->mp->rcv_nxt = c->mp->ridsn + 1;
+    c->mp->mst.remote_token = c->mp->rtoken;
 }
 
 mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
 {
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role != MPTCP_SF_FREE)
             continue;
         memset(sf, 0, sizeof *sf);
         sf->c = c;
         sf->t = t;
         sf->role = role;
-        sf->id = c->next_sf_id++;
+        sf->id = c->mp->next_sf_id++;
         t->conn = c;
         t->flags |= MPTCP_TF_OWNED;
         t->upper = &mptcp_subflow_ops;
@@ -273,8 +287,8 @@ mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
 mptcp_subflow *mptcp_conn_sf_by_id(mptcp_conn *c, int id)
 {
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (c->sf[i].role != MPTCP_SF_FREE && c->sf[i].id == id)
-            return &c->sf[i];
+        if (c->mp->sf[i].role != MPTCP_SF_FREE && c->mp->sf[i].id == id)
+            return &c->mp->sf[i];
     return NULL;
 }
 
@@ -375,7 +389,7 @@ int mptcp_conn_syn_in(mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
         mptcp_pm_subflow v[MPTCP_MAX_SUBFLOWS];
         size_t n = 0;
         pm_views(c, v, &n);
-        if (!mptcp_pm_join_allowed(&c->pm, v, n))
+        if (!mptcp_pm_join_allowed(&c->mp->pm, v, n))
             return MPTCP_ELIMIT;
         mptcp_subflow *sf = mptcp_conn_sf_new(c, t, MPTCP_SF_JOIN_PASSIVE);
         if (sf == NULL)
@@ -387,7 +401,7 @@ int mptcp_conn_syn_in(mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
         st->cb.random(st->user, r, sizeof r);
         sf->lnonce = mptcp_get_be32(r);
         sf->local_id = mptcp_subflow_local_id_alloc(c, &t->local);
-        c->mst.joins_in++;
+        c->mp->mst.joins_in++;
         return 0;
     }
     bool mp = has && o.form == MPTCP_OPT_MPC_SYN;
@@ -540,9 +554,9 @@ static void emit_fallback(mptcp_conn *c)
  * others are reset. */
 static void fallback_keep_only(mptcp_conn *c, mptcp_subflow *keep, uint64_t now_us)
 {
-    c->fb_id = keep->id;
+    c->mp->fb_id = keep->id;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *o = &c->sf[i];
+        mptcp_subflow *o = &c->mp->sf[i];
         if (o != keep && o->role != MPTCP_SF_FREE && o->t && !o->dead)
             mptcp_conn_sf_reset(o, MPTCP_RSTCODE_MIDDLEBOX, now_us);
     }
@@ -561,32 +575,42 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
     if (c->flags & MPTCP_CF_FALLBACK)
         return;
     c->flags |= MPTCP_CF_FALLBACK;
-    c->mst.fallback = true;
+    c->mp->mst.fallback = true;
     mptcp_tcb *t = sf->t;
     /* Nothing went through the data level yet: no DSN was scheduled, none
      * received, and (client) the server never showed it had our key. */
-    bool nothing_moved = sf->role == MPTCP_SF_MPC && c->snd_nxt == c->snd_una &&
-                         t->snd.len == 0 && c->mst.bytes_received == 0 && c->rcv.len == 0 &&
+    bool nothing_moved = sf->role == MPTCP_SF_MPC && c->mp->snd_nxt == c->mp->snd_una &&
+                         t->snd.len == 0 && c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 &&
                          t->rcv.len == 0;
     if (nothing_moved) {
         /* Copy what the host queued into the TCB, then run as plain TCP. */
         uint8_t *buf = c->st->rxbuf;
         uint32_t off = 0;
-        while (off < c->snd.len) {
-            uint32_t n = mptcp_sndbuf_copy(&c->snd, off, buf, (uint32_t)c->st->rxbuf_len);
+        while (off < c->mp->snd.len) {
+            uint32_t n = mptcp_sndbuf_copy(&c->mp->snd, off, buf, (uint32_t)c->st->rxbuf_len);
             n = mptcp_sndbuf_append(&t->snd, buf, n);
             if (n == 0)
                 break;
             off += n;
         }
-        mptcp_sndbuf_consume(&c->snd, off);
+        mptcp_sndbuf_consume(&c->mp->snd, off);
+        if (c->mp->snd.len == 0) {
+            /* The TCB's rings carry the stream from now on: give the
+             * data-level rings back (the rest of c->mp stays for the
+             * statistics and the FALLBACK event). */
+            mptcp_mem_free(&c->st->alloc, &c->st->mem_used, c->mp->mem, c->mp->mem_len);
+            c->mp->mem = NULL;
+            c->mp->mem_len = 0;
+            mptcp_sndbuf_init(&c->mp->snd, NULL, 0);
+            mptcp_rcvbuf_init(&c->mp->rcv, NULL, 0);
+        }
         if (c->flags & MPTCP_CF_FIN_PENDING)
             t->flags |= MPTCP_TF_FIN_PENDING;
         sf->t = NULL;
         sf->role = MPTCP_SF_FREE;
-        if (c->token_in_table) {
-            mptcp_token_remove(&c->st->tokens, c->ltoken);
-            c->token_in_table = false;
+        if (c->mp->token_in_table) {
+            mptcp_token_remove(&c->st->tokens, c->mp->ltoken);
+            c->mp->token_in_table = false;
         }
         c->flags &= ~(uint32_t)MPTCP_CF_MP;
         attach_plain(c, t);
@@ -605,17 +629,17 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
     if (t->flags & MPTCP_TF_FIN_PENDING) {
         /* A subflow we are closing cannot carry the stream alone. */
         c->flags &= ~(uint32_t)MPTCP_CF_FALLBACK;
-        c->mst.fallback = false;
+        c->mp->mst.fallback = false;
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }
     /* Linear from here: the next unread subflow byte is the next DSN, and
      * what we send maps one to one as well (one subflow, no options). */
     uint32_t seq = t->rcv_nxt - t->rcv.len;
-    mptcp_map_rx_set_linear(&sf->rx, seq, c->rcv_nxt);
-    c->lin_ssn = t->snd_una + t->snd.len;
-    c->lin_dsn = c->snd_nxt;
-    c->lin_back = true;
+    mptcp_map_rx_set_linear(&sf->rx, seq, c->mp->rcv_nxt);
+    c->mp->lin_ssn = t->snd_una + t->snd.len;
+    c->mp->lin_dsn = c->mp->snd_nxt;
+    c->mp->lin_back = true;
     fallback_keep_only(c, sf, now_us);
     emit_fallback(c);
 }
@@ -640,7 +664,7 @@ void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint6
 {
     size_t n = 0;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        n += c->sf[i].role != MPTCP_SF_FREE && !c->sf[i].dead;
+        n += c->mp->sf[i].role != MPTCP_SF_FREE && !c->mp->sf[i].dead;
     if (n > 1 || (c->flags & MPTCP_CF_FALLBACK) || sf->t == NULL)
         return; /* with other subflows the peer resets the failing one */
     /* RFC 8684 3.7: from |dsn| on, resend as an unmapped stream that starts
@@ -652,12 +676,12 @@ void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint6
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }
-    if (mptcp_dsn_lt(dsn, c->snd_una) || mptcp_dsn_gt(dsn, c->snd_nxt))
-        dsn = c->snd_una;
+    if (mptcp_dsn_lt(dsn, c->mp->snd_una) || mptcp_dsn_gt(dsn, c->mp->snd_nxt))
+        dsn = c->mp->snd_una;
     c->flags |= MPTCP_CF_FALLBACK;
-    c->mst.fallback = true;
-    c->snd_nxt = dsn;
-    c->lin_dsn = dsn;
+    c->mp->mst.fallback = true;
+    c->mp->snd_nxt = dsn;
+    c->mp->lin_dsn = dsn;
     /* Bytes queued on the subflow but never sent belong to the old
      * mappings: drop them, the resent stream starts right after what went
      * out (snd_max). */
@@ -668,10 +692,10 @@ void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint6
         if (sent < t->snd.len)
             t->snd.len = sent;
     }
-    c->lin_ssn = t->snd_una + t->snd.len;
-    c->lin_back = false;
-    c->inf_pending = true;
-    c->fb_id = sf->id;
+    c->mp->lin_ssn = t->snd_una + t->snd.len;
+    c->mp->lin_back = false;
+    c->mp->inf_pending = true;
+    c->mp->fb_id = sf->id;
     /* Our receive side follows the peer's stream linearly as well, but
      * only where it stops mapping: until our infinite mapping reaches it
      * the peer maps its bytes (a reinjection may even map an old DSN after
@@ -680,7 +704,7 @@ void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint6
      * continues the peer's last mapping (the pump sets it). */
     if (!sf->fail_wait) {
         sf->rx_lin_lazy = true;
-        sf->rx_end_dsn = c->rcv_nxt;
+        sf->rx_end_dsn = c->mp->rcv_nxt;
     }
     emit_fallback(c);
     mptcp_conn_dirty(c);
@@ -699,7 +723,7 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
         return;
     }
     c->flags |= MPTCP_CF_FALLBACK;
-    c->mst.fallback = true;
+    c->mp->mst.fallback = true;
     c->flags &= ~(uint32_t)MPTCP_CF_SEND_FAIL;
     if (sf->fail_wait && !sf->fail_lin_known) {
         /* Our MP_FAIL is answered: the stream restarts at |seq|. */
@@ -709,9 +733,9 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
     }
     if (!was) {
         mptcp_tcb *t = sf->t;
-        c->lin_ssn = t->snd_una + t->snd.len;
-        c->lin_dsn = c->snd_nxt;
-        c->lin_back = true;
+        c->mp->lin_ssn = t->snd_una + t->snd.len;
+        c->mp->lin_dsn = c->mp->snd_nxt;
+        c->mp->lin_back = true;
         fallback_keep_only(c, sf, now_us);
         emit_fallback(c);
     }
@@ -723,8 +747,8 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
 uint32_t mptcp_conn_rcv_space(const mptcp_conn *c)
 {
     if (c->flags & MPTCP_CF_PEER_FIN)
-        return mptcp_rcvbuf_space(&c->rcv);
-    return mptcp_rcvbuf_space(&c->rcv);
+        return mptcp_rcvbuf_space(&c->mp->rcv);
+    return mptcp_rcvbuf_space(&c->mp->rcv);
 }
 
 static bool sf_can_send(const mptcp_subflow *sf)
@@ -749,12 +773,12 @@ static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t
     uint8_t *buf = c->st->rxbuf;
     uint32_t done = 0;
     while (done < len) {
-        uint32_t off = (uint32_t)(dsn + done - c->snd_una);
+        uint32_t off = (uint32_t)(dsn + done - c->mp->snd_una);
         uint32_t want = MPTCP_MIN(len - done, (uint32_t)c->st->rxbuf_len);
         want = MPTCP_MIN(want, mptcp_sndbuf_free(&t->snd));
         if (want == 0)
             break;
-        uint32_t n = mptcp_sndbuf_copy(&c->snd, off, buf, want);
+        uint32_t n = mptcp_sndbuf_copy(&c->mp->snd, off, buf, want);
         if (n == 0)
             break;
         uint32_t seq = t->snd_una + t->snd.len;
@@ -769,7 +793,7 @@ static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t
 static int holder_of(const mptcp_conn *c, uint64_t dsn, uint32_t *len)
 {
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        const mptcp_subflow *sf = &c->sf[i];
+        const mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
             continue;
         const mptcp_map_tx *tx = &sf->tx;
@@ -791,14 +815,14 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
         return;
     bool touched[MPTCP_MAX_SUBFLOWS] = {false};
     for (unsigned guard = 0; guard < 64; guard++) {
-        uint64_t end = c->snd_una + c->snd.len;
-        uint64_t avail = end - c->snd_nxt;
+        uint64_t end = c->mp->snd_una + c->mp->snd.len;
+        uint64_t avail = end - c->mp->snd_nxt;
         if (avail == 0 || (c->flags & MPTCP_CF_FASTCLOSE))
             break;
         mptcp_sched_sf v[MPTCP_MAX_SUBFLOWS];
         size_t n = 0;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-            mptcp_subflow *sf = &c->sf[i];
+            mptcp_subflow *sf = &c->mp->sf[i];
             if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
                 continue;
             mptcp_tcb *t = sf->t;
@@ -829,12 +853,12 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
         }
         mptcp_sched_conn cv;
         memset(&cv, 0, sizeof cv);
-        cv.wnd_space = mptcp_dsn_gt(c->snd_edge, c->snd_nxt) ? c->snd_edge - c->snd_nxt : 0;
+        cv.wnd_space = mptcp_dsn_gt(c->mp->snd_edge, c->mp->snd_nxt) ? c->mp->snd_edge - c->mp->snd_nxt : 0;
         cv.avail = avail;
-        cv.una_dsn = c->snd_una;
-        cv.una_holder = holder_of(c, c->snd_una, &cv.una_len);
+        cv.una_dsn = c->mp->snd_una;
+        cv.una_holder = holder_of(c, c->mp->snd_una, &cv.una_len);
         mptcp_sched_decision d;
-        c->sched_ops->pick(&c->sched, v, n, &cv, now_us, &d);
+        c->mp->sched_ops->pick(&c->mp->sched, v, n, &cv, now_us, &d);
         if (d.kind == MPTCP_SCHED_NONE || d.len == 0 || d.n_ids == 0)
             break;
         if (d.penalize) {
@@ -842,7 +866,7 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
             if (p && p->t)
                 p->t->cc.cwnd = d.penalize_cwnd;
         }
-        uint64_t dsn = d.kind == MPTCP_SCHED_REINJECT ? d.dsn : c->snd_nxt;
+        uint64_t dsn = d.kind == MPTCP_SCHED_REINJECT ? d.dsn : c->mp->snd_nxt;
         uint32_t moved = 0;
         for (uint8_t k = 0; k < d.n_ids; k++) {
             mptcp_subflow *sf = mptcp_conn_sf_by_id(c, d.ids[k]);
@@ -850,20 +874,20 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
                 continue;
             uint32_t m = sf_push(c, sf, dsn, d.len);
             moved = MPTCP_MAX(moved, m);
-            touched[sf - c->sf] = true;
+            touched[sf - c->mp->sf] = true;
         }
         if (d.kind == MPTCP_SCHED_REINJECT) {
-            c->mst.reinjected_bytes += moved;
+            c->mp->mst.reinjected_bytes += moved;
             break;
         }
         if (moved == 0)
             break;
-        c->snd_nxt += moved;
-        c->mst.bytes_sent += moved;
+        c->mp->snd_nxt += moved;
+        c->mp->mst.bytes_sent += moved;
     }
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (touched[i] && c->sf[i].t)
-            mptcp_tcp_output(c->sf[i].t, now_us);
+        if (touched[i] && c->mp->sf[i].t)
+            mptcp_tcp_output(c->mp->sf[i].t, now_us);
 }
 
 /*
@@ -880,40 +904,40 @@ static void reinject(mptcp_conn *c, mptcp_subflow *dead, uint64_t now_us)
     if (dead->t == NULL || dead->reinjected || (c->flags & MPTCP_CF_FALLBACK))
         return;
     dead->reinjected = true;
-    if (mptcp_dsn_leq(c->snd_nxt, c->snd_una))
+    if (mptcp_dsn_leq(c->mp->snd_nxt, c->mp->snd_una))
         return;
-    c->mst.reinjected_bytes += c->snd_nxt - c->snd_una;
-    c->snd_nxt = c->snd_una;
+    c->mp->mst.reinjected_bytes += c->mp->snd_nxt - c->mp->snd_una;
+    c->mp->snd_nxt = c->mp->snd_una;
     mptcp_conn_dirty(c);
 }
 
 void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now_us)
 {
     (void)now_us;
-    uint64_t top = c->snd_una + c->snd.len + ((c->flags & MPTCP_CF_FIN_PENDING) ? 1 : 0);
-    if (mptcp_dsn_gt(ack, top) || mptcp_dsn_lt(ack, c->snd_una)) {
+    uint64_t top = c->mp->snd_una + c->mp->snd.len + ((c->flags & MPTCP_CF_FIN_PENDING) ? 1 : 0);
+    if (mptcp_dsn_gt(ack, top) || mptcp_dsn_lt(ack, c->mp->snd_una)) {
         return; /* acknowledges what we never sent, or old: ignored */
     }
-    if (mptcp_dsn_gt(ack, c->snd_una)) {
-        uint64_t n = ack - c->snd_una;
-        uint32_t data = (uint32_t)MPTCP_MIN(n, (uint64_t)c->snd.len);
-        mptcp_sndbuf_consume(&c->snd, data);
-        c->snd_una += data;
-        c->mst.bytes_acked += data;
-        if (mptcp_dsn_lt(c->snd_nxt, c->snd_una))
-            c->snd_nxt = c->snd_una;
-        if ((c->flags & MPTCP_CF_FIN_PENDING) && mptcp_dsn_gt(ack, c->fin_dsn)) {
+    if (mptcp_dsn_gt(ack, c->mp->snd_una)) {
+        uint64_t n = ack - c->mp->snd_una;
+        uint32_t data = (uint32_t)MPTCP_MIN(n, (uint64_t)c->mp->snd.len);
+        mptcp_sndbuf_consume(&c->mp->snd, data);
+        c->mp->snd_una += data;
+        c->mp->mst.bytes_acked += data;
+        if (mptcp_dsn_lt(c->mp->snd_nxt, c->mp->snd_una))
+            c->mp->snd_nxt = c->mp->snd_una;
+        if ((c->flags & MPTCP_CF_FIN_PENDING) && mptcp_dsn_gt(ack, c->mp->fin_dsn)) {
             c->flags |= MPTCP_CF_FIN_ACKED;
-            c->fin_rexmit_at = MPTCP_TIMER_NONE;
+            c->mp->fin_rexmit_at = MPTCP_TIMER_NONE;
         }
-        if (c->sched_ops->data_acked)
-            c->sched_ops->data_acked(&c->sched, c->snd_una);
-        if ((c->flags & MPTCP_CF_WANT_WRITE) && mptcp_sndbuf_free(&c->snd) > 0) {
+        if (c->mp->sched_ops->data_acked)
+            c->mp->sched_ops->data_acked(&c->mp->sched, c->mp->snd_una);
+        if ((c->flags & MPTCP_CF_WANT_WRITE) && mptcp_sndbuf_free(&c->mp->snd) > 0) {
             c->flags &= ~(uint32_t)MPTCP_CF_WANT_WRITE;
             mptcp_conn_event(c, MPTCP_EVB_WRITABLE);
         }
     }
-    c->snd_edge = mptcp_dsn_snd_edge(c->snd_edge, ack, wnd);
+    c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
     mptcp_conn_dirty(c);
 }
 
@@ -931,9 +955,9 @@ static void ring_peek(const mptcp_rcvbuf *rb, uint32_t off, uint8_t *dst, uint32
 static void take_peer_fin(mptcp_conn *c, mptcp_tcb *t)
 {
     if ((c->flags & MPTCP_CF_PEER_FIN) || !(c->flags & MPTCP_CF_PEER_FIN_SEEN) ||
-        c->rcv_nxt != c->peer_fin_dsn)
+        c->mp->rcv_nxt != c->mp->peer_fin_dsn)
         return;
-    c->rcv_nxt++;
+    c->mp->rcv_nxt++;
     c->flags |= MPTCP_CF_PEER_FIN;
     mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
     if (t)
@@ -946,7 +970,7 @@ void mptcp_conn_peer_fin(mptcp_conn *c, mptcp_tcb *t, uint64_t dsn, uint64_t now
     (void)now_us;
     if (!(c->flags & MPTCP_CF_PEER_FIN_SEEN)) {
         c->flags |= MPTCP_CF_PEER_FIN_SEEN;
-        c->peer_fin_dsn = dsn;
+        c->mp->peer_fin_dsn = dsn;
     }
     take_peer_fin(c, t);
 }
@@ -1000,9 +1024,9 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
         if (r == MPTCP_MAP_PIECE_UNMAPPED) {
             size_t nsf = 0;
             for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-                nsf += c->sf[i].role != MPTCP_SF_FREE;
+                nsf += c->mp->sf[i].role != MPTCP_SF_FREE;
             if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_FALLBACK) && nsf == 1 &&
-                c->mst.bytes_received == 0 && c->rcv.len == 0 && !sf->first_data_seen) {
+                c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 && !sf->first_data_seen) {
                 /* RFC 8684 section 3.7: the first data without a mapping:
                  * fall back to TCP, the bytes map linearly. */
                 sf->first_data_seen = true;
@@ -1011,18 +1035,18 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
                     return;
                 continue;
             }
-            c->mst.map_errors++;
+            c->mp->mst.map_errors++;
             mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
             return;
         }
         sf->first_data_seen = true;
         if (r == MPTCP_MAP_PIECE_BAD) {
-            c->mst.dss_csum_bad++;
+            c->mp->mst.dss_csum_bad++;
             /* RFC 8684 section 3.7: with other subflows, reset this one;
              * alone, MP_FAIL and the infinite mapping. */
             size_t others = 0;
             for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-                if (&c->sf[i] != sf && c->sf[i].role != MPTCP_SF_FREE && !c->sf[i].dead)
+                if (&c->mp->sf[i] != sf && c->mp->sf[i].role != MPTCP_SF_FREE && !c->mp->sf[i].dead)
                     others++;
             mptcp_event ev;
             memset(&ev, 0, sizeof ev);
@@ -1034,8 +1058,8 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
                 return;
             }
             c->flags |= MPTCP_CF_SEND_FAIL;
-            c->fail_dsn = p.dsn;
-            c->mst.mp_fail_out++;
+            c->mp->fail_dsn = p.dsn;
+            c->mp->mst.mp_fail_out++;
             /* Drop the bad mapping and everything after it until the peer
              * answers with the infinite mapping (3.7); it resends from
              * fail_dsn. */
@@ -1046,19 +1070,19 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
         }
         uint32_t n = MPTCP_MIN(p.len, blen);
         uint32_t skip = 0, take = 0;
-        uint64_t edge = c->rcv_nxt + mptcp_rcvbuf_space(&c->rcv);
-        if ((c->flags & MPTCP_CF_PEER_FIN_SEEN) && mptcp_dsn_lt(c->peer_fin_dsn, edge))
-            edge = c->peer_fin_dsn; /* nothing exists after the DATA_FIN */
-        int a = mptcp_dsn_accept(c->rcv_nxt, edge, p.dsn, n, &skip, &take);
+        uint64_t edge = c->mp->rcv_nxt + mptcp_rcvbuf_space(&c->mp->rcv);
+        if ((c->flags & MPTCP_CF_PEER_FIN_SEEN) && mptcp_dsn_lt(c->mp->peer_fin_dsn, edge))
+            edge = c->mp->peer_fin_dsn; /* nothing exists after the DATA_FIN */
+        int a = mptcp_dsn_accept(c->mp->rcv_nxt, edge, p.dsn, n, &skip, &take);
         if (a == MPTCP_DSN_IN) {
             ring_peek(&t->rcv, skip, buf, take);
-            int32_t adv = mptcp_rcvbuf_write(&c->rcv, (uint32_t)(p.dsn + skip - c->rcv_nxt), buf,
+            int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, (uint32_t)(p.dsn + skip - c->mp->rcv_nxt), buf,
                                              take);
             if (adv < 0)
                 break; /* no room for another hole: wait, the bytes stay */
             if (adv > 0) {
-                c->rcv_nxt += (uint32_t)adv;
-                c->mst.bytes_received += (uint32_t)adv;
+                c->mp->rcv_nxt += (uint32_t)adv;
+                c->mp->mst.bytes_received += (uint32_t)adv;
                 mptcp_conn_event(c, MPTCP_EVB_READABLE);
             }
         }
@@ -1095,8 +1119,8 @@ static uint32_t max_rto(const mptcp_conn *c)
 {
     uint32_t r = CONN_FIN_RTO_MIN;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (c->sf[i].t && c->sf[i].usable)
-            r = MPTCP_MAX(r, c->sf[i].t->rto_us);
+        if (c->mp->sf[i].t && c->mp->sf[i].usable)
+            r = MPTCP_MAX(r, c->mp->sf[i].t->rto_us);
     return r;
 }
 
@@ -1104,7 +1128,7 @@ static mptcp_subflow *first_usable(mptcp_conn *c)
 {
     mptcp_subflow *best = NULL;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || !sf_can_send(sf))
             continue;
         if (best == NULL || ((best->backup || best->peer_backup) && !(sf->backup || sf->peer_backup)))
@@ -1113,7 +1137,7 @@ static mptcp_subflow *first_usable(mptcp_conn *c)
     if (best == NULL) {
         /* A subflow that can still carry an ACK (closing ones too). */
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-            mptcp_subflow *sf = &c->sf[i];
+            mptcp_subflow *sf = &c->mp->sf[i];
             if (sf->role != MPTCP_SF_FREE && sf->t && sf->usable && !sf->dead &&
                 sf->t->state >= MPTCP_TCP_ESTABLISHED && sf->t->state != MPTCP_TCP_TIME_WAIT)
                 return sf;
@@ -1137,27 +1161,27 @@ static void fin_maybe_send(mptcp_conn *c, uint64_t now_us)
     if (!(c->flags & MPTCP_CF_FIN_PENDING) || (c->flags & MPTCP_CF_FIN_ACKED) ||
         (c->flags & MPTCP_CF_FALLBACK))
         return;
-    if (c->snd_nxt != c->fin_dsn)
+    if (c->mp->snd_nxt != c->mp->fin_dsn)
         return;
-    if (c->fin_rexmit_at != MPTCP_TIMER_NONE && c->fin_rexmit_at > now_us)
+    if (c->mp->fin_rexmit_at != MPTCP_TIMER_NONE && c->mp->fin_rexmit_at > now_us)
         return;
     mptcp_subflow *sf = first_usable(c);
     if (sf == NULL) {
-        c->fin_rexmit_at = now_us + max_rto(c); /* none can carry it now */
+        c->mp->fin_rexmit_at = now_us + max_rto(c); /* none can carry it now */
         return;
     }
     /* On every subflow that can carry it: one of them may be a black hole
      * nobody noticed yet (pure ACKs are never retransmitted by TCP). */
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (c->sf[i].role != MPTCP_SF_FREE && sf_can_send(&c->sf[i]))
-            send_ack_on(&c->sf[i], now_us);
+        if (c->mp->sf[i].role != MPTCP_SF_FREE && sf_can_send(&c->mp->sf[i]))
+            send_ack_on(&c->mp->sf[i], now_us);
     if (!sf_can_send(sf))
         send_ack_on(sf, now_us);
-    if (c->fin_rto == 0)
-        c->fin_rto = max_rto(c);
+    if (c->mp->fin_rto == 0)
+        c->mp->fin_rto = max_rto(c);
     else
-        c->fin_rto = MPTCP_MIN(c->fin_rto * 2, c->st->cfg.rto_max_us);
-    c->fin_rexmit_at = now_us + c->fin_rto;
+        c->mp->fin_rto = MPTCP_MIN(c->mp->fin_rto * 2, c->st->cfg.rto_max_us);
+    c->mp->fin_rexmit_at = now_us + c->mp->fin_rto;
 }
 
 /*
@@ -1168,37 +1192,37 @@ static void fin_maybe_send(mptcp_conn *c, uint64_t now_us)
  */
 static void window_probe(mptcp_conn *c, uint64_t now_us)
 {
-    bool closed = c->snd_nxt == c->snd_una && c->snd.len > 0 &&
-                  !mptcp_dsn_gt(c->snd_edge, c->snd_nxt) && !(c->flags & MPTCP_CF_FALLBACK);
+    bool closed = c->mp->snd_nxt == c->mp->snd_una && c->mp->snd.len > 0 &&
+                  !mptcp_dsn_gt(c->mp->snd_edge, c->mp->snd_nxt) && !(c->flags & MPTCP_CF_FALLBACK);
     if (!closed) {
-        c->probe_at = MPTCP_TIMER_NONE;
-        c->probe_rto = 0;
+        c->mp->probe_at = MPTCP_TIMER_NONE;
+        c->mp->probe_rto = 0;
         return;
     }
-    if (c->probe_rto == 0) {
-        c->probe_rto = max_rto(c);
-        c->probe_at = now_us + c->probe_rto;
+    if (c->mp->probe_rto == 0) {
+        c->mp->probe_rto = max_rto(c);
+        c->mp->probe_at = now_us + c->mp->probe_rto;
         return;
     }
-    if (c->probe_at > now_us)
+    if (c->mp->probe_at > now_us)
         return;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || !sf_can_send(sf))
             continue;
         mptcp_tcp_send_probe(sf->t, now_us);
         sf->t->ctr.zero_window_probes++;
         mptcp_tcp_touch(sf->t);
     }
-    c->probe_rto = MPTCP_MIN(c->probe_rto * 2, c->st->cfg.rto_max_us);
-    c->probe_at = now_us + c->probe_rto;
+    c->mp->probe_rto = MPTCP_MIN(c->mp->probe_rto * 2, c->st->cfg.rto_max_us);
+    c->mp->probe_at = now_us + c->mp->probe_rto;
 }
 
 static void pm_views(mptcp_conn *c, mptcp_pm_subflow *v, size_t *n)
 {
     *n = 0;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE)
             continue;
         mptcp_pm_subflow *p = &v[(*n)++];
@@ -1231,7 +1255,7 @@ int mptcp_conn_open_subflow(mptcp_conn *c, const mptcp_addr *local, const mptcp_
         return MPTCP_ELIMIT;
     mptcp_addr l = *local, r = *remote;
     if (r.port == 0)
-        r.port = c->remote.port;
+        r.port = c->mp->remote.port;
     if (l.family != r.family)
         return MPTCP_EINVAL;
     if (l.port == 0) {
@@ -1243,7 +1267,7 @@ int mptcp_conn_open_subflow(mptcp_conn *c, const mptcp_addr *local, const mptcp_
     }
     size_t used = 0;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        used += c->sf[i].role != MPTCP_SF_FREE;
+        used += c->mp->sf[i].role != MPTCP_SF_FREE;
     if (used >= MPTCP_MAX_SUBFLOWS)
         return MPTCP_ELIMIT;
     mptcp_tcb *t = tcb_open(st, &l, &r, now_us);
@@ -1256,7 +1280,7 @@ int mptcp_conn_open_subflow(mptcp_conn *c, const mptcp_addr *local, const mptcp_
     uint8_t rn[4];
     st->cb.random(st->user, rn, sizeof rn);
     sf->lnonce = mptcp_get_be32(rn);
-    c->mst.joins_out++;
+    c->mp->mst.joins_out++;
     mptcp_tcp_send_syn(t, now_us);
     mptcp_tcp_touch(t);
     return sf->id;
@@ -1274,15 +1298,15 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
 {
     if (!pm_active(c))
         return;
-    if (!c->pm.established)
-        mptcp_pm_set_established(&c->pm, (c->flags & MPTCP_CF_PEER_DENY0) != 0);
-    mptcp_pm_set_rto(&c->pm, max_rto(c));
-    mptcp_pm_timers_run(&c->pm, now_us);
+    if (!c->mp->pm.established)
+        mptcp_pm_set_established(&c->mp->pm, (c->flags & MPTCP_CF_PEER_DENY0) != 0);
+    mptcp_pm_set_rto(&c->mp->pm, max_rto(c));
+    mptcp_pm_timers_run(&c->mp->pm, now_us);
     mptcp_pm_subflow v[MPTCP_MAX_SUBFLOWS];
     size_t n = 0;
     pm_views(c, v, &n);
     mptcp_pm_action act[8];
-    size_t k = mptcp_pm_poll(&c->pm, v, n, act, 8, now_us);
+    size_t k = mptcp_pm_poll(&c->mp->pm, v, n, act, 8, now_us);
     bool want_ack = false;
     for (size_t i = 0; i < k; i++) {
         mptcp_pm_action *a = &act[i];
@@ -1314,7 +1338,7 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
             int rc = mptcp_conn_open_subflow(c, &a->local, &a->addr, a->local_id, a->remote_id,
                                              a->backup, now_us);
             if (rc < 0)
-                mptcp_pm_subflow_failed(&c->pm, a->local_id, a->remote_id, now_us);
+                mptcp_pm_subflow_failed(&c->mp->pm, a->local_id, a->remote_id, now_us);
             break;
         }
         }
@@ -1327,17 +1351,17 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
 static void reap_subflows(mptcp_conn *c, uint64_t now_us)
 {
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || !sf->dead)
             continue;
         if (!(c->flags & MPTCP_CF_DONE))
             reinject(c, sf, now_us);
         if (!sf->up && sf->role == MPTCP_SF_JOIN_ACTIVE)
-            mptcp_pm_subflow_failed(&c->pm, sf->local_id, sf->remote_id, now_us);
+            mptcp_pm_subflow_failed(&c->mp->pm, sf->local_id, sf->remote_id, now_us);
         if (sf->up || sf->role == MPTCP_SF_JOIN_ACTIVE)
             sf_event(sf, MPTCP_EV_SUBFLOW_DOWN);
-        if (c->sched_ops->subflow_closed)
-            c->sched_ops->subflow_closed(&c->sched, sf->id);
+        if (c->mp->sched_ops->subflow_closed)
+            c->mp->sched_ops->subflow_closed(&c->mp->sched, sf->id);
         if (sf->has_rst_code) {
             c->close_has_code = true;
             c->close_code = sf->rst_code;
@@ -1346,7 +1370,7 @@ static void reap_subflows(mptcp_conn *c, uint64_t now_us)
         sf_clear(sf);
         bool any = false;
         for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)
-            any |= c->sf[k].role != MPTCP_SF_FREE;
+            any |= c->mp->sf[k].role != MPTCP_SF_FREE;
         if (!any && !(c->flags & MPTCP_CF_CLOSE_QUEUED)) {
             /* The last subflow is gone. */
             if (c->flags & MPTCP_CF_DONE)
@@ -1363,7 +1387,7 @@ static void conn_maybe_finish(mptcp_conn *c)
 {
     if (!(c->flags & MPTCP_CF_DONE) || (c->flags & MPTCP_CF_CLOSE_QUEUED))
         return;
-    if (!(c->flags & MPTCP_CF_HOST_CLOSED) && c->rcv.len > 0)
+    if (!(c->flags & MPTCP_CF_HOST_CLOSED) && c->mp->rcv.len > 0)
         return;
     c->close_reason = MPTCP_CLOSE_NORMAL;
     mptcp_conn_event(c, MPTCP_EVB_CLOSED);
@@ -1377,7 +1401,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
     if (c->flags & MPTCP_CF_CLOSE_QUEUED)
         return;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->dead)
             continue;
         if (sf->closing && !(sf->t->flags & MPTCP_TF_FIN_PENDING) && !(c->flags & MPTCP_CF_FALLBACK))
@@ -1389,7 +1413,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 sf->usable = true;
                 if (!(c->flags & MPTCP_CF_CONNECTED)) {
                     c->flags |= MPTCP_CF_CONNECTED;
-                    c->snd_edge = c->snd_una + sf->t->snd_wnd;
+                    c->mp->snd_edge = c->mp->snd_una + sf->t->snd_wnd;
                     if (c->flags & MPTCP_CF_ACTIVE) {
                         mptcp_conn_event(c, MPTCP_EVB_CONNECTED);
                     } else {
@@ -1405,29 +1429,29 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         /* One subflow carries the stream with no options: what it has
          * acknowledged is acknowledged at data level. */
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-            mptcp_subflow *sf = &c->sf[i];
-            if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->id != c->fb_id)
+            mptcp_subflow *sf = &c->mp->sf[i];
+            if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->id != c->mp->fb_id)
                 continue;
             uint32_t una = sf->t->snd_una;
-            uint64_t acked = c->snd_una;
-            if (mptcp_seq_geq(una, c->lin_ssn))
-                acked = c->lin_dsn + (una - c->lin_ssn);
-            else if (c->lin_back)
-                acked = c->lin_dsn - (c->lin_ssn - una);
-            if (c->inf_pending && mptcp_seq_gt(una, c->lin_ssn))
-                c->inf_pending = false;
-            if (mptcp_dsn_gt(acked, c->snd_una))
+            uint64_t acked = c->mp->snd_una;
+            if (mptcp_seq_geq(una, c->mp->lin_ssn))
+                acked = c->mp->lin_dsn + (una - c->mp->lin_ssn);
+            else if (c->mp->lin_back)
+                acked = c->mp->lin_dsn - (c->mp->lin_ssn - una);
+            if (c->mp->inf_pending && mptcp_seq_gt(una, c->mp->lin_ssn))
+                c->mp->inf_pending = false;
+            if (mptcp_dsn_gt(acked, c->mp->snd_una))
                 mptcp_conn_data_ack(c, acked, UINT32_MAX / 2, now_us);
-            c->snd_edge = c->snd_nxt + sf->t->snd_wnd + mptcp_sndbuf_free(&sf->t->snd);
-            if (mptcp_dsn_gt(c->snd_una + c->snd.len, c->snd_nxt)) {
-                uint32_t m = sf_push(c, sf, c->snd_nxt,
-                                     (uint32_t)MPTCP_MIN(c->snd_una + c->snd.len - c->snd_nxt,
+            c->mp->snd_edge = c->mp->snd_nxt + sf->t->snd_wnd + mptcp_sndbuf_free(&sf->t->snd);
+            if (mptcp_dsn_gt(c->mp->snd_una + c->mp->snd.len, c->mp->snd_nxt)) {
+                uint32_t m = sf_push(c, sf, c->mp->snd_nxt,
+                                     (uint32_t)MPTCP_MIN(c->mp->snd_una + c->mp->snd.len - c->mp->snd_nxt,
                                                          (uint64_t)UINT32_MAX));
-                c->snd_nxt += m;
+                c->mp->snd_nxt += m;
                 if (m)
                     mptcp_tcp_output(sf->t, now_us);
             }
-            if ((c->flags & MPTCP_CF_FIN_PENDING) && c->snd_nxt == c->fin_dsn &&
+            if ((c->flags & MPTCP_CF_FIN_PENDING) && c->mp->snd_nxt == c->mp->fin_dsn &&
                 !(sf->t->flags & MPTCP_TF_FIN_PENDING))
                 tcp_shutdown(sf->t, now_us);
             /* The TCP FIN is the DATA_FIN only once every byte before it
@@ -1449,14 +1473,14 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
         /* A subflow whose RTO expired twice is potentially failed: what it
          * holds goes to the others now (Linux marks it stale likewise). */
-        mptcp_subflow *sf = &c->sf[i];
+        mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->dead)
             continue;
         if (sf->t->backoff >= 2 && !(sf->t->flags & MPTCP_TF_PERSIST) && !sf->reinjected) {
             bool other = false;
             for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)
-                other |= k != i && c->sf[k].role != MPTCP_SF_FREE && sf_can_send(&c->sf[k]) &&
-                         c->sf[k].t->backoff == 0;
+                other |= k != i && c->mp->sf[k].role != MPTCP_SF_FREE && sf_can_send(&c->mp->sf[k]) &&
+                         c->mp->sf[k].t->backoff == 0;
             if (other)
                 reinject(c, sf, now_us);
         } else if (sf->t->backoff == 0 && sf->reinjected && !sf->closing) {
@@ -1473,10 +1497,10 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
          * connection is closed; the subflows close with FINs. */
         c->flags |= MPTCP_CF_DONE;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            if (c->sf[i].role != MPTCP_SF_FREE && c->sf[i].t && !c->sf[i].dead) {
-                c->sf[i].closing = true;
-                tcp_shutdown(c->sf[i].t, now_us);
-                mptcp_tcp_touch(c->sf[i].t);
+            if (c->mp->sf[i].role != MPTCP_SF_FREE && c->mp->sf[i].t && !c->mp->sf[i].dead) {
+                c->mp->sf[i].closing = true;
+                tcp_shutdown(c->mp->sf[i].t, now_us);
+                mptcp_tcp_touch(c->mp->sf[i].t);
             }
     }
     conn_maybe_finish(c);
@@ -1488,23 +1512,23 @@ void mptcp_conn_touch(mptcp_conn *c)
     uint64_t d = MPTCP_TIMER_NONE;
     if ((c->flags & MPTCP_CF_MP) && !(c->flags & MPTCP_CF_CLOSE_QUEUED)) {
         if ((c->flags & MPTCP_CF_FIN_PENDING) && !(c->flags & MPTCP_CF_FIN_ACKED) &&
-            !(c->flags & MPTCP_CF_FALLBACK) && c->snd_nxt == c->fin_dsn)
-            d = c->fin_rexmit_at;
-        if (c->pm.established && pm_active(c)) {
-            uint64_t p = mptcp_pm_next_deadline(&c->pm);
+            !(c->flags & MPTCP_CF_FALLBACK) && c->mp->snd_nxt == c->mp->fin_dsn)
+            d = c->mp->fin_rexmit_at;
+        if (c->mp->pm.established && pm_active(c)) {
+            uint64_t p = mptcp_pm_next_deadline(&c->mp->pm);
             if (p < d)
                 d = p;
         }
-        if (c->probe_rto && c->probe_at < d && !(c->flags & MPTCP_CF_FALLBACK))
-            d = c->probe_at;
+        if (c->mp->probe_rto && c->mp->probe_at < d && !(c->flags & MPTCP_CF_FALLBACK))
+            d = c->mp->probe_at;
     }
-    mptcp_timer_set(&c->st->timers, &c->tn, d);
+    mptcp_timer_set(&c->st->timers, &c->mp->tn, d);
 }
 
 void mptcp_conn_timers_run(mptcp_conn *c, uint64_t now_us)
 {
     mptcp_conn_step(c, now_us);
-    if (c->fin_rexmit_at <= now_us)
+    if (c->mp->fin_rexmit_at <= now_us)
         fin_maybe_send(c, now_us);
 }
 
@@ -1527,7 +1551,7 @@ mptcp_ssize mptcp_conn_send(mptcp_conn *c, const uint8_t *data, size_t len, uint
     if (len == 0)
         return 0;
     uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = mptcp_sndbuf_append(&c->snd, data, chunk);
+    uint32_t n = mptcp_sndbuf_append(&c->mp->snd, data, chunk);
     if (n < len)
         c->flags |= MPTCP_CF_WANT_WRITE;
     if (n > 0)
@@ -1540,19 +1564,19 @@ mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t no
     if (!(c->flags & MPTCP_CF_MP))
         return c->tcb ? plain_recv(c, c->tcb, buf, len, now_us) : MPTCP_ECLOSED;
     uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = mptcp_rcvbuf_read(&c->rcv, buf, chunk);
+    uint32_t n = mptcp_rcvbuf_read(&c->mp->rcv, buf, chunk);
     mptcp_ssize ret;
     if (n > 0) {
         /* Room again: bytes a subflow holds because the ring was full move
          * up now (no later segment may come to push them, e.g. after the
          * peer's FIN), then the windows open. */
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            if (c->sf[i].t && c->sf[i].t->rcv.len > 0 && (c->flags & MPTCP_CF_MP))
-                mptcp_conn_sf_rx_pump(&c->sf[i], now_us);
+            if (c->mp->sf[i].t && c->mp->sf[i].t->rcv.len > 0 && (c->flags & MPTCP_CF_MP))
+                mptcp_conn_sf_rx_pump(&c->mp->sf[i], now_us);
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            if (c->sf[i].t && c->sf[i].usable) {
-                mptcp_tcp_rcv_window_opened(c->sf[i].t, now_us);
-                mptcp_tcp_touch(c->sf[i].t);
+            if (c->mp->sf[i].t && c->mp->sf[i].usable) {
+                mptcp_tcp_rcv_window_opened(c->mp->sf[i].t, now_us);
+                mptcp_tcp_touch(c->mp->sf[i].t);
             }
         mptcp_conn_dirty(c);
         ret = (mptcp_ssize)n;
@@ -1578,9 +1602,9 @@ int mptcp_conn_shutdown(mptcp_conn *c, uint64_t now_us)
     }
     if (!(c->flags & MPTCP_CF_FIN_PENDING)) {
         c->flags |= MPTCP_CF_FIN_PENDING;
-        c->fin_dsn = c->snd_una + c->snd.len;
-        c->fin_rexmit_at = MPTCP_TIMER_NONE;
-        c->fin_rto = 0;
+        c->mp->fin_dsn = c->mp->snd_una + c->mp->snd.len;
+        c->mp->fin_rexmit_at = MPTCP_TIMER_NONE;
+        c->mp->fin_rto = 0;
     }
     mptcp_conn_dirty(c);
     return 0;
@@ -1593,7 +1617,7 @@ int mptcp_conn_close(mptcp_conn *c, uint64_t now_us)
         return c->tcb ? plain_close(c, c->tcb, now_us) : 0;
     }
     c->flags |= MPTCP_CF_HOST_CLOSED;
-    if (c->rcv.len > 0 || !(c->flags & MPTCP_CF_CONNECTED)) {
+    if (c->mp->rcv.len > 0 || !(c->flags & MPTCP_CF_CONNECTED)) {
         /* Unread data (RFC 9293 section 3.6 spirit) or not connected yet:
          * abort; an MPTCP connection says so with MP_FASTCLOSE (3.5). */
         if (c->flags & MPTCP_CF_CONNECTED)

@@ -95,20 +95,16 @@ typedef struct mptcp_conn_evq_ent {
     mptcp_event ev;
 } mptcp_conn_evq_ent;
 
-struct mptcp_conn {
-    struct mptcp_stack *st;
-    struct mptcp_conn *ev_next, *grave_next, *dirty_next;
-    struct mptcp_conn *all_prev, *all_next;
-    void *user;
+/*
+ * The MPTCP part of a connection (RFC 8684): allocated only when the
+ * connection runs MPTCP (it starts with MP_CAPABLE), so that a plain TCP
+ * connection costs its shell and its TCB and nothing more. Kept after a
+ * fallback (the stream's DSN bookkeeping and events still live here).
+ */
+typedef struct mptcp_mpc {
+    struct mptcp_conn *c;    /* back pointer (timer callbacks start from tn) */
     mptcp_timer_node tn;     /* connection-level deadline (DATA_FIN, PM) */
-    uint32_t flags;          /* MPTCP_CF_* */
-    uint8_t ev_bits;         /* MPTCP_EVB_* pending */
-    uint8_t close_reason;
-    bool close_has_code;
-    uint8_t close_code;
     mptcp_addr local, remote; /* the initial subflow's addresses */
-    /* Plain TCP (no MPTCP_CF_MP): the one TCB. MPTCP: the subflows. */
-    mptcp_tcb *tcb;
     mptcp_subflow sf[MPTCP_MAX_SUBFLOWS];
     uint8_t next_sf_id;
     /* Keys (RFC 8684 section 3.1). */
@@ -151,7 +147,37 @@ struct mptcp_conn {
     mptcp_conn_evq_ent evq[MPTCP_CONN_EVQ];
     uint8_t evq_head, evq_n;
     mptcp_mp_stats mst;
+} mptcp_mpc;
+
+/*
+ * The connection as the host holds it. Plain TCP: this shell and c->tcb.
+ * MPTCP (MPTCP_CF_MP, c->mp != NULL): the subflows and the data level live
+ * in *c->mp.
+ */
+struct mptcp_conn {
+    struct mptcp_stack *st;
+    struct mptcp_conn *ev_next, *grave_next, *dirty_next;
+    struct mptcp_conn *all_prev, *all_next;
+    void *user;
+    uint32_t flags;          /* MPTCP_CF_* */
+    uint8_t ev_bits;         /* MPTCP_EVB_* pending */
+    uint8_t close_reason;
+    bool close_has_code;
+    uint8_t close_code;
+    mptcp_tcb *tcb;          /* plain TCP: the one TCB (NULL for MPTCP) */
+    mptcp_mpc *mp;           /* MPTCP state, NULL for a plain connection */
 };
+
+/* The connection's addresses: the initial subflow's for MPTCP, the TCB's
+ * for plain TCP (which holds its TCB for as long as the host holds it). */
+static inline const mptcp_addr *mptcp_conn_local(const struct mptcp_conn *c)
+{
+    return c->mp ? &c->mp->local : &c->tcb->local;
+}
+static inline const mptcp_addr *mptcp_conn_remote(const struct mptcp_conn *c)
+{
+    return c->mp ? &c->mp->remote : &c->tcb->remote;
+}
 
 /* ---- stack side (stack.c calls these) ---- */
 

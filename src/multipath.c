@@ -34,7 +34,7 @@ int mptcp_local_addr_remove(mptcp_stack *st, uint8_t id, uint64_t now_us)
     for (mptcp_conn *c = st->all; c; c = c->all_next) {
         if (!(c->flags & MPTCP_CF_MP))
             continue;
-        mptcp_pm_local_removed(&c->pm, id);
+        mptcp_pm_local_removed(&c->mp->pm, id);
         mptcp_conn_dirty(c);
     }
     mptcp_stack_leave(st);
@@ -71,8 +71,8 @@ int mptcp_subflow_open(mptcp_conn *c, const mptcp_addr *local, const mptcp_addr 
     now_us = mptcp_stack_enter(st, now_us);
     uint8_t rid = 0;
     for (size_t i = 0; i < MPTCP_MAX_ADDRS; i++)
-        if (c->pm.remote[i].used && memcmp(c->pm.remote[i].addr.ip, remote->ip, 16) == 0)
-            rid = c->pm.remote[i].id;
+        if (c->mp->pm.remote[i].used && memcmp(c->mp->pm.remote[i].addr.ip, remote->ip, 16) == 0)
+            rid = c->mp->pm.remote[i].id;
     int rc = mptcp_conn_open_subflow(c, local, remote, mptcp_subflow_local_id_alloc(c, local),
                                      rid, backup, now_us);
     mptcp_stack_leave(st);
@@ -90,7 +90,7 @@ int mptcp_subflow_close(mptcp_conn *c, int id, uint64_t now_us)
         return MPTCP_ENOTFOUND;
     size_t live = 0;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        live += c->sf[i].role != MPTCP_SF_FREE && !c->sf[i].dead && !c->sf[i].closing;
+        live += c->mp->sf[i].role != MPTCP_SF_FREE && !c->mp->sf[i].dead && !c->mp->sf[i].closing;
     if (live <= 1)
         return MPTCP_ESTATE;
     mptcp_stack *st = c->st;
@@ -141,12 +141,12 @@ int mptcp_announce(mptcp_conn *c, const mptcp_addr *addr, uint64_t now_us)
     }
     mptcp_pm_ann *slot = NULL;
     for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++) {
-        if (c->pm.ann[i].state != MPTCP_PM_ANN_FREE && c->pm.ann[i].id == id) {
-            slot = &c->pm.ann[i];
+        if (c->mp->pm.ann[i].state != MPTCP_PM_ANN_FREE && c->mp->pm.ann[i].id == id) {
+            slot = &c->mp->pm.ann[i];
             break;
         }
-        if (slot == NULL && c->pm.ann[i].state == MPTCP_PM_ANN_FREE)
-            slot = &c->pm.ann[i];
+        if (slot == NULL && c->mp->pm.ann[i].state == MPTCP_PM_ANN_FREE)
+            slot = &c->mp->pm.ann[i];
     }
     if (slot == NULL)
         return MPTCP_ELIMIT;
@@ -156,7 +156,7 @@ int mptcp_announce(mptcp_conn *c, const mptcp_addr *addr, uint64_t now_us)
     slot->id = id;
     slot->addr = *addr;
     slot->deadline = UINT64_MAX;
-    c->pm.local_ids[id / 8] |= (uint8_t)(1u << (id % 8));
+    c->mp->pm.local_ids[id / 8] |= (uint8_t)(1u << (id % 8));
     mptcp_conn_dirty(c);
     mptcp_stack_leave(st);
     return id;
@@ -168,16 +168,16 @@ int mptcp_addr_remove(mptcp_conn *c, uint8_t id, uint64_t now_us)
         return MPTCP_EINVAL;
     if (!mp_ready(c))
         return MPTCP_ESTATE;
-    if (!mptcp_pm_local_id_used(&c->pm, id)) {
+    if (!mptcp_pm_local_id_used(&c->mp->pm, id)) {
         bool found = false;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            found |= c->sf[i].role != MPTCP_SF_FREE && c->sf[i].local_id == id;
+            found |= c->mp->sf[i].role != MPTCP_SF_FREE && c->mp->sf[i].local_id == id;
         if (!found)
             return MPTCP_ENOTFOUND;
     }
     mptcp_stack *st = c->st;
     now_us = mptcp_stack_enter(st, now_us);
-    mptcp_pm_local_removed(&c->pm, id);
+    mptcp_pm_local_removed(&c->mp->pm, id);
     mptcp_conn_dirty(c);
     mptcp_stack_leave(st);
     return 0;
@@ -187,19 +187,25 @@ int mptcp_conn_get_mp_stats(const mptcp_conn *c, mptcp_mp_stats *out)
 {
     if (c == NULL || out == NULL)
         return MPTCP_EINVAL;
-    *out = c->mst;
-    out->snd_una = c->snd_una;
-    out->snd_nxt = c->snd_nxt;
-    out->rcv_nxt = c->rcv_nxt;
-    out->snd_wnd = mptcp_dsn_gt(c->snd_edge, c->snd_una) ? (uint32_t)MPTCP_MIN(
-                                                              c->snd_edge - c->snd_una,
+    if (c->mp == NULL) {
+        /* Plain TCP from the start: no data level, one path. */
+        memset(out, 0, sizeof *out);
+        out->n_subflows = 1;
+        return 0;
+    }
+    *out = c->mp->mst;
+    out->snd_una = c->mp->snd_una;
+    out->snd_nxt = c->mp->snd_nxt;
+    out->rcv_nxt = c->mp->rcv_nxt;
+    out->snd_wnd = mptcp_dsn_gt(c->mp->snd_edge, c->mp->snd_una) ? (uint32_t)MPTCP_MIN(
+                                                              c->mp->snd_edge - c->mp->snd_una,
                                                               (uint64_t)UINT32_MAX)
                                                         : 0;
     out->checksum = (c->flags & MPTCP_CF_CSUM) != 0;
     out->fully_established = (c->flags & MPTCP_CF_FULLY_EST) != 0;
     uint8_t n = 0;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        n += c->sf[i].role != MPTCP_SF_FREE;
+        n += c->mp->sf[i].role != MPTCP_SF_FREE;
     out->n_subflows = (c->flags & MPTCP_CF_MP) ? n : 1;
     return 0;
 }
@@ -215,10 +221,10 @@ int mptcp_conn_subflows(const mptcp_conn *c, int *ids, int max)
     }
     int n = 0;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-        if (c->sf[i].role == MPTCP_SF_FREE)
+        if (c->mp->sf[i].role == MPTCP_SF_FREE)
             continue;
         if (n < max)
-            ids[n] = c->sf[i].id;
+            ids[n] = c->mp->sf[i].id;
         n++;
     }
     return n;
@@ -262,8 +268,8 @@ int mptcp_conn_get_stats(const mptcp_conn *c, mptcp_conn_stats *out)
     if (c->flags & MPTCP_CF_MP) {
         t = NULL;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS && t == NULL; i++)
-            if (c->sf[i].role != MPTCP_SF_FREE && c->sf[i].t)
-                t = c->sf[i].t;
+            if (c->mp->sf[i].role != MPTCP_SF_FREE && c->mp->sf[i].t)
+                t = c->mp->sf[i].t;
     }
     if (t == NULL) {
         memset(out, 0, sizeof *out);

@@ -190,7 +190,7 @@ static void deliver(mptcp_stack *st, mptcp_conn *c, mptcp_ev_type type)
         ev.u.closed.rst_code = c->close_code;
     }
     if (type == MPTCP_EV_ACCEPTED)
-        ev.u.accepted.local = c->local;
+        ev.u.accepted.local = *mptcp_conn_local(c);
     if (st->cb.event)
         st->cb.event(st->user, c, &ev);
 }
@@ -223,10 +223,10 @@ static void flush(mptcp_stack *st)
                 break;
             if (order[i].bit == 0) {
                 /* Multipath events, in the order they happened. */
-                while (c->evq_n > 0) {
-                    mptcp_event ev = c->evq[c->evq_head].ev;
-                    c->evq_head = (uint8_t)((c->evq_head + 1) % MPTCP_CONN_EVQ);
-                    c->evq_n--;
+                while (c->mp && c->mp->evq_n > 0) {
+                    mptcp_event ev = c->mp->evq[c->mp->evq_head].ev;
+                    c->mp->evq_head = (uint8_t)((c->mp->evq_head + 1) % MPTCP_CONN_EVQ);
+                    c->mp->evq_n--;
                     if (!(c->flags & MPTCP_CF_HOST_CLOSED) && st->cb.event)
                         st->cb.event(st->user, c, &ev);
                 }
@@ -245,7 +245,8 @@ static void flush(mptcp_stack *st)
             deliver(st, c, MPTCP_EV_CLOSED);
             mptcp_conn_release(c);
         }
-        c->evq_n = 0;
+        if (c->mp)
+            c->mp->evq_n = 0;
     }
 }
 
@@ -356,7 +357,7 @@ int mptcp_handle_timeout(mptcp_stack *st, uint64_t now_us)
         if (tn == NULL || tn->key > now_us)
             break;
         if (tn->kind == MPTCP_TIMER_KIND_CONN) {
-            mptcp_conn *c = (mptcp_conn *)(void *)((uint8_t *)tn - offsetof(mptcp_conn, tn));
+            mptcp_conn *c = ((mptcp_mpc *)(void *)((uint8_t *)tn - offsetof(mptcp_mpc, tn)))->c;
             mptcp_conn_timers_run(c, now_us);
             mptcp_conn_touch(c);
             continue;
@@ -507,9 +508,9 @@ int mptcp_conn_get_addrs(const mptcp_conn *c, mptcp_addr *local, mptcp_addr *rem
     if (c == NULL)
         return MPTCP_EINVAL;
     if (local)
-        *local = c->local;
+        *local = *mptcp_conn_local(c);
     if (remote)
-        *remote = c->remote;
+        *remote = *mptcp_conn_remote(c);
     return 0;
 }
 

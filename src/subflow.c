@@ -18,8 +18,8 @@
 
 uint8_t mptcp_subflow_local_id(const mptcp_conn *c, const mptcp_addr *a)
 {
-    if (mptcp_addr_equal(a, &c->local) || (a->family == c->local.family &&
-                                             memcmp(a->ip, c->local.ip, 16) == 0))
+    if (mptcp_addr_equal(a, &c->mp->local) || (a->family == c->mp->local.family &&
+                                             memcmp(a->ip, c->mp->local.ip, 16) == 0))
         return 0;
     const mptcp_pm_config *pc = &c->st->pm;
     for (size_t i = 0; i < MPTCP_PM_MAX_ENDPOINTS; i++)
@@ -32,7 +32,7 @@ uint8_t mptcp_subflow_local_id(const mptcp_conn *c, const mptcp_addr *a)
 uint8_t mptcp_subflow_local_id_alloc(mptcp_conn *c, const mptcp_addr *a)
 {
     uint8_t id = mptcp_subflow_local_id(c, a);
-    if (id != 0 || (a->family == c->local.family && memcmp(a->ip, c->local.ip, 16) == 0))
+    if (id != 0 || (a->family == c->mp->local.family && memcmp(a->ip, c->mp->local.ip, 16) == 0))
         return id;
     /* An address that is no endpoint gets an ID of its own (an implicit
      * endpoint without flags, as Linux does) so that REMOVE_ADDR and
@@ -43,32 +43,32 @@ uint8_t mptcp_subflow_local_id_alloc(mptcp_conn *c, const mptcp_addr *a)
     if (rc <= 0)
         return 0;
     id = (uint8_t)rc;
-    c->pm.local_ids[id / 8] |= (uint8_t)(1u << (id % 8));
+    c->mp->pm.local_ids[id / 8] |= (uint8_t)(1u << (id % 8));
     return id;
 }
 
 void mptcp_subflow_queue_add_addr(mptcp_conn *c, uint8_t id, const mptcp_addr *a, bool echo)
 {
-    if (c->aa_n >= MPTCP_ARRAY_LEN(c->aa_q))
+    if (c->mp->aa_n >= MPTCP_ARRAY_LEN(c->mp->aa_q))
         return;
-    mptcp_opt_add_addr *o = &c->aa_q[c->aa_n++];
+    mptcp_opt_add_addr *o = &c->mp->aa_q[c->mp->aa_n++];
     memset(o, 0, sizeof *o);
     o->echo = echo;
     o->addr_id = id;
     o->addr = *a;
     if (!echo)
-        o->hmac = mptcp_add_addr_hmac(c->lkey, c->rkey, id, a);
+        o->hmac = mptcp_add_addr_hmac(c->mp->lkey, c->mp->rkey, id, a);
 }
 
 void mptcp_subflow_queue_rm(mptcp_conn *c, const mptcp_opt_rm_addr *rm)
 {
-    if (!c->rm_pending) {
-        c->rm_q = *rm;
-        c->rm_pending = true;
+    if (!c->mp->rm_pending) {
+        c->mp->rm_q = *rm;
+        c->mp->rm_pending = true;
         return;
     }
-    for (uint8_t i = 0; i < rm->count && c->rm_q.count < MPTCP_RM_ADDR_MAX; i++)
-        c->rm_q.ids[c->rm_q.count++] = rm->ids[i];
+    for (uint8_t i = 0; i < rm->count && c->mp->rm_q.count < MPTCP_RM_ADDR_MAX; i++)
+        c->mp->rm_q.ids[c->mp->rm_q.count++] = rm->ids[i];
 }
 
 static size_t put(uint8_t *dst, size_t cap, size_t *used, const mptcp_opt *o)
@@ -105,7 +105,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
          * connection-level abort rides on it. */
         if (c->flags & MPTCP_CF_FASTCLOSE) {
             o.form = MPTCP_OPT_FASTCLOSE;
-            o.u.fastclose.rcv_key = c->rkey;
+            o.u.fastclose.rcv_key = c->mp->rkey;
             put(dst, cap, &used, &o);
             memset(&o, 0, sizeof o);
         }
@@ -124,7 +124,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
             o.form = MPTCP_OPT_JOIN_SYN;
             o.u.join.backup = sf->backup;
             o.u.join.addr_id = sf->local_id;
-            o.u.join.token = c->rtoken;
+            o.u.join.token = c->mp->rtoken;
             o.u.join.nonce = sf->lnonce;
         }
         put(dst, cap, &used, &o);
@@ -142,13 +142,13 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
             o.u.mpc.version = 1;
             o.u.mpc.flags = MPTCP_MPC_H | ((c->flags & MPTCP_CF_CSUM) ? MPTCP_MPC_A : 0) |
                             (c->st->cfg.deny_join_id0 ? MPTCP_MPC_C : 0);
-            o.u.mpc.snd_key = c->lkey;
+            o.u.mpc.snd_key = c->mp->lkey;
         } else {
             o.form = MPTCP_OPT_JOIN_SYNACK;
             o.u.join.backup = sf->backup;
             o.u.join.addr_id = sf->local_id;
             o.u.join.nonce = sf->lnonce;
-            o.u.join.thmac = mptcp_join_thmac(1, c->lkey, c->rkey, sf->lnonce, sf->rnonce);
+            o.u.join.thmac = mptcp_join_thmac(1, c->mp->lkey, c->mp->rkey, sf->lnonce, sf->rnonce);
         }
         put(dst, cap, &used, &o);
         return used;
@@ -156,16 +156,16 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     if (!(c->flags & MPTCP_CF_MP))
         return 0;
     if (c->flags & MPTCP_CF_FALLBACK) {
-        if (!c->inf_pending || payload_len == 0 || seq != c->lin_ssn)
+        if (!c->mp->inf_pending || payload_len == 0 || seq != c->mp->lin_ssn)
             return 0;
         /* The infinite mapping (3.7): data-level length 0, from here on
          * subflow bytes map linearly; its checksum field is zero. */
         o.form = MPTCP_OPT_DSS;
         o.u.dss.has_ack = true;
-        o.u.dss.data_ack = (uint32_t)c->rcv_nxt;
+        o.u.dss.data_ack = (uint32_t)c->mp->rcv_nxt;
         o.u.dss.has_map = true;
         o.u.dss.dsn64 = true;
-        o.u.dss.dsn = c->lin_dsn;
+        o.u.dss.dsn = c->mp->lin_dsn;
         o.u.dss.ssn = seq - t->iss;
         o.u.dss.data_len = 0;
         o.u.dss.has_csum = (c->flags & MPTCP_CF_CSUM) != 0;
@@ -174,7 +174,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     }
     if (sf->role == MPTCP_SF_JOIN_ACTIVE && !sf->join_acked) {
         o.form = MPTCP_OPT_JOIN_ACK;
-        mptcp_join_hmac(1, c->lkey, c->rkey, sf->lnonce, sf->rnonce, o.u.join.hmac);
+        mptcp_join_hmac(1, c->mp->lkey, c->mp->rkey, sf->lnonce, sf->rnonce, o.u.join.hmac);
         put(dst, cap, &used, &o);
         return used;
     }
@@ -191,8 +191,8 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
             o.form = payload_len ? MPTCP_OPT_MPC_DATA : MPTCP_OPT_MPC_ACK;
             o.u.mpc.version = 1;
             o.u.mpc.flags = MPTCP_MPC_H | ((c->flags & MPTCP_CF_CSUM) ? MPTCP_MPC_A : 0);
-            o.u.mpc.snd_key = c->lkey;
-            o.u.mpc.rcv_key = c->rkey;
+            o.u.mpc.snd_key = c->mp->lkey;
+            o.u.mpc.rcv_key = c->mp->rkey;
             if (payload_len) {
                 o.u.mpc.data_len = m.data_len;
                 o.u.mpc.has_csum = m.has_csum;
@@ -207,7 +207,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     o.form = MPTCP_OPT_DSS;
     o.u.dss.has_ack = true;
     o.u.dss.ack64 = false;
-    o.u.dss.data_ack = (uint32_t)c->rcv_nxt;
+    o.u.dss.data_ack = (uint32_t)c->mp->rcv_nxt;
     if (room >= 0) {
         o.u.dss.has_map = true;
         o.u.dss.dsn64 = true;
@@ -218,8 +218,8 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         o.u.dss.csum = m.csum;
         o.u.dss.fin = m.fin;
     } else if (payload_len == 0 && (c->flags & MPTCP_CF_FIN_PENDING) &&
-               c->snd_nxt == c->fin_dsn && !(c->flags & MPTCP_CF_FIN_ACKED)) {
-        mptcp_map_tx_fin_only(c->fin_dsn, (c->flags & MPTCP_CF_CSUM) != 0, &m);
+               c->mp->snd_nxt == c->mp->fin_dsn && !(c->flags & MPTCP_CF_FIN_ACKED)) {
+        mptcp_map_tx_fin_only(c->mp->fin_dsn, (c->flags & MPTCP_CF_CSUM) != 0, &m);
         o.u.dss.has_map = true;
         o.u.dss.dsn64 = true;
         o.u.dss.dsn = m.dsn;
@@ -234,7 +234,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         /* Repeated until the infinite mapping answers it (3.7). */
         memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_FAIL;
-        o.u.fail.dsn = c->fail_dsn;
+        o.u.fail.dsn = c->mp->fail_dsn;
         put(dst, cap, &used, &o);
     }
     if (payload_len > 0)
@@ -247,21 +247,21 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         if (put(dst, cap, &used, &o))
             sf->prio_pending = false;
     }
-    if (c->rm_pending) {
+    if (c->mp->rm_pending) {
         memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_REMOVE_ADDR;
-        o.u.rm_addr = c->rm_q;
+        o.u.rm_addr = c->mp->rm_q;
         if (put(dst, cap, &used, &o))
-            c->rm_pending = false;
+            c->mp->rm_pending = false;
     }
-    while (c->aa_n > 0) {
+    while (c->mp->aa_n > 0) {
         memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_ADD_ADDR;
-        o.u.add_addr = c->aa_q[0];
+        o.u.add_addr = c->mp->aa_q[0];
         if (!put(dst, cap, &used, &o))
             break;
-        memmove(&c->aa_q[0], &c->aa_q[1], (size_t)(c->aa_n - 1) * sizeof c->aa_q[0]);
-        c->aa_n--;
+        memmove(&c->mp->aa_q[0], &c->mp->aa_q[1], (size_t)(c->mp->aa_n - 1) * sizeof c->mp->aa_q[0]);
+        c->mp->aa_n--;
     }
     (void)t;
     return used;
@@ -377,7 +377,7 @@ static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
 
 static void bad_join(mptcp_subflow *sf, uint64_t now_us)
 {
-    sf->c->mst.join_bad_hmac++;
+    sf->c->mp->mst.join_bad_hmac++;
     mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
 }
 
@@ -394,7 +394,7 @@ static void synack_in(mptcp_subflow *sf, mptcp_tcb *t, const rx_opts *r, uint64_
             c->flags |= MPTCP_CF_CSUM;
         if (r->m.flags & MPTCP_MPC_C)
             c->flags |= MPTCP_CF_PEER_DENY0;
-        c->mst.checksum = (c->flags & MPTCP_CF_CSUM) != 0;
+        c->mp->mst.checksum = (c->flags & MPTCP_CF_CSUM) != 0;
         mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
         mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);
         return;
@@ -404,7 +404,7 @@ static void synack_in(mptcp_subflow *sf, mptcp_tcb *t, const rx_opts *r, uint64_
         bad_join(sf, now_us);
         return;
     }
-    uint64_t want = mptcp_join_thmac(1, c->rkey, c->lkey, r->j.nonce, sf->lnonce);
+    uint64_t want = mptcp_join_thmac(1, c->mp->rkey, c->mp->lkey, r->j.nonce, sf->lnonce);
     if (!mptcp_crypto_equal64(want, r->j.thmac)) {
         bad_join(sf, now_us);
         return;
@@ -422,15 +422,15 @@ static void rst_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
     mptcp_conn *c = sf->c;
     bool inexact = sf->t && (sf->t->flags & MPTCP_TF_RST_INEXACT);
     if (inexact && !(r->fastclose && (c->flags & MPTCP_CF_MP) &&
-                     mptcp_crypto_equal64(r->fc.rcv_key, c->lkey)))
+                     mptcp_crypto_equal64(r->fc.rcv_key, c->mp->lkey)))
         return; /* only the key makes a RST off rcv_nxt acceptable */
     if (r->tcprst) {
         sf->has_rst_code = true;
         sf->rst_code = r->rst.reason;
-        c->mst.rst_in_code[MPTCP_MIN(r->rst.reason, 7)]++;
+        c->mp->mst.rst_in_code[MPTCP_MIN(r->rst.reason, 7)]++;
     }
     if (r->fastclose && (c->flags & MPTCP_CF_MP) &&
-        mptcp_crypto_equal64(r->fc.rcv_key, c->lkey)) {
+        mptcp_crypto_equal64(r->fc.rcv_key, c->mp->lkey)) {
         if (r->tcprst) {
             c->close_has_code = true;
             c->close_code = r->rst.reason;
@@ -448,12 +448,12 @@ static void dss_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h, cons
     mptcp_conn *c = sf->c;
     const mptcp_opt_dss *d = &r->d;
     if (d->has_ack) {
-        uint64_t ack = mptcp_dsn_expand_opt(c->snd_una, d->data_ack, d->ack64);
+        uint64_t ack = mptcp_dsn_expand_opt(c->mp->snd_una, d->data_ack, d->ack64);
         uint32_t wnd = (uint32_t)h->window << t->snd_wscale;
         mptcp_conn_data_ack(c, ack, wnd, now_us);
         if (sf->role == MPTCP_SF_MPC && !fully_est(c)) {
             c->flags |= MPTCP_CF_FULLY_EST; /* the server has our key */
-            c->mst.fully_established = true;
+            c->mp->mst.fully_established = true;
         }
     }
     map_in(sf, t, h, d, now_us);
@@ -482,7 +482,7 @@ static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
         }
     }
     mptcp_map m;
-    int rc = mptcp_map_rx_add_dss(&sf->rx, d, c->rcv_nxt, &m);
+    int rc = mptcp_map_rx_add_dss(&sf->rx, d, c->mp->rcv_nxt, &m);
     if (rc == MPTCP_MAP_FIN_ONLY || (rc >= 0 && m.fin && mptcp_map_payload(&m) == 0)) {
         mptcp_conn_peer_fin(c, t, mptcp_map_fin_dsn(&m), now_us);
         t->flags |= MPTCP_TF_ACK_NOW;
@@ -494,7 +494,7 @@ static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
         return;
     }
     if (rc < 0) {
-        c->mst.map_errors++;
+        c->mp->mst.map_errors++;
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
     }
 }
@@ -506,18 +506,18 @@ static void addr_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
     for (uint8_t i = 0; i < r->n_aa; i++) {
         const mptcp_opt_add_addr *a = &r->aa[i];
         if (!a->echo) {
-            uint64_t want = mptcp_add_addr_hmac(c->rkey, c->lkey, a->addr_id, &a->addr);
+            uint64_t want = mptcp_add_addr_hmac(c->mp->rkey, c->mp->lkey, a->addr_id, &a->addr);
             if (!mptcp_crypto_equal64(want, a->hmac)) {
-                c->mst.add_addr_bad_hmac++;
+                c->mp->mst.add_addr_bad_hmac++;
                 continue;
             }
-            c->mst.add_addr_in++;
+            c->mp->mst.add_addr_in++;
             if (!fully_est(c)) {
                 c->flags |= MPTCP_CF_FULLY_EST;
-                c->mst.fully_established = true;
+                c->mp->mst.fully_established = true;
             }
         }
-        mptcp_pm_rx res = mptcp_pm_add_addr_received(&c->pm, a);
+        mptcp_pm_rx res = mptcp_pm_add_addr_received(&c->mp->pm, a);
         if (!a->echo && res != MPTCP_PM_RX_DUP) {
             mptcp_event ev;
             memset(&ev, 0, sizeof ev);
@@ -529,8 +529,8 @@ static void addr_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
         }
     }
     if (r->rm) {
-        c->mst.rm_addr_in++;
-        mptcp_pm_rm_addr_received(&c->pm, &r->rma);
+        c->mp->mst.rm_addr_in++;
+        mptcp_pm_rm_addr_received(&c->mp->pm, &r->rma);
         for (uint8_t i = 0; i < r->rma.count; i++) {
             mptcp_event ev;
             memset(&ev, 0, sizeof ev);
@@ -541,7 +541,7 @@ static void addr_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
         }
     }
     if (r->prio) {
-        c->mst.prio_in++;
+        c->mp->mst.prio_in++;
         if (sf->peer_backup != r->p.backup) {
             sf->peer_backup = r->p.backup;
             mptcp_event ev;
@@ -575,16 +575,16 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     }
     if (!(c->flags & MPTCP_CF_MP))
         return;
-    if (r.fastclose && mptcp_crypto_equal64(r.fc.rcv_key, c->lkey)) {
+    if (r.fastclose && mptcp_crypto_equal64(r.fc.rcv_key, c->mp->lkey)) {
         mptcp_conn_fastclosed(c, false, now_us); /* 3.5, the ACK variant */
         return;
     }
     if (r.dss && r.d.has_map && r.d.data_len == 0) {
-        uint64_t dsn = mptcp_dsn_expand_opt(c->rcv_nxt, r.d.dsn, r.d.dsn64);
+        uint64_t dsn = mptcp_dsn_expand_opt(c->mp->rcv_nxt, r.d.dsn, r.d.dsn64);
         mptcp_conn_infinite_in(c, sf, t->irs + r.d.ssn, dsn, now_us);
     }
     if (r.fail && !(c->flags & MPTCP_CF_FALLBACK)) {
-        c->mst.mp_fail_in++;
+        c->mp->mst.mp_fail_in++;
         mptcp_event ev;
         memset(&ev, 0, sizeof ev);
         ev.type = MPTCP_EV_MP_FAIL;
@@ -604,7 +604,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
         size_t n = 0;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            n += c->sf[i].role != MPTCP_SF_FREE;
+            n += c->mp->sf[i].role != MPTCP_SF_FREE;
         if (n == 1) {
             /* Our data is acknowledged without a DATA_ACK: the peer (or a
              * middlebox) dropped MPTCP; fall back (RFC 8684 3.7). */
@@ -618,7 +618,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         /* Server: the third ACK (or the first data) must carry the
          * client's key (3.1); without it, fall back (3.7). */
         if (!r.mpc || (r.mpc_form != MPTCP_OPT_MPC_ACK && r.mpc_form != MPTCP_OPT_MPC_DATA) ||
-            !mptcp_crypto_equal64(r.m.rcv_key, c->lkey)) {
+            !mptcp_crypto_equal64(r.m.rcv_key, c->mp->lkey)) {
             mptcp_map_rx_init(&sf->rx, t->irs, false);
             mptcp_map_tx_init(&sf->tx, t->iss, false);
             mptcp_conn_fallback(c, sf, now_us);
@@ -627,8 +627,8 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         sf->mpc_ack_seen = true;
         mptcp_conn_set_remote_key(c, r.m.snd_key);
         c->flags |= MPTCP_CF_FULLY_EST;
-        c->mst.fully_established = true;
-        c->mst.checksum = (c->flags & MPTCP_CF_CSUM) != 0;
+        c->mp->mst.fully_established = true;
+        c->mp->mst.checksum = (c->flags & MPTCP_CF_CSUM) != 0;
         mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
         mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);
         t->flags |= MPTCP_TF_ACK_NOW; /* a DSS tells the client we have its key */
@@ -638,7 +638,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         /* The implicit mapping of MP_CAPABLE with data: IDSN+1 at seq 1. */
         mptcp_map m;
         memset(&m, 0, sizeof m);
-        m.dsn = c->ridsn + 1;
+        m.dsn = c->mp->ridsn + 1;
         m.ssn = 1;
         m.data_len = r.m.data_len;
         m.has_csum = r.m.has_csum;
@@ -647,7 +647,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         if (rc == MPTCP_MAP_EFULL)
             t->flags |= MPTCP_TF_DROP_DATA;
         else if (rc < 0) {
-            c->mst.map_errors++;
+            c->mp->mst.map_errors++;
             mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
             return;
         }
@@ -658,7 +658,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             return;
         }
         uint8_t want[20];
-        mptcp_join_hmac(1, c->rkey, c->lkey, sf->rnonce, sf->lnonce, want);
+        mptcp_join_hmac(1, c->mp->rkey, c->mp->lkey, sf->rnonce, sf->lnonce, want);
         if (!mptcp_crypto_equal(want, r.j.hmac, 20)) {
             bad_join(sf, now_us);
             return;
@@ -684,7 +684,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     if (mptcp_seq_gt(t->snd_una, t->iss + 1) && sf->role == MPTCP_SF_MPC &&
         (c->flags & MPTCP_CF_ACTIVE) && !fully_est(c) && r.dss) {
         c->flags |= MPTCP_CF_FULLY_EST;
-        c->mst.fully_established = true;
+        c->mp->mst.fully_established = true;
     }
 }
 
@@ -710,7 +710,7 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
     case MPTCP_EVB_ACCEPTED:
         break; /* conn.c reports it in its step, after the options were seen */
     case MPTCP_EVB_PEER_SHUTDOWN:
-        if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->fb_id) {
+        if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->mp->fb_id) {
             /* The TCP FIN ends the stream (3.7) after the bytes before it:
              * while some wait in the subflow ring (connection ring full)
              * or are being discarded after MP_FAIL, the step decides. */
@@ -725,8 +725,8 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
              * sending (a half-closed TCP can). */
             size_t others = 0;
             for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-                others += &c->sf[i] != sf && c->sf[i].role != MPTCP_SF_FREE && !c->sf[i].dead &&
-                          !c->sf[i].closing;
+                others += &c->mp->sf[i] != sf && c->mp->sf[i].role != MPTCP_SF_FREE && !c->mp->sf[i].dead &&
+                          !c->mp->sf[i].closing;
             if (others > 0)
                 sf->closing = true;
         }

@@ -95,12 +95,12 @@ START_TEST(add_addr_is_announced_with_hmac_and_echoed)
     ck_assert_ptr_nonnull(find_form(&p, 1, MPTCP_OPT_ADD_ADDR, &o));
     ck_assert(!o.u.add_addr.echo);
     /* the HMAC the peer checked: sender key first (RFC 8684 3.4.1) */
-    ck_assert_uint_eq(o.u.add_addr.hmac, mptcp_add_addr_hmac(p.e[1].conn->lkey,
-                                                             p.e[1].conn->rkey, (uint8_t)id, &a));
+    ck_assert_uint_eq(o.u.add_addr.hmac, mptcp_add_addr_hmac(p.e[1].conn->mp->lkey,
+                                                             p.e[1].conn->mp->rkey, (uint8_t)id, &a));
     ck_assert_ptr_nonnull(find_form(&p, 0, MPTCP_OPT_ADD_ADDR, &o));
     ck_assert(o.u.add_addr.echo);
     /* echoed: no retransmission for a long time */
-    const mptcp_pm_ann *ann = mptcp_pm_ann_get(&p.e[1].conn->pm, (uint8_t)id);
+    const mptcp_pm_ann *ann = mptcp_pm_ann_get(&p.e[1].conn->mp->pm, (uint8_t)id);
     ck_assert_ptr_nonnull(ann);
     ck_assert_int_eq(ann->state, MPTCP_PM_ANN_ECHOED);
     mptcp_mp_stats m;
@@ -188,7 +188,7 @@ START_TEST(abort_sends_mp_fastclose_and_the_peer_reports_it)
     connect_mp(&p, 54, NULL);
     join(&p, 3, false);
     log_on(&p);
-    uint64_t server_key = p.e[1].conn->lkey;
+    uint64_t server_key = p.e[1].conn->mp->lkey;
     ck_assert_int_eq(mptcp_abort(p.e[0].conn, p.now), 0);
     fx_pair_run(&p, p.now + 200000);
     ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_CLOSED], 1);
@@ -226,7 +226,7 @@ START_TEST(fastclose_key_must_match)
      * the client's RST, and the server closes only because it matches. */
     fx_pair p;
     connect_mp(&p, 55, NULL);
-    uint64_t server_key = p.e[1].conn->lkey;
+    uint64_t server_key = p.e[1].conn->mp->lkey;
     log_on(&p);
     ck_assert_int_eq(mptcp_abort(p.e[0].conn, p.now), 0);
     fx_pair_run(&p, p.now + 200000);
@@ -577,13 +577,13 @@ START_TEST(mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping)
     uint8_t *d = malloc(len), back[1000];
     fx_fill(d, len, 91);
     fx_fill(back, sizeof back, 92);
-    mptcp_conn_mp_fail_in(cb, &cb->sf[0], cb->snd_una, p.now);
+    mptcp_conn_mp_fail_in(cb, &cb->mp->sf[0], cb->mp->snd_una, p.now);
     ck_assert(cb->flags & MPTCP_CF_FALLBACK);
     ck_assert_int_eq(mptcp_send(ca, d, 3000, p.now), 3000);
-    ck_assert_uint_eq(ca->snd_nxt - ca->snd_una, 3000);
-    ca->snd_nxt = ca->snd_una; /* resend from DATA_ACK on the same subflow */
+    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 3000);
+    ca->mp->snd_nxt = ca->mp->snd_una; /* resend from DATA_ACK on the same subflow */
     ck_assert_int_eq(mptcp_send(ca, d + 3000, 2000, p.now), 2000);
-    ck_assert_uint_eq(ca->snd_nxt - ca->snd_una, 5000);
+    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 5000);
     ck_assert_int_eq(mptcp_send(cb, back, sizeof back, p.now), (int)sizeof back);
     ck_assert(fx_pair_run_until(&p, a_fell_back, p.now + 2000000));
     ck_assert_int_eq(mptcp_send(ca, d + 5000, 4000, p.now), 4000);
@@ -616,12 +616,12 @@ START_TEST(fallback_fin_is_no_end_of_stream_while_bytes_are_discarded)
     uint8_t back[100], d[1000];
     fx_fill(back, sizeof back, 94);
     fx_fill(d, sizeof d, 93);
-    mptcp_conn_mp_fail_in(cb, &cb->sf[0], cb->snd_una, p.now);
+    mptcp_conn_mp_fail_in(cb, &cb->mp->sf[0], cb->mp->snd_una, p.now);
     ck_assert_int_eq(mptcp_send(cb, back, sizeof back, p.now), (int)sizeof back);
     ck_assert(fx_pair_run_until(&p, a_fell_back, p.now + 2000000));
     /* the server's state after its own MP_FAIL: waiting for the mapping */
-    cb->sf[0].fail_wait = true;
-    cb->sf[0].fail_lin_known = false;
+    cb->mp->sf[0].fail_wait = true;
+    cb->mp->sf[0].fail_lin_known = false;
     ck_assert_int_eq(mptcp_send(ca, d, sizeof d, p.now), (int)sizeof d);
     ck_assert_int_eq(mptcp_shutdown(ca, p.now), 0);
     fx_pair_run(&p, p.now + 2000000);
