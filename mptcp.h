@@ -881,6 +881,13 @@ typedef struct mptcp_mp_stats {
     uint32_t rst_in_code[8];     /* MP_TCPRST reasons received (7+ counted at 7) */
     uint32_t map_errors;         /* invalid mappings (subflow reset) */
     uint32_t events_dropped;     /* event ring overflow */
+    /* Receive side: bytes a subflow acknowledged that the data level threw
+     * away (only bytes after the peer's DATA_FIN), and the times subflow
+     * bytes had to wait in their subflow because the data-level ring had no
+     * room up to their DSN yet (the peer sent beyond the window we offer,
+     * RFC 8684 3.3.4) or its out-of-order range table was full. */
+    uint64_t rcv_dropped;
+    uint32_t rcv_wait_space, rcv_ooo_full;
 } mptcp_mp_stats;
 MPTCP_API int mptcp_conn_get_mp_stats(const mptcp_conn *c, mptcp_mp_stats *out);
 

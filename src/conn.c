@@ -261,6 +261,7 @@ void mptcp_conn_set_remote_key(mptcp_conn *c, uint64_t rkey)
     c->mp->rkey = rkey;
     mptcp_key_derive(1, rkey, &c->mp->rtoken, &c->mp->ridsn);
     c->mp->rcv_nxt = c->mp->ridsn + 1;
+    c->mp->rcv_edge = c->mp->rcv_nxt;
     c->mp->mst.remote_token = c->mp->rtoken;
 }
 
@@ -744,11 +745,35 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
 
 /* ------------------------------------------------------------ send side */
 
-uint32_t mptcp_conn_rcv_space(const mptcp_conn *c)
+/*
+ * The data-level receive window (RFC 8684 3.3.4): every subflow advertises
+ * it relative to the DATA_ACK, and the peer may send anything below the
+ * largest DATA_ACK + window it has seen on any subflow. A subflow
+ * acknowledges bytes before the data level places them, so every byte below
+ * an edge once offered must fit in the ring: the edge never passes the
+ * ring's end (rcv_nxt + free space), which only moves right as the host
+ * reads. Within that the edge does not move left, and moves right by at
+ * least min(ring / 2, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2).
+ * A window computed per subflow from its own sequence space does not hold
+ * this: bytes other subflows delivered meanwhile push DATA_ACK + window
+ * beyond the ring's end.
+ */
+static uint32_t rcv_wnd_calc(const mptcp_conn *c)
 {
-    if (c->flags & MPTCP_CF_PEER_FIN)
-        return mptcp_rcvbuf_space(&c->mp->rcv);
-    return mptcp_rcvbuf_space(&c->mp->rcv);
+    const mptcp_mpc *mp = c->mp;
+    uint32_t space = mptcp_rcvbuf_space(&mp->rcv);
+    uint32_t cur = 0;
+    if (mptcp_dsn_gt(mp->rcv_edge, mp->rcv_nxt))
+        cur = (uint32_t)MPTCP_MIN(mp->rcv_edge - mp->rcv_nxt, (uint64_t)space);
+    uint32_t thresh = MPTCP_MIN(mp->rcv.cap / 2, (uint32_t)c->st->cfg.mss);
+    return space - cur < thresh ? cur : space;
+}
+
+uint32_t mptcp_conn_rcv_space(mptcp_conn *c)
+{
+    uint32_t wnd = rcv_wnd_calc(c);
+    c->mp->rcv_edge = mptcp_dsn_max(c->mp->rcv_edge, c->mp->rcv_nxt + wnd);
+    return wnd;
 }
 
 static bool sf_can_send(const mptcp_subflow *sf)
@@ -975,12 +1000,15 @@ void mptcp_conn_peer_fin(mptcp_conn *c, mptcp_tcb *t, uint64_t dsn, uint64_t now
     take_peer_fin(c, t);
 }
 
-void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
+/* Moves |sf|'s in-order subflow bytes up to the data level; true when the
+ * data level's in-order end advanced. */
+static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
 {
     mptcp_conn *c = sf->c;
     mptcp_tcb *t = sf->t;
     uint8_t *buf = c->st->rxbuf;
     const uint32_t blen = (uint32_t)c->st->rxbuf_len;
+    bool advanced = false;
     for (unsigned guard = 0; t->rcv.len > 0 && guard < 4096; guard++) {
         uint32_t seq = t->rcv_nxt - t->rcv.len;
         if (sf->fail_wait) {
@@ -1032,12 +1060,12 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
                 sf->first_data_seen = true;
                 mptcp_conn_fallback(c, sf, now_us);
                 if (!(c->flags & MPTCP_CF_MP))
-                    return;
+                    return advanced;
                 continue;
             }
             c->mp->mst.map_errors++;
             mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
-            return;
+            return advanced;
         }
         sf->first_data_seen = true;
         if (r == MPTCP_MAP_PIECE_BAD) {
@@ -1055,7 +1083,7 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
             mptcp_conn_event_push(c, &ev);
             if (others > 0) {
                 mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
-                return;
+                return advanced;
             }
             c->flags |= MPTCP_CF_SEND_FAIL;
             c->mp->fail_dsn = p.dsn;
@@ -1070,21 +1098,43 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
         }
         uint32_t n = MPTCP_MIN(p.len, blen);
         uint32_t skip = 0, take = 0;
+        /* The subflow acknowledged these bytes already: nothing inside the
+         * stream is thrown away (RFC 8684 3.3.4 lets the peer send up to
+         * the largest DATA_ACK + window any subflow carried, and Linux keeps
+         * a subflow's older, larger window when a pure ACK shrinks it).
+         * Bytes beyond the ring's end wait in their subflow until the host
+         * reads; only bytes after the DATA_FIN do not exist. */
         uint64_t edge = c->mp->rcv_nxt + mptcp_rcvbuf_space(&c->mp->rcv);
-        if ((c->flags & MPTCP_CF_PEER_FIN_SEEN) && mptcp_dsn_lt(c->mp->peer_fin_dsn, edge))
-            edge = c->mp->peer_fin_dsn; /* nothing exists after the DATA_FIN */
+        bool fin_edge = false;
+        if ((c->flags & MPTCP_CF_PEER_FIN_SEEN) && mptcp_dsn_leq(c->mp->peer_fin_dsn, edge)) {
+            edge = c->mp->peer_fin_dsn;
+            fin_edge = true;
+        }
         int a = mptcp_dsn_accept(c->mp->rcv_nxt, edge, p.dsn, n, &skip, &take);
+        if (a == MPTCP_DSN_BEYOND && !fin_edge) {
+            c->mp->mst.rcv_wait_space++;
+            break;
+        }
+        if (a == MPTCP_DSN_BEYOND)
+            c->mp->mst.rcv_dropped += n;
         if (a == MPTCP_DSN_IN) {
             ring_peek(&t->rcv, skip, buf, take);
             int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, (uint32_t)(p.dsn + skip - c->mp->rcv_nxt), buf,
                                              take);
-            if (adv < 0)
+            if (adv < 0) {
+                c->mp->mst.rcv_ooo_full++;
                 break; /* no room for another hole: wait, the bytes stay */
+            }
             if (adv > 0) {
                 c->mp->rcv_nxt += (uint32_t)adv;
                 c->mp->mst.bytes_received += (uint32_t)adv;
                 mptcp_conn_event(c, MPTCP_EVB_READABLE);
+                advanced = true;
             }
+            if (skip + take < n && !fin_edge)
+                n = skip + take; /* the rest waits for room (next round) */
+            else
+                c->mp->mst.rcv_dropped += n - skip - take;
         }
         mptcp_rcvbuf_read(&t->rcv, buf, n);
         mptcp_map_rx_consume(&sf->rx, n);
@@ -1093,6 +1143,26 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
             mptcp_conn_peer_fin(c, t, p.fin_dsn, now_us);
     }
     take_peer_fin(c, t);
+    return advanced;
+}
+
+void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    if (!rx_pump_one(sf, now_us))
+        return;
+    /* The in-order end moved: bytes other subflows hold because they
+     * needed a new out-of-order range (table full) may fit now. */
+    for (size_t pass = 0; pass < MPTCP_MAX_SUBFLOWS; pass++) {
+        bool more = false;
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS && (c->flags & MPTCP_CF_MP); i++) {
+            mptcp_subflow *o = &c->mp->sf[i];
+            if (o != sf && o->role != MPTCP_SF_FREE && o->t && o->t->rcv.len > 0 && !o->dead)
+                more |= rx_pump_one(o, now_us);
+        }
+        if (!more)
+            break;
+    }
 }
 
 /* ------------------------------------------------------------ subflow life */
@@ -1573,11 +1643,26 @@ mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t no
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
             if (c->mp->sf[i].t && c->mp->sf[i].t->rcv.len > 0 && (c->flags & MPTCP_CF_MP))
                 mptcp_conn_sf_rx_pump(&c->mp->sf[i], now_us);
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            if (c->mp->sf[i].t && c->mp->sf[i].usable) {
-                mptcp_tcp_rcv_window_opened(c->mp->sf[i].t, now_us);
-                mptcp_tcp_touch(c->mp->sf[i].t);
-            }
+        /* Window update at the data level (the subflows' own sequence
+         * spaces say nothing about it, 3.3.4): when the edge moves by two
+         * segments or half the ring, or reopens from (nearly) zero, every
+         * subflow tells the peer (its TCP window follows too). */
+        uint64_t rn = c->mp->rcv_nxt;
+        uint32_t cur = mptcp_dsn_gt(c->mp->rcv_edge, rn) ? (uint32_t)(c->mp->rcv_edge - rn) : 0;
+        uint32_t wnd = rcv_wnd_calc(c);
+        uint32_t mss = c->st->cfg.mss;
+        bool update = (wnd > cur && wnd - cur >= MPTCP_MIN(2 * mss, c->mp->rcv.cap / 2)) ||
+                      (cur < mss && wnd >= mss);
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+            mptcp_tcb *t = c->mp->sf[i].t;
+            if (t == NULL || !c->mp->sf[i].usable)
+                continue;
+            if (update && !(t->flags & MPTCP_TF_FIN_RCVD) &&
+                (t->state == MPTCP_TCP_ESTABLISHED || t->state == MPTCP_TCP_FIN_WAIT_1 ||
+                 t->state == MPTCP_TCP_FIN_WAIT_2))
+                mptcp_tcp_send_ack(t, now_us);
+            mptcp_tcp_touch(t);
+        }
         mptcp_conn_dirty(c);
         ret = (mptcp_ssize)n;
     } else if (c->flags & MPTCP_CF_PEER_FIN) {

@@ -121,8 +121,11 @@ typedef struct mptcp_mpc {
     uint8_t *mem;            /* the two rings, one allocation */
     size_t mem_len;
     mptcp_sndbuf snd;
-    /* Data level receive side: the ring's offset 0 is rcv_nxt. */
+    /* Data level receive side: the ring's offset 0 is rcv_nxt. rcv_edge:
+     * the right edge of the data-level window advertised so far (never
+     * beyond the ring's end, see mptcp_conn_rcv_space). */
     uint64_t rcv_nxt;
+    uint64_t rcv_edge;
     uint64_t peer_fin_dsn;
     mptcp_rcvbuf rcv;
     uint64_t fail_dsn;       /* MP_FAIL to send */
@@ -239,8 +242,9 @@ void mptcp_conn_fastclosed(mptcp_conn *c, bool on_rst, uint64_t now_us);
 void mptcp_conn_sf_reset(mptcp_subflow *sf, uint8_t code, uint64_t now_us);
 /* Closes subflow |sf| with a FIN; its data goes to the others. */
 void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us);
-/* The connection's receive window to advertise (bytes beyond rcv_nxt). */
-uint32_t mptcp_conn_rcv_space(const mptcp_conn *c);
+/* The connection's receive window to advertise on a subflow (bytes beyond
+ * the DATA_ACK rcv_nxt); records the right edge it offers. */
+uint32_t mptcp_conn_rcv_space(mptcp_conn *c);
 /* Subflow bytes for a 16-bit window field use the TCB's own scaling. */
 
 /* The peer's key is known: token, IDSN, data-level rcv_nxt. */

@@ -22,8 +22,14 @@ static uint32_t ts_now(const mptcp_tcb *t, uint64_t now_us)
 uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t)
 {
     uint32_t space = mptcp_rcvbuf_space(&t->rcv);
-    if (t->upper && t->upper->rcv_space)
+    uint32_t max = (uint32_t)65535 << t->rcv_wscale;
+    if (t->upper && t->upper->rcv_space) {
+        /* An MPTCP subflow (RFC 8684 3.3.4): the window is the connection's,
+         * relative to the DATA_ACK; the upper layer keeps that edge (and
+         * does SWS avoidance there), this subflow's own edge may move left. */
         space = MPTCP_MIN(space, t->upper->rcv_space(t->upper_ctx, t));
+        return MPTCP_MIN(space, max);
+    }
     uint32_t cur = mptcp_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
     /* Receiver SWS avoidance: move the right edge only by at least
      * min(buffer / 2, MSS); never take back what was offered. */
@@ -31,7 +37,6 @@ uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t)
     uint32_t wnd = space;
     if (wnd < cur || wnd - cur < thresh)
         wnd = cur;
-    uint32_t max = (uint32_t)65535 << t->rcv_wscale;
     if (wnd > max)
         wnd = max;
     return wnd;

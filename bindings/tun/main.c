@@ -582,11 +582,12 @@ static void print_conn_stats(const app *a, FILE *f)
                 "; joins-in %u, joins-out %u, join-bad-hmac %u; add-addr-in %u, "
                 "add-addr-bad-hmac %u, rm-addr-in %u, prio-in %u; dss-csum-bad %u, "
                 "mp-fail-in %u, mp-fail-out %u, map-errors %u, events-dropped %u; "
-                "mp_tcprst reasons in:",
+                "rcv-dropped %" PRIu64 ", rcv-wait-space %u, rcv-ooo-full %u; mp_tcprst reasons in:",
                 m->bytes_sent, m->bytes_acked, m->bytes_received, m->reinjected_bytes,
                 m->joins_in, m->joins_out, m->join_bad_hmac, m->add_addr_in,
                 m->add_addr_bad_hmac, m->rm_addr_in, m->prio_in, m->dss_csum_bad, m->mp_fail_in,
-                m->mp_fail_out, m->map_errors, m->events_dropped);
+                m->mp_fail_out, m->map_errors, m->events_dropped, m->rcv_dropped,
+                m->rcv_wait_space, m->rcv_ooo_full);
         for (int i = 0; i < 8; i++)
             fprintf(f, " %u", m->rst_in_code[i]);
         fprintf(f, "\n");
