@@ -169,9 +169,20 @@ int mptcp_map_rx_add(mptcp_map_rx *rx, const mptcp_map *m)
     end = start + len;
     if (mptcp_seq_leq(end, rx->consumed))
         return MPTCP_MAP_OLD;
-    for (i = 0; i < rx->n; i++)
-        if (same_map(&rx->ent[i].m, m))
+    for (i = 0; i < rx->n; i++) {
+        e = &rx->ent[i];
+        if (same_map(&e->m, m))
             return MPTCP_MAP_DUP;
+        /* Section 3.3.3: the DATA_FIN takes one data-level byte and no
+         * subflow byte, so {DSN, SSN, length + 1, F} is the held mapping
+         * plus the DATA_FIN (Linux sends the rest of a mapping that way once
+         * its DATA_FIN is due, and compares lengths without it). The held
+         * entry and its checksum stay as they are (the checksum covers the
+         * option as first sent); the caller records the DATA_FIN. */
+        if (e->m.dsn == m->dsn && e->m.ssn == m->ssn && e->len == len &&
+            e->m.has_csum == m->has_csum)
+            return m->fin && !e->m.fin ? MPTCP_MAP_DUP_FIN : MPTCP_MAP_DUP;
+    }
     for (i = 0; i < rx->n; i++) {
         e = &rx->ent[i];
         if (mptcp_seq_lt(start, ent_end(e)) && mptcp_seq_lt(e->m.ssn, end))

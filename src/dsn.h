@@ -120,6 +120,9 @@ enum {
                                 its DSN is mptcp_map_fin_dsn(m) */
     MPTCP_MAP_INFINITE = 4,  /* infinite mapping: linear mode entered */
     MPTCP_MAP_IGNORED = 5,   /* already in linear mode: DSS mappings no longer apply */
+    MPTCP_MAP_DUP_FIN = 6,   /* a held mapping again, now with the DATA_FIN (one more
+                                data-level byte, RFC 8684 section 3.3.3): nothing
+                                changed; its DSN is mptcp_map_fin_dsn(m) */
     MPTCP_MAP_ECONFLICT = -1, /* overlaps held bytes with a different mapping */
     MPTCP_MAP_ECSUM = -2,     /* checksum present but not negotiated, or absent
                                  but negotiated (RFC 8684 section 3.3.1) */

@@ -474,8 +474,9 @@ static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
          * in-order data (else the hole could never be filled); this
          * segment comes again unless its mapping is already held. */
         bool held = false;
+        uint32_t pay = (uint32_t)d->data_len - (d->fin ? 1u : 0u);
         for (uint8_t i = 0; i < sf->rx.n; i++)
-            held |= sf->rx.ent[i].m.ssn == d->ssn && sf->rx.ent[i].m.data_len == d->data_len;
+            held |= sf->rx.ent[i].m.ssn == d->ssn && sf->rx.ent[i].len == pay;
         if (!held) {
             t->flags |= MPTCP_TF_DROP_DATA;
             return;
@@ -486,6 +487,12 @@ static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
     if (rc == MPTCP_MAP_FIN_ONLY || (rc >= 0 && m.fin && mptcp_map_payload(&m) == 0)) {
         mptcp_conn_peer_fin(c, t, mptcp_map_fin_dsn(&m), now_us);
         t->flags |= MPTCP_TF_ACK_NOW;
+        return;
+    }
+    if ((rc == MPTCP_MAP_DUP_FIN || rc == MPTCP_MAP_OLD) && m.fin) {
+        /* 3.3.3: a mapping seen before (or whose bytes are consumed), now
+         * or again with the DATA_FIN: it ends the stream there. */
+        mptcp_conn_peer_fin(c, t, mptcp_map_fin_dsn(&m), now_us);
         return;
     }
     if (rc == MPTCP_MAP_EFULL) {

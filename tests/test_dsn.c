@@ -304,6 +304,68 @@ START_TEST(rx_data_fin_with_payload)
 }
 END_TEST
 
+/* Bug G (Linux 6.18 interop): the kernel sent 1424 bytes of a mapping
+ * {DSN, SSN, 1744}, then a bare DATA_FIN, then the last 320 bytes under
+ * {DSN, SSN, 1745, F}: the same mapping with the DATA_FIN's data-level byte
+ * (RFC 8684 section 3.3.3). Not a conflict; the held mapping and its
+ * checksum (computed over the option as first sent) stay. */
+START_TEST(rx_remap_with_data_fin_is_the_same_mapping)
+{
+    uint8_t data[1744];
+    mptcp_map_rx rx;
+    mptcp_map m, f;
+    mptcp_map_piece p;
+    fill_pattern(data, sizeof(data), 7);
+    for (int csum = 0; csum < 2; csum++) {
+        mptcp_map_rx_init(&rx, IRS, csum != 0);
+        m = csum ? mk_csum(0x3560716ull, 5588457, 1744, false, data) : mk(0x3560716ull, 5588457, 1744, false);
+        rx.consumed = 5588457; /* earlier mappings are consumed */
+        rx.fed = 5588457;
+        ck_assert_int_eq(mptcp_map_rx_add(&rx, &m), MPTCP_MAP_ADDED);
+        uint32_t seq = IRS + 5588457;
+        if (csum)
+            ck_assert_uint_eq(mptcp_map_rx_csum_feed(&rx, seq, data, 1424), 1424);
+        ck_assert_int_eq(mptcp_map_rx_get(&rx, seq, 1424, &p), csum ? MPTCP_MAP_PIECE_WAIT : MPTCP_MAP_PIECE_OK);
+        if (!csum)
+            mptcp_map_rx_consume(&rx, 1424);
+        /* The rest comes with {same DSN, same SSN, 1745, F}. */
+        f = csum ? mk_csum(0x3560716ull, 5588457, 1745, true, data) : mk(0x3560716ull, 5588457, 1745, true);
+        ck_assert_int_eq(mptcp_map_rx_add(&rx, &f), MPTCP_MAP_DUP_FIN);
+        ck_assert_uint_eq(mptcp_map_fin_dsn(&f), 0x3560716ull + 1744);
+        ck_assert_uint_eq(rx.n, 1);
+        ck_assert_uint_eq(rx.ent[0].m.data_len, 1744);
+        ck_assert(!rx.ent[0].m.fin);
+        /* Again: still nothing changes; without the F flag: a duplicate. */
+        ck_assert_int_eq(mptcp_map_rx_add(&rx, &f), MPTCP_MAP_DUP_FIN);
+        ck_assert_int_eq(mptcp_map_rx_add(&rx, &m), MPTCP_MAP_DUP);
+        if (csum) {
+            ck_assert_uint_eq(mptcp_map_rx_csum_feed(&rx, seq + 1424, data + 1424, 320), 320);
+            ck_assert_int_eq(mptcp_map_rx_get(&rx, seq, 1744, &p), MPTCP_MAP_PIECE_OK);
+            ck_assert_uint_eq(p.len, 1744);
+            ck_assert(rx.csum_ok_seen);
+        } else {
+            ck_assert_int_eq(mptcp_map_rx_get(&rx, seq + 1424, 320, &p), MPTCP_MAP_PIECE_OK);
+            ck_assert_uint_eq(p.dsn, 0x3560716ull + 1424);
+            ck_assert_uint_eq(p.len, 320);
+        }
+        /* A length other than payload + DATA_FIN is still a changed mapping. */
+        f = mk(0x3560716ull, 5588457, 1746, true);
+        f.has_csum = csum != 0;
+        ck_assert_int_eq(mptcp_map_rx_add(&rx, &f), MPTCP_MAP_ECONFLICT);
+        f = mk(0x3560717ull, 5588457, 1745, true);
+        f.has_csum = csum != 0;
+        ck_assert_int_eq(mptcp_map_rx_add(&rx, &f), MPTCP_MAP_ECONFLICT);
+    }
+    /* The other order: held with the DATA_FIN, the copy without it. */
+    mptcp_map_rx_init(&rx, IRS, false);
+    m = mk(9000, 1, 101, true);
+    ck_assert_int_eq(mptcp_map_rx_add(&rx, &m), MPTCP_MAP_ADDED);
+    m = mk(9000, 1, 100, false);
+    ck_assert_int_eq(mptcp_map_rx_add(&rx, &m), MPTCP_MAP_DUP);
+    ck_assert(rx.ent[0].m.fin);
+}
+END_TEST
+
 START_TEST(rx_data_fin_without_payload)
 {
     mptcp_map_rx rx;
@@ -896,6 +958,7 @@ Suite *dsn_suite(void)
     tcase_add_test(tc, rx_get_pieces_and_unmapped_gaps);
     tcase_add_test(tc, rx_data_fin_with_payload);
     tcase_add_test(tc, rx_data_fin_without_payload);
+    tcase_add_test(tc, rx_remap_with_data_fin_is_the_same_mapping);
     tcase_add_test(tc, rx_add_dss_expands_32bit_dsn);
     tcase_add_loop_test(tc, rx_csum_ok_across_odd_chunks, 0,
                         (int)(sizeof(chunkings) / sizeof(chunkings[0])));
