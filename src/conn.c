@@ -769,11 +769,14 @@ static uint32_t rcv_wnd_calc(const mptcp_conn *c)
     return space - cur < thresh ? cur : space;
 }
 
-uint32_t mptcp_conn_rcv_space(mptcp_conn *c)
+uint32_t mptcp_conn_rcv_space(const mptcp_conn *c)
 {
-    uint32_t wnd = rcv_wnd_calc(c);
+    return rcv_wnd_calc(c);
+}
+
+void mptcp_conn_rcv_advertised(mptcp_conn *c, uint32_t wnd)
+{
     c->mp->rcv_edge = mptcp_dsn_max(c->mp->rcv_edge, c->mp->rcv_nxt + wnd);
-    return wnd;
 }
 
 static bool sf_can_send(const mptcp_subflow *sf)
@@ -1643,16 +1646,19 @@ mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t no
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
             if (c->mp->sf[i].t && c->mp->sf[i].t->rcv.len > 0 && (c->flags & MPTCP_CF_MP))
                 mptcp_conn_sf_rx_pump(&c->mp->sf[i], now_us);
-        /* Window update at the data level (the subflows' own sequence
-         * spaces say nothing about it, 3.3.4): when the edge moves by two
-         * segments or half the ring, or reopens from (nearly) zero, every
-         * subflow tells the peer (its TCP window follows too). */
+        /* Window update at the data level (3.3.4; the subflows' own
+         * sequence spaces say nothing about it): when the window reopens
+         * from (nearly) zero the peer may be waiting on it, so every subflow
+         * tells it (their window fields change, so no TCP sees a duplicate
+         * ACK). Otherwise each subflow updates as TCP would, and the ACKs
+         * of new data carry the data-level edge anyway: an ACK repeating a
+         * subflow's ACK number and window would count as a duplicate ACK
+         * at the sender (RFC 5681) and trigger a spurious retransmission. */
         uint64_t rn = c->mp->rcv_nxt;
         uint32_t cur = mptcp_dsn_gt(c->mp->rcv_edge, rn) ? (uint32_t)(c->mp->rcv_edge - rn) : 0;
         uint32_t wnd = rcv_wnd_calc(c);
         uint32_t mss = c->st->cfg.mss;
-        bool update = (wnd > cur && wnd - cur >= MPTCP_MIN(2 * mss, c->mp->rcv.cap / 2)) ||
-                      (cur < mss && wnd >= mss);
+        bool update = cur < mss && wnd >= mss;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
             mptcp_tcb *t = c->mp->sf[i].t;
             if (t == NULL || !c->mp->sf[i].usable)
@@ -1661,6 +1667,8 @@ mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t no
                 (t->state == MPTCP_TCP_ESTABLISHED || t->state == MPTCP_TCP_FIN_WAIT_1 ||
                  t->state == MPTCP_TCP_FIN_WAIT_2))
                 mptcp_tcp_send_ack(t, now_us);
+            else
+                mptcp_tcp_rcv_window_opened(t, now_us); /* its own view reopened */
             mptcp_tcp_touch(t);
         }
         mptcp_conn_dirty(c);

@@ -243,8 +243,11 @@ void mptcp_conn_sf_reset(mptcp_subflow *sf, uint8_t code, uint64_t now_us);
 /* Closes subflow |sf| with a FIN; its data goes to the others. */
 void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us);
 /* The connection's receive window to advertise on a subflow (bytes beyond
- * the DATA_ACK rcv_nxt); records the right edge it offers. */
-uint32_t mptcp_conn_rcv_space(mptcp_conn *c);
+ * the DATA_ACK rcv_nxt). */
+uint32_t mptcp_conn_rcv_space(const mptcp_conn *c);
+/* A segment carries DATA_ACK rcv_nxt with window |wnd| (bytes): records
+ * the right edge offered. */
+void mptcp_conn_rcv_advertised(mptcp_conn *c, uint32_t wnd);
 /* Subflow bytes for a 16-bit window field use the TCB's own scaling. */
 
 /* The peer's key is known: token, IDSN, data-level rcv_nxt. */

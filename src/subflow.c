@@ -208,6 +208,9 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     o.u.dss.has_ack = true;
     o.u.dss.ack64 = false;
     o.u.dss.data_ack = (uint32_t)c->mp->rcv_nxt;
+    /* The window field of this segment (the same computation follows in
+     * the TCP layer) offers the data level up to DATA_ACK + window. */
+    mptcp_conn_rcv_advertised(c, (mptcp_tcp_rcv_window(t) >> t->rcv_wscale) << t->rcv_wscale);
     if (room >= 0) {
         o.u.dss.has_map = true;
         o.u.dss.dsn64 = true;
