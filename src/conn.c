@@ -1012,6 +1012,7 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
     uint8_t *buf = c->st->rxbuf;
     const uint32_t blen = (uint32_t)c->st->rxbuf_len;
     bool advanced = false;
+    sf->rx_wait = false;
     for (unsigned guard = 0; t->rcv.len > 0 && guard < 4096; guard++) {
         uint32_t seq = t->rcv_nxt - t->rcv.len;
         if (sf->fail_wait) {
@@ -1116,6 +1117,7 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
         int a = mptcp_dsn_accept(c->mp->rcv_nxt, edge, p.dsn, n, &skip, &take);
         if (a == MPTCP_DSN_BEYOND && !fin_edge) {
             c->mp->mst.rcv_wait_space++;
+            sf->rx_wait = true;
             break;
         }
         if (a == MPTCP_DSN_BEYOND)
@@ -1126,6 +1128,7 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
                                              take);
             if (adv < 0) {
                 c->mp->mst.rcv_ooo_full++;
+                sf->rx_wait = true;
                 break; /* no room for another hole: wait, the bytes stay */
             }
             if (adv > 0) {
@@ -1160,7 +1163,7 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
         bool more = false;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS && (c->flags & MPTCP_CF_MP); i++) {
             mptcp_subflow *o = &c->mp->sf[i];
-            if (o != sf && o->role != MPTCP_SF_FREE && o->t && o->t->rcv.len > 0 && !o->dead)
+            if (o != sf && o->role != MPTCP_SF_FREE && o->t && o->t->rcv.len > 0)
                 more |= rx_pump_one(o, now_us);
         }
         if (!more)
@@ -1427,6 +1430,14 @@ static void reap_subflows(mptcp_conn *c, uint64_t now_us)
         mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || !sf->dead)
             continue;
+        if (sf->rx_wait && sf->t && sf->t->rcv.len > 0 && !(c->flags & MPTCP_CF_HOST_CLOSED)) {
+            /* Bytes this subflow acknowledged wait for room in the ring
+             * (the peer may have sent them just before closing it, 3.3.3):
+             * its ring is kept until the host reads and they move up. */
+            rx_pump_one(sf, now_us);
+            if (sf->rx_wait && sf->t->rcv.len > 0)
+                continue;
+        }
         if (!(c->flags & MPTCP_CF_DONE))
             reinject(c, sf, now_us);
         if (!sf->up && sf->role == MPTCP_SF_JOIN_ACTIVE)

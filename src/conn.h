@@ -89,6 +89,7 @@ typedef struct mptcp_subflow {
      * rule; its first unmapped byte continues the last mapping's DSN. */
     bool rx_lin_lazy;
     uint64_t rx_end_dsn;     /* DSN after the last mapped byte the pump took */
+    bool rx_wait;            /* its in-order bytes wait for room at the data level */
 } mptcp_subflow;
 
 typedef struct mptcp_conn_evq_ent {

@@ -75,6 +75,7 @@ struct mscn {
         int i;
     } pay_ctx[MAXP];
     uint64_t pay_up[MAXP], pay_down[MAXP];
+    uint64_t down;            /* bytes the server sends (tests that need it) */
 };
 
 static bool count_payload(void *ctx, sim *s, unsigned dir, sim_pkt *p)
@@ -1102,6 +1103,279 @@ START_TEST(goodput_10ms_and_100ms_paths_with_2_bdp_buffer)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- receive side */
+
+/*
+ * A Linux sender's view of our window (bug B): a segment that acknowledges
+ * nothing new and carries no new data may grow a subflow's TCP window but
+ * not shrink it (Linux tcp_may_update_window), while its DATA_ACK still
+ * moves the data-level edge to DATA_ACK + that window (Linux
+ * ack_update_msk). So the sender can go past the data-level edge we offer.
+ * This box gives our sender the same view: on the receiver's segments it
+ * puts back the subflow's previous window when such a segment would shrink
+ * it.
+ */
+typedef struct stale_wnd {
+    struct {
+        bool used;
+        uint16_t port;
+        uint32_t seq, ack;
+        uint16_t win;
+    } sf[16];
+    uint32_t rewritten;
+} stale_wnd;
+
+static bool stale_wnd_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    (void)s;
+    stale_wnd *w = ctx;
+    if (dir != SIM_A2B || !sim_seg_valid(p->data, p->len))
+        return true;
+    sim_tcp h;
+    sim_seg_get(p->data, &h);
+    if ((h.flags & (MPTCP_TH_SYN | MPTCP_TH_RST)) || !(h.flags & MPTCP_TH_ACK))
+        return true;
+    unsigned i = 0;
+    while (i < 16 && w->sf[i].used && w->sf[i].port != h.sport)
+        i++;
+    ck_assert_uint_lt(i, 16);
+    uint32_t pay = (uint32_t)sim_seg_payload_len(p->data, p->len);
+    if (w->sf[i].used && h.ack == w->sf[i].ack && h.seq == w->sf[i].seq && pay == 0 &&
+        h.window < w->sf[i].win && h.window != 0) {
+        bool ok = sim_pkt_csum_ok(p);
+        h.window = w->sf[i].win;
+        sim_seg_put(p->data, &h);
+        sim_pkt_csum_redo(p, ok);
+        w->rewritten++;
+    }
+    w->sf[i].used = true;
+    w->sf[i].port = h.sport;
+    w->sf[i].seq = h.seq + pay;
+    w->sf[i].ack = h.ack;
+    w->sf[i].win = h.window;
+    return true;
+}
+
+/* The receiving host reads in bursts: every 40 ms it stops reading for
+ * 25 ms, so the connection ring fills and the window moves in steps while
+ * the subflows deliver out of order. */
+static void bursty_reader(sim *s, void *arg, sim_pkt *p)
+{
+    (void)p;
+    mscn *x = arg;
+    sim_flow *c = cflow(x);
+    if (c == NULL || c->closed)
+        return;
+    uint64_t now = sim_now(s);
+    if (c->cfg.rx_start_us > now) {
+        sim_at(s, c->cfg.rx_start_us, bursty_reader, x, NULL);
+        return;
+    }
+    sim_flow_pump(c); /* reading again: the ring empties, windows reopen */
+    sim_at(s, now + 15 * MS, bursty_reader, x, NULL);
+}
+
+static void pause_reader(sim *s, void *arg, sim_pkt *p)
+{
+    (void)p;
+    mscn *x = arg;
+    sim_flow *c = cflow(x);
+    /* Not once every byte is in: the end of stream is read at once (the
+     * connection reports CLOSED when it is done and nothing is unread). */
+    if (c && !c->closed && c->cfg.rx_start_us <= sim_now(s) && c->rx.off < x->down)
+        c->cfg.rx_start_us = sim_now(s) + 25 * MS;
+}
+
+/*
+ * Bug B (Linux 6.18 interop: ~0.5 MB/s kernel -> library with 2+ subflows,
+ * hundreds of MPTCP-level retransmissions): the library acknowledged
+ * subflow data, then threw it away at the data level as beyond its window,
+ * because each subflow computed its window in its own sequence space (the
+ * right edge of a subflow that saw no data for a while, plus the DATA_ACK
+ * that other subflows moved, lay past the ring's end), and because a Linux
+ * sender keeps a subflow's larger older window. Three paths of different
+ * RTTs, a 128 KiB receive ring smaller than the paths' BDP sum, a reader
+ * that pauses, the sender seeing windows as Linux does: no byte the
+ * receiver's subflows acknowledged is lost (rcv_dropped 0), so the stream
+ * completes byte for byte.
+ */
+START_TEST(receiver_keeps_every_byte_its_subflows_acknowledged)
+{
+    mscn x;
+    mscn_opts o = {.seed = 120 + (uint64_t)_i, .n = 3, .rcvbuf = 128u << 10};
+    static const uint64_t rtt[3] = {10 * MS, 30 * MS, 60 * MS};
+    stale_wnd sw;
+    memset(&sw, 0, sizeof(sw));
+    sim_mbox_cfg box[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&box[i], 0, sizeof(box[i]));
+        if (_i == 1) {
+            box[i].hook = stale_wnd_hook;
+            box[i].hook_ctx = &sw;
+        }
+        o.p[i] = (mpath){.rate_bps = 20000000, .rtt_us = rtt[i], .queue = 200, .mbox = &box[i]};
+    }
+    mscn_init(&x, &o);
+    uint64_t down = 6000000, up = 20000;
+    x.down = down;
+    mscn_start(&x, up, down);
+    mscn_open_all(&x);
+    for (uint64_t t = 40 * MS; t < 60 * SEC; t += 40 * MS)
+        sim_at(x.s, sim_now(x.s) + t, pause_reader, &x, NULL);
+    sim_at(x.s, sim_now(x.s) + 1 * MS, bursty_reader, &x, NULL);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish (client has %llu of %llu)",
+                  (unsigned long long)cflow(&x)->rx.off, (unsigned long long)down);
+    check_streams(&x, up, down);
+    check_normal_close(&x);
+    ck_assert(x.have_cmp && x.have_smp);
+    ck_assert_uint_eq(x.max_sf_c, 3);
+    ck_assert_msg(x.cmp.rcv_dropped == 0, "client dropped %llu acknowledged bytes",
+                  (unsigned long long)x.cmp.rcv_dropped);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(path_down_bytes(&x, i) > 100 * 1500, "path %d carried %llu B down", i,
+                      (unsigned long long)path_down_bytes(&x, i));
+    if (_i == 1)
+        ck_assert_uint_gt(sw.rewritten, 0); /* the Linux view did differ */
+    mscn_finish(&x);
+}
+END_TEST
+
+/*
+ * How Linux ends a stream (bugs G and C): the last mapping first goes out
+ * without the DATA_FIN ({DSN, SSN, len}); once the DATA_FIN is due, it goes
+ * alone (SSN 0, length 1) and what is left of that mapping, retransmissions
+ * included, carries {DSN, SSN, len + 1, F} (row 13, frames 7141-7152). Our
+ * sender sends the DATA_FIN alone after the data; this box, on the
+ * sender's (B) side of a path, drops the segment that ends the stream once
+ * when its mapping spans several segments, and gives its TCP
+ * retransmission (after the DATA_FIN) the mapping Linux would use.
+ */
+typedef struct fin_remap {
+    struct {
+        uint16_t sport, dport;
+        uint32_t isn;
+    } f[16];
+    unsigned n;
+    bool have_base;
+    uint64_t base;  /* DSN of the stream's first byte (the mapping at SSN 1) */
+    uint64_t down;  /* stream length */
+    uint32_t rewritten, dropped;
+} fin_remap;
+
+static bool fin_remap_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    (void)s;
+    fin_remap *fr = ctx;
+    if (dir != SIM_B2A || !sim_seg_valid(p->data, p->len))
+        return true;
+    sim_tcp h;
+    sim_seg_get(p->data, &h);
+    if ((h.flags & MPTCP_TH_SYN) && (h.flags & MPTCP_TH_ACK)) {
+        ck_assert_uint_lt(fr->n, 16);
+        fr->f[fr->n].sport = h.sport;
+        fr->f[fr->n].dport = h.dport;
+        fr->f[fr->n++].isn = h.seq;
+        return true;
+    }
+    uint32_t pay = (uint32_t)sim_seg_payload_len(p->data, p->len);
+    size_t olen;
+    int off = sim_seg_find_opt(p->data, p->len, MPTCP_TCPOPT_MPTCP, 2 /* DSS */, &olen);
+    if (pay == 0 || off < 0)
+        return true;
+    uint8_t *o = p->data + off;
+    uint8_t fl = o[3];
+    if (!(fl & 0x04) || !(fl & 0x08) || (fl & 0x10))
+        return true; /* no mapping, a 4-byte DSN (ours are 8), or a DATA_FIN */
+    size_t at = 4 + ((fl & 0x01) ? ((fl & 0x02) ? 8 : 4) : 0);
+    ck_assert_uint_le(at + 14, olen);
+    uint64_t dsn = 0;
+    for (int k = 0; k < 8; k++)
+        dsn = dsn << 8 | o[at + (size_t)k];
+    at += 8;
+    uint32_t ssn = (uint32_t)o[at] << 24 | (uint32_t)o[at + 1] << 16 | (uint32_t)o[at + 2] << 8 | o[at + 3];
+    uint16_t dlen = (uint16_t)(o[at + 4] << 8 | o[at + 5]);
+    if (!fr->have_base && ssn == 1) {
+        fr->have_base = true;
+        fr->base = dsn;
+    }
+    uint32_t isn = 0;
+    for (unsigned i = 0; i < fr->n; i++)
+        if (fr->f[i].sport == h.sport && fr->f[i].dport == h.dport)
+            isn = fr->f[i].isn;
+    uint32_t rel = h.seq - isn;
+    if (!fr->have_base || rel == ssn || dsn + (rel - ssn) + pay != fr->base + fr->down ||
+        rel + pay != ssn + dlen)
+        return true; /* not the last segment of the stream's last mapping */
+    if (fr->dropped == 0) {
+        fr->dropped++;
+        return false;
+    }
+    bool ok = sim_pkt_csum_ok(p);
+    o[3] = (uint8_t)(fl | 0x10);
+    dlen++;
+    o[at + 4] = (uint8_t)(dlen >> 8);
+    o[at + 5] = (uint8_t)dlen;
+    sim_pkt_csum_redo(p, ok);
+    fr->rewritten++;
+    return true;
+}
+
+/*
+ * Bug C (Linux interop row 13): the kernel withdrew the address of our
+ * second subflow mid-transfer (REMOVE_ADDR, we close that subflow while data
+ * is in flight on it), then ended the stream on the remaining subflow with
+ * the rest of its last mapping re-sent as {DSN, SSN, len + 1, F}. The
+ * library took that for a changed mapping, reset its last subflow and
+ * reported ABORTED 1040 bytes short. Here: the server removes the address
+ * path 1 reached; path 0 carries the end of the stream the Linux way. The
+ * stream completes byte for byte and both sides close normally, with no
+ * mapping error.
+ */
+START_TEST(remove_addr_then_data_fin_on_a_resent_mapping)
+{
+    mscn x;
+    fin_remap fr;
+    memset(&fr, 0, sizeof(fr));
+    sim_mbox_cfg box0;
+    memset(&box0, 0, sizeof(box0));
+    box0.hook = fin_remap_hook;
+    box0.hook_ctx = &fr;
+    mscn_opts o = {.seed = 130, .n = 2};
+    o.p[0].mbox = &box0;
+    mscn_init(&x, &o);
+    uint64_t up = 20000, down = 2990000;
+    fr.down = down;
+    mscn_start(&x, up, down);
+    mscn_open_all(&x);
+    run_to_client_rx(&x, down / 2, 60 * SEC);
+    sim_flow *c = cflow(&x), *sv = sflow(&x);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_SUBFLOW_UP], 2);
+    int ids[8];
+    ck_assert_int_eq(mptcp_conn_subflows(sv->conn, ids, 8), 2);
+    mptcp_subflow_stats ss;
+    uint8_t rm_id = 0;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(mptcp_subflow_get_stats(sv->conn, ids[i], &ss), 0);
+        if (ss.join)
+            rm_id = ss.local_id;
+    }
+    ck_assert_uint_ne(rm_id, 0);
+    ck_assert_int_eq(mptcp_addr_remove(sv->conn, rm_id, sim_now(x.s)), 0);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish (client has %llu)",
+                  (unsigned long long)c->rx.off);
+    check_streams(&x, up, down);
+    check_normal_close(&x);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_ADDR_REMOVED], 1);
+    ck_assert_uint_eq(x.cmp.rm_addr_in, 1);
+    ck_assert_uint_eq(x.cmp.map_errors, 0);
+    ck_assert_uint_eq(x.cmp.rcv_dropped, 0);
+    /* The Linux shape really happened. */
+    ck_assert_uint_eq(fr.dropped, 1);
+    ck_assert_uint_gt(fr.rewritten, 0);
+    mscn_finish(&x);
+}
+END_TEST
+
 #ifdef SCN_MPTCP_DRAFTS
 /* scenarios that do not pass yet (tests/sim/mptcp_drafts/build-drafts.sh) */
 #include "sim/mptcp_drafts/scn_mptcp.c.draft"
@@ -1137,6 +1411,12 @@ Suite *scn_mptcp_suite(void)
     /* the client aborts (the server's abort: a draft) */
     tcase_add_loop_test(tc, mp_fastclose_mid_transfer, 0, 1);
     tcase_add_test(tc, data_ack_32_bit_form_wraps_at_4_gb);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("receive");
+    tcase_set_timeout(tc, 300);
+    /* 0: our sender as is; 1: it sees windows as a Linux sender does */
+    tcase_add_loop_test(tc, receiver_keeps_every_byte_its_subflows_acknowledged, 0, 2);
+    tcase_add_test(tc, remove_addr_then_data_fin_on_a_resent_mapping);
     suite_add_tcase(s, tc);
     tc = tcase_create("goodput");
     tcase_set_timeout(tc, 300);
