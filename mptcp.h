@@ -581,6 +581,17 @@ typedef struct mptcp_config {
     uint8_t keepalive_probes;    /* default 9 */
     uint32_t fin_wait2_us;    /* orphaned FIN_WAIT_2 timeout (default 60 s) */
     uint32_t max_listeners;   /* listening addresses (default 8) */
+    /* RFC 5961 section 7 ACK throttling, per connection: at most ack_limit
+     * answers per ack_limit_us to challenge ACK triggers (in-window RST or
+     * SYN, ACK of unsent data) and to unacceptable segments without new
+     * data (out of window, PAWS); the rest are not answered and counted in
+     * acks_ratelimited. Default 1 per 500 ms (Linux tcp_invalid_ratelimit).
+     * Per connection, not stack-wide: a shared budget is the side channel
+     * of CVE-2016-5696. Duplicates of data we already received are always
+     * answered (the sender needs that ACK and its D-SACK). ack_limit 0: no
+     * limit. */
+    uint32_t ack_limit;
+    uint32_t ack_limit_us;
     /* Multipath (section 5). */
     bool mptcp;               /* offer/accept MPTCP v1; false (the default for now):
                                  plain TCP only, MPTCP options are ignored */
@@ -783,6 +794,13 @@ typedef struct mptcp_stack_stats {
     uint64_t bad_options;        /* segments with a known TCP option of a wrong length
                                     (the option is ignored, the segment is not dropped) */
     uint64_t drop_no_mem;        /* SYN or connect refused: the allocator failed */
+    uint64_t drop_ooo_no_mem;    /* out-of-order segment not stored (not SACKed): no
+                                    memory for the range table; the peer resends it */
+    uint64_t sack_no_mem;        /* ACKs whose SACK blocks were ignored: no memory for
+                                    the scoreboard (recovery goes on without SACK) */
+    uint64_t dsack_in;           /* RFC 2883 D-SACK blocks received (not taken as SACK) */
+    uint64_t dsack_out;          /* D-SACK blocks sent (a duplicate segment arrived) */
+    uint64_t acks_ratelimited;   /* answers not sent: cfg.ack_limit (RFC 5961 section 7) */
 } mptcp_stack_stats;
 MPTCP_API void mptcp_stack_get_stats(const mptcp_stack *st, mptcp_stack_stats *out);
 

@@ -586,7 +586,7 @@ static peer_seg peer_base(harness *h, const mptcp_tcb *t, uint16_t flags)
     if (t->flags & MPTCP_TF_TS) {
         ps.opts.present |= MPTCP_TCPO_TS;
         ps.opts.ts_val = peer_ts(h);
-        ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
+        ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->iss;
     }
     return ps;
 }
@@ -733,7 +733,7 @@ static void setup_conn(harness *h)
             return;
         ps = peer_base(h, t, MPTCP_TH_ACK);
         if ((so.present & MPTCP_TCPO_TS) && (t->flags & MPTCP_TF_TS))
-            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
+            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->iss;
         advance(h, 1000);
         peer_send(h, &ps);
         r = rec_find_tcb(h, t);
@@ -773,7 +773,7 @@ static void setup_conn(harness *h)
         ps.window = 65535;
         ps.opts = so;
         if (so.present & MPTCP_TCPO_TS)
-            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
+            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->iss;
         advance(h, 1000);
         peer_send(h, &ps);
         if (target == T_SYN_RECEIVED) {
@@ -932,7 +932,7 @@ static void step_segment(harness *h)
         if (om & 1) {
             ps.opts.present |= MPTCP_TCPO_TS;
             ps.opts.ts_val = peer_ts(h) + (uint32_t)(int8_t)take_u8(in);
-            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->ts_offset;
+            ps.opts.ts_ecr = (uint32_t)(h->now / 1000) + t->iss;
         }
         if (om & 2) {
             uint8_t n = 1 + take_u8(in) % 4;

@@ -4,7 +4,9 @@
  * section 4 SACK blocks are read from. Everything here is relative byte
  * offsets in caller-given memory; sequence numbers, window rules and which
  * segment is acceptable belong to the TCP and MPTCP layers, not here.
- * Rings wrap at |cap|, which need not be a power of two.
+ * Rings wrap at |cap|, which need not be a power of two. The range table
+ * exists only while out-of-order data is held (allocated through the
+ * caller's mptcp_mem, freed when the in-order end absorbs the last range).
  */
 #include "buf.h"
 
@@ -83,6 +85,33 @@ void mptcp_rcvbuf_init(mptcp_rcvbuf *rb, uint8_t *mem, uint32_t cap)
     rb->cap = mem != NULL ? MPTCP_MIN(cap, (uint32_t)INT32_MAX) : 0;
 }
 
+#define OOO_TABLE_SIZE (MPTCP_OOO_MAX * sizeof(mptcp_ooo_range))
+
+void mptcp_rcvbuf_release(mptcp_rcvbuf *rb, const mptcp_mem *m)
+{
+    mptcp_mem_free(m->a, m->used, rb->ooo, OOO_TABLE_SIZE);
+    rb->ooo = NULL;
+    rb->n_ooo = 0;
+    rb->recent = 0;
+}
+
+bool mptcp_rcvbuf_held(const mptcp_rcvbuf *rb, uint32_t off, uint32_t len, uint32_t *s,
+                       uint32_t *e)
+{
+    uint32_t end = off + len;
+    for (uint32_t i = 0; i < rb->n_ooo; i++) {
+        const mptcp_ooo_range *r = &rb->ooo[i];
+        if (r->end <= off)
+            continue;
+        if (r->start >= end)
+            break;
+        *s = MPTCP_MAX(off, r->start);
+        *e = MPTCP_MIN(end, r->end);
+        return true;
+    }
+    return false;
+}
+
 /* Ring index of relative offset |off| past the in-order end (off < space). */
 static uint32_t rcv_index(const mptcp_rcvbuf *rb, uint32_t off)
 {
@@ -110,7 +139,8 @@ static void store_gaps(mptcp_rcvbuf *rb, uint32_t s, uint32_t e, const uint8_t *
         ring_put(rb->data, rb->cap, rcv_index(rb, pos), src + (pos - s), e - pos);
 }
 
-int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, uint32_t off, const uint8_t *src, uint32_t len)
+int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, const mptcp_mem *m, uint32_t off,
+                           const uint8_t *src, uint32_t len)
 {
     if (off > (uint32_t)INT32_MAX) {
         /* Starts before the in-order end (a retransmission overlapping
@@ -138,7 +168,14 @@ int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, uint32_t off, const uint8_t *src, u
         last++;
 
     if (s > 0 && first == last && rb->n_ooo >= MPTCP_OOO_MAX)
-        return -1; /* would need a new range: drop before storing anything */
+        return MPTCP_RCVBUF_NO_RANGE; /* would need a new range: drop before storing */
+    if (s > 0 && rb->ooo == NULL) {
+        /* The first out-of-order range: the table comes now (an idle or
+         * in-order connection does not carry it). */
+        rb->ooo = mptcp_mem_zalloc(m->a, m->used, OOO_TABLE_SIZE);
+        if (rb->ooo == NULL)
+            return MPTCP_RCVBUF_NO_MEM;
+    }
 
     store_gaps(rb, s, e, src);
 
@@ -169,6 +206,8 @@ int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, uint32_t off, const uint8_t *src, u
             rb->recent = 0;
         else
             rb->recent = (uint8_t)(old_recent - last);
+        if (rb->n_ooo == 0 && rb->ooo != NULL)
+            mptcp_rcvbuf_release(rb, m); /* nothing out of order any more */
         return (int32_t)adv;
     }
 

@@ -5,12 +5,16 @@
  * are relative byte positions, never sequence numbers: the TCP layer maps
  * subflow sequence numbers onto them and the MPTCP layer maps 64-bit data
  * sequence numbers onto them, so both reassemble through the same code.
- * Memory is given by the caller (no allocation here).
+ * Ring memory is given by the caller. The out-of-order range table of a
+ * receive ring is the one thing allocated here, through the allocator the
+ * caller passes (mem.h): only while out-of-order data is held, so that an
+ * idle connection carries a pointer instead of the table.
  */
 #ifndef MPTCP_BUF_H
 #define MPTCP_BUF_H
 
 #include "common.h"
+#include "mem.h"
 
 /* Send ring. Offset 0 is the oldest unacknowledged byte. */
 typedef struct mptcp_sndbuf {
@@ -43,11 +47,14 @@ typedef struct mptcp_ooo_range {
  * order (rcv_nxt); readable bytes lie before it. */
 typedef struct mptcp_rcvbuf {
     uint8_t *data;
+    /* MPTCP_OOO_MAX ranges, sorted by start, disjoint, not adjacent; NULL
+     * while n_ooo == 0 (allocated by the write that needs it, freed by the
+     * write that absorbs the last range, or by mptcp_rcvbuf_release). */
+    mptcp_ooo_range *ooo;
     uint32_t cap;
     uint32_t head;    /* ring index of the first unread byte */
     uint32_t len;     /* in-order bytes not yet read */
     uint8_t n_ooo;
-    mptcp_ooo_range ooo[MPTCP_OOO_MAX]; /* sorted by start, disjoint, not adjacent */
     /* Index in ooo[] of the range holding the most recently received
      * out-of-order segment (RFC 2018 section 4: the first SACK block), or the
      * previous first block when the last write advanced the in-order end
@@ -55,9 +62,16 @@ typedef struct mptcp_rcvbuf {
     uint8_t recent;
 } mptcp_rcvbuf;
 
+/* mptcp_rcvbuf_write results besides the advance (>= 0). */
+#define MPTCP_RCVBUF_NO_RANGE (-1) /* all MPTCP_OOO_MAX ranges in use */
+#define MPTCP_RCVBUF_NO_MEM (-2)   /* the range table could not be allocated */
+
 /* |cap| above INT32_MAX is cut to INT32_MAX: offsets and the advance that
- * mptcp_rcvbuf_write returns are signed 32-bit quantities. */
+ * mptcp_rcvbuf_write returns are signed 32-bit quantities. The ring holds
+ * no range table afterwards: release a used one first. */
 void mptcp_rcvbuf_init(mptcp_rcvbuf *rb, uint8_t *mem, uint32_t cap);
+/* Frees the out-of-order range table, if any, and forgets those ranges. */
+void mptcp_rcvbuf_release(mptcp_rcvbuf *rb, const mptcp_mem *m);
 /* Room for new bytes beyond the in-order end: the receive window. */
 static inline uint32_t mptcp_rcvbuf_space(const mptcp_rcvbuf *rb) { return rb->cap - rb->len; }
 /*
@@ -69,11 +83,18 @@ static inline uint32_t mptcp_rcvbuf_space(const mptcp_rcvbuf *rb) { return rb->c
  * not rewritten.
  * When off == 0, the in-order end advances over the new bytes and over every
  * out-of-order range that becomes contiguous. Returns the number of bytes by
- * which the in-order end advanced (0 for out-of-order data), or -1 when the
- * data would need a new out-of-order range and MPTCP_OOO_MAX are in use
- * (nothing stored; the caller counts a drop).
+ * which the in-order end advanced (0 for out-of-order data), or, with
+ * nothing stored (the caller counts a drop): MPTCP_RCVBUF_NO_RANGE when the
+ * data would need a new out-of-order range and MPTCP_OOO_MAX are in use,
+ * MPTCP_RCVBUF_NO_MEM when it needs the range table and |m| fails.
  */
-int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, uint32_t off, const uint8_t *src, uint32_t len);
+int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, const mptcp_mem *m, uint32_t off,
+                           const uint8_t *src, uint32_t len);
+/* Whether some of the |len| bytes at offset |off| (as for write, off > 0)
+ * are already held out of order; if so [*s, *e) gets the first such run
+ * (RFC 2883: a duplicate to report in a D-SACK block). */
+bool mptcp_rcvbuf_held(const mptcp_rcvbuf *rb, uint32_t off, uint32_t len, uint32_t *s,
+                       uint32_t *e);
 /* Copies up to |len| in-order bytes out and frees their space. */
 uint32_t mptcp_rcvbuf_read(mptcp_rcvbuf *rb, uint8_t *dst, uint32_t len);
 /* Out-of-order ranges for SACK: the most recent first, then the others in

@@ -158,6 +158,7 @@ void mptcp_conn_free(mptcp_conn *c)
     if (c->all_next)
         c->all_next->all_prev = c->all_prev;
     if (m) {
+        mptcp_rcvbuf_release(&m->rcv, &st->mem);
         mptcp_mem_free(&st->alloc, &st->mem_used, m->mem, m->mem_len);
         mptcp_mem_free(&st->alloc, &st->mem_used, m, sizeof *m);
     }
@@ -310,7 +311,6 @@ static mptcp_tcb *tcb_open(mptcp_stack *st, const mptcp_addr *l, const mptcp_add
         return NULL;
     t->flags |= MPTCP_TF_ACTIVE;
     t->iss = mptcp_isn_generate(st->isn_secret, &t->local, &t->remote, now_us);
-    t->ts_offset = t->iss;
     t->snd_una = t->snd_nxt = t->snd_max = t->iss;
     t->state = MPTCP_TCP_SYN_SENT;
     mptcp_demux_insert(&st->demux, t);
@@ -603,6 +603,7 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
             c->mp->mem = NULL;
             c->mp->mem_len = 0;
             mptcp_sndbuf_init(&c->mp->snd, NULL, 0);
+            mptcp_rcvbuf_release(&c->mp->rcv, &c->st->mem);
             mptcp_rcvbuf_init(&c->mp->rcv, NULL, 0);
         }
         if (c->flags & MPTCP_CF_FIN_PENDING)
@@ -1124,7 +1125,8 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             c->mp->mst.rcv_dropped += n;
         if (a == MPTCP_DSN_IN) {
             ring_peek(&t->rcv, skip, buf, take);
-            int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, (uint32_t)(p.dsn + skip - c->mp->rcv_nxt), buf,
+            int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, &c->st->mem,
+                                             (uint32_t)(p.dsn + skip - c->mp->rcv_nxt), buf,
                                              take);
             if (adv < 0) {
                 c->mp->mst.rcv_ooo_full++;

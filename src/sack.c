@@ -4,13 +4,17 @@
  * not per-segment records, so its size is fixed. It does not send anything
  * or touch congestion state: tcp_in.c decides when recovery starts and ends,
  * tcp_out.c asks here what to retransmit. RFC 2018 section 4 (sender),
- * RFC 6675 sections 3-5.
+ * RFC 6675 sections 3-5. The range table is allocated on the first valid
+ * block and freed when the cumulative ACK leaves it empty (sack.h).
  */
 #include "sack.h"
 
-void mptcp_sack_reset(mptcp_sack_sb *sb)
+#define SB_TABLE_SIZE (MPTCP_SACK_SB_MAX * sizeof(mptcp_sack_block))
+
+void mptcp_sack_reset(mptcp_sack_sb *sb, const mptcp_mem *m)
 {
     uint32_t high = sb->high_rxt, rec = sb->recover;
+    mptcp_mem_free(m->a, m->used, sb->blk, SB_TABLE_SIZE);
     memset(sb, 0, sizeof *sb);
     sb->high_rxt = high;
     sb->recover = rec;
@@ -24,7 +28,7 @@ static void recount(mptcp_sack_sb *sb)
     sb->sacked = total;
 }
 
-void mptcp_sack_trim(mptcp_sack_sb *sb, uint32_t snd_una)
+void mptcp_sack_trim(mptcp_sack_sb *sb, const mptcp_mem *m, uint32_t snd_una)
 {
     uint8_t w = 0;
     for (uint8_t i = 0; i < sb->n; i++) {
@@ -37,6 +41,10 @@ void mptcp_sack_trim(mptcp_sack_sb *sb, uint32_t snd_una)
     }
     sb->n = w;
     recount(sb);
+    if (w == 0 && sb->blk != NULL) {
+        mptcp_mem_free(m->a, m->used, sb->blk, SB_TABLE_SIZE);
+        sb->blk = NULL;
+    }
 }
 
 /* Inserts [l, r) keeping blk[] sorted and merged; when full, the highest
@@ -72,21 +80,26 @@ static void insert(mptcp_sack_sb *sb, uint32_t l, uint32_t r)
     sb->n++;
 }
 
-uint32_t mptcp_sack_update(mptcp_sack_sb *sb, uint32_t snd_una, uint32_t snd_max,
-                           const mptcp_sack_block *blk, uint32_t n)
+int mptcp_sack_update(mptcp_sack_sb *sb, const mptcp_mem *m, uint32_t snd_una,
+                      uint32_t snd_max, const mptcp_sack_block *blk, uint32_t n)
 {
     uint32_t valid = 0;
     for (uint32_t k = 0; k < n; k++) {
         uint32_t l = blk[k].left, r = blk[k].right;
         if (!mptcp_seq_lt(l, r) || mptcp_seq_gt(r, snd_max) || mptcp_seq_leq(r, snd_una))
-            continue; /* empty, beyond what we sent, or already acknowledged (D-SACK) */
+            continue; /* empty, beyond what we sent, or already acknowledged */
         if (mptcp_seq_lt(l, snd_una))
             l = snd_una;
+        if (sb->blk == NULL) {
+            sb->blk = mptcp_mem_zalloc(m->a, m->used, SB_TABLE_SIZE);
+            if (sb->blk == NULL)
+                return MPTCP_ENOMEM; /* n == 0 here: nothing was merged */
+        }
         insert(sb, l, r);
         valid++;
     }
     recount(sb);
-    return valid;
+    return (int)valid;
 }
 
 bool mptcp_sack_is_lost(const mptcp_sack_sb *sb, uint32_t seq, uint32_t mss)

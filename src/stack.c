@@ -42,6 +42,8 @@ void mptcp_config_init(mptcp_config *cfg)
     cfg->keepalive_probes = 9;
     cfg->fin_wait2_us = 60000000;
     cfg->max_listeners = LISTENERS_DEFAULT;
+    cfg->ack_limit = 1;
+    cfg->ack_limit_us = 500000;
     cfg->mptcp = false;
     cfg->checksum = false;
     cfg->deny_join_id0 = false;
@@ -71,6 +73,10 @@ static bool config_ok(const mptcp_config *c)
     if (c->keepalive_idle_us && (c->keepalive_intvl_us == 0 || c->keepalive_probes == 0))
         return false;
     if (c->time_wait_us == 0 || c->fin_wait2_us == 0)
+        return false;
+    /* ack_lim_n is 8 bits; the interval is compared in 32-bit microseconds. */
+    if (c->ack_limit > 255 || (c->ack_limit && (c->ack_limit_us == 0 ||
+                                                c->ack_limit_us > (uint32_t)INT32_MAX)))
         return false;
     if (c->cc != MPTCP_CC_CUBIC && c->cc != MPTCP_CC_RENO)
         return false;
@@ -108,6 +114,8 @@ mptcp_stack *mptcp_stack_new(const mptcp_config *cfg, const mptcp_callbacks *cb,
     st->user = user;
     st->alloc = a;
     st->mem_used = used;
+    st->mem.a = &st->alloc;
+    st->mem.used = &st->mem_used;
     st->cc_ops = mptcp_cc_ops_for(cfg->cc);
     uint32_t nb = mptcp_demux_buckets(cfg->max_conns);
     st->demux.bucket = mptcp_mem_zalloc(&a, &st->mem_used, nb * sizeof(mptcp_conn *));

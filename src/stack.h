@@ -21,6 +21,7 @@ struct mptcp_stack {
     void *user;
     mptcp_allocator alloc;
     size_t mem_used;              /* bytes currently allocated */
+    mptcp_mem mem;                /* {&alloc, &mem_used}: for lazily allocated tables */
     const mptcp_cc_ops *cc_ops;
     mptcp_stack_stats stats;
     uint64_t now_us;              /* latest time seen (never goes back) */
@@ -44,6 +45,13 @@ struct mptcp_stack {
     void *token_mem;
     size_t token_mem_len;
     mptcp_pm_config pm;           /* endpoints and limits */
+    /* RFC 2883 D-SACK to report: the duplicate [dsack_left, dsack_right)
+     * that segment input found for dsack_tcb goes into the first SACK block
+     * of the next ACK that TCB sends during the same mptcp_input call (the
+     * input path ACKs duplicates at once); cleared when input returns, so
+     * no TCB carries it. */
+    mptcp_tcb *dsack_tcb;
+    uint32_t dsack_left, dsack_right;
 };
 
 /* Hands a finished segment (checksum filled here) to cb.send and counts it. */

@@ -31,9 +31,10 @@ mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_a
     mptcp_tcb *t = mptcp_mem_zalloc(&st->alloc, &st->mem_used, sizeof *t);
     if (t == NULL)
         return NULL;
+    /* Both rings in one allocation: snd.data points at its start. */
     size_t blen = (size_t)st->cfg.sndbuf + st->cfg.rcvbuf;
-    t->bufmem = mptcp_mem_zalloc(&st->alloc, &st->mem_used, blen);
-    if (t->bufmem == NULL) {
+    uint8_t *bufmem = mptcp_mem_zalloc(&st->alloc, &st->mem_used, blen);
+    if (bufmem == NULL) {
         mptcp_mem_free(&st->alloc, &st->mem_used, t, sizeof *t);
         return NULL;
     }
@@ -41,16 +42,15 @@ mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_a
     t->local = *local;
     t->remote = *remote;
     mptcp_timer_node_init(&t->tn);
-    mptcp_sndbuf_init(&t->snd, t->bufmem, st->cfg.sndbuf);
-    mptcp_rcvbuf_init(&t->rcv, t->bufmem + st->cfg.sndbuf, st->cfg.rcvbuf);
+    mptcp_sndbuf_init(&t->snd, bufmem, st->cfg.sndbuf);
+    mptcp_rcvbuf_init(&t->rcv, bufmem + st->cfg.sndbuf, st->cfg.rcvbuf);
     t->state = MPTCP_TCP_CLOSED;
     t->rcv_wscale = st->cfg.window_scaling ? wscale_for(st->cfg.rcvbuf) : 0;
-    t->peer_mss = TCP_DEFAULT_MSS;
     t->mss = (uint16_t)MPTCP_MIN(st->cfg.mss, TCP_DEFAULT_MSS);
     t->rcv_mss = t->mss;
     t->rto_us = st->cfg.rto_initial_us;
     t->t_rexmit = t->t_delack = t->t_misc = MPTCP_TIMER_NONE;
-    t->last_rx_us = t->last_tx_us = now_us;
+    t->ack_lim_at = (uint32_t)now_us;
     t->cc.ops = st->cc_ops;
     t->cc.ops->init(&t->cc, t->mss, now_us);
     t->tn.kind = MPTCP_TIMER_KIND_TCB;
@@ -66,11 +66,12 @@ mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_a
 void mptcp_tcp_free_buffers(mptcp_tcb *t)
 {
     mptcp_stack *st = t->st;
-    if (t->bufmem == NULL)
+    mptcp_rcvbuf_release(&t->rcv, &st->mem);
+    mptcp_sack_reset(&t->sack, &st->mem);
+    if (t->snd.data == NULL)
         return;
-    mptcp_mem_free(&st->alloc, &st->mem_used, t->bufmem,
+    mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data,
                    (size_t)st->cfg.sndbuf + st->cfg.rcvbuf);
-    t->bufmem = NULL;
     mptcp_sndbuf_init(&t->snd, NULL, 0);
     mptcp_rcvbuf_init(&t->rcv, NULL, 0);
 }
@@ -105,6 +106,8 @@ void mptcp_tcp_bury(mptcp_tcb *t)
 {
     if (t->flags & MPTCP_TF_GRAVE)
         return;
+    /* grave_next shares its word with the demux link (tcp.h). */
+    MPTCP_ASSERT(t->state == MPTCP_TCP_CLOSED);
     t->flags |= MPTCP_TF_GRAVE;
     t->grave_next = t->st->tgrave;
     t->st->tgrave = t;
@@ -181,8 +184,8 @@ void mptcp_tcp_maybe_finish(mptcp_tcb *t)
 void mptcp_tcp_apply_syn_opts(mptcp_tcb *t, const mptcp_tcp_rx_opts *o)
 {
     const mptcp_config *cfg = &t->st->cfg;
-    t->peer_mss = (o->present & MPTCP_TCPO_MSS) ? o->mss : TCP_DEFAULT_MSS;
-    uint32_t mss = MPTCP_MIN((uint32_t)t->peer_mss, cfg->mss);
+    uint32_t peer_mss = (o->present & MPTCP_TCPO_MSS) ? o->mss : TCP_DEFAULT_MSS;
+    uint32_t mss = MPTCP_MIN(peer_mss, cfg->mss);
     t->mss = (uint16_t)MPTCP_MAX(mss, TCP_MIN_MSS);
     /* RFC 7323 section 2.2: scaling is on only when both SYNs carry it. */
     if (cfg->window_scaling && (o->present & MPTCP_TCPO_WSCALE)) {

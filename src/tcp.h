@@ -74,7 +74,10 @@ enum {
     MPTCP_TF_WAS_SYNCED = 1u << 18,  /* reached ESTABLISHED once */
     MPTCP_TF_KEEP_PROBING = 1u << 19, /* keepalive probes outstanding */
     MPTCP_TF_DROP_DATA = 1u << 20,   /* set by opts_in: do not take this segment's payload */
-    MPTCP_TF_RST_INEXACT = 1u << 21  /* opts_in sees an in-window RST whose seq != rcv_nxt */
+    MPTCP_TF_RST_INEXACT = 1u << 21, /* opts_in sees an in-window RST whose seq != rcv_nxt */
+    MPTCP_TF_SACK_NOMEM = 1u << 22   /* SACK blocks were ignored (no memory for the
+                                        scoreboard): recover as without SACK until a
+                                        cumulative ACK empties the scoreboard */
 };
 
 /* Pending-event bits (delivered in this order). */
@@ -95,15 +98,25 @@ typedef struct mptcp_tcp_counters {
     uint32_t ooo_segs_in, zero_window_probes;
 } mptcp_tcp_counters;
 
+/*
+ * The TCB. An idle connection's state is all here (see docs/tcp.md, "Memory
+ * per connection"): the out-of-order range table (rcv.ooo) and the SACK
+ * scoreboard's blocks (sack.blk) are allocated only while in use, the ring
+ * memory is one allocation that snd.data points at.
+ */
 struct mptcp_tcb {
     struct mptcp_stack *st;
-    struct mptcp_tcb *hnext;   /* demux hash chain */
-    struct mptcp_tcb *grave_next; /* the stack's list of TCBs to free */
+    /* A TCB is on the demux hash chain while it is not CLOSED and on the
+     * stack's list of TCBs to free only once it is CLOSED (mptcp_tcp_bury):
+     * never both, so the two links share one word. */
+    union {
+        struct mptcp_tcb *hnext;      /* demux hash chain */
+        struct mptcp_tcb *grave_next; /* the stack's list of TCBs to free */
+    };
     struct mptcp_tcb *all_prev, *all_next; /* every TCB of the stack */
     struct mptcp_conn *conn;    /* the owning connection, NULL once let go */
     const mptcp_tcp_upper_ops *upper;
     void *upper_ctx;
-    uint8_t *bufmem;            /* send + receive ring memory, one allocation */
     mptcp_timer_node tn;        /* keyed by mptcp_tcp_next_deadline() */
     mptcp_addr local, remote;
     uint32_t flags;             /* MPTCP_TF_* */
@@ -113,30 +126,38 @@ struct mptcp_tcb {
     uint8_t backoff;            /* RTO doublings since the last new ACK */
     uint8_t dupacks;            /* consecutive duplicate ACKs */
     uint8_t keep_probes;        /* keepalive probes sent without answer */
+    uint8_t ack_lim_n;          /* RFC 5961 section 7: answers in this interval */
     uint16_t mss;               /* send MSS without options: min(peer, ours, PMTU) */
-    uint16_t peer_mss;          /* as the peer announced (536 when absent) */
     uint16_t rcv_mss;           /* largest payload received (delayed-ACK unit) */
     uint32_t rcv_unacked;       /* in-order bytes received since our last ACK */
-    /* Send sequence space (RFC 9293 section 3.3.1). snd_max: highest sent. */
+    /* Send sequence space (RFC 9293 section 3.3.1). snd_max: highest sent.
+     * iss is also our RFC 7323 section 5.4 timestamp clock offset. */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
     uint32_t fin_seq;           /* our FIN's sequence number (TF_FIN_SENT) */
     /* Receive sequence space. rcv_adv: right edge of the window we advertised. */
     uint32_t irs, rcv_nxt, rcv_adv, fin_rcv_seq;
-    /* RFC 7323 timestamps: TS.Recent, our clock offset, Last.ACK.sent. */
-    uint32_t ts_recent, ts_offset, last_ack_sent;
+    /* RFC 7323 timestamps: TS.Recent, Last.ACK.sent. */
+    uint32_t ts_recent, last_ack_sent;
     /* RFC 6298 estimator, microseconds. */
     uint32_t srtt_us, rttvar_us, rto_us;
     uint32_t rtt_seq, rtt_start; /* timed segment end, send time (low 32 bits of now_us) */
+    uint32_t ack_lim_at;        /* start of the ack_lim_n interval (low 32 bits of now_us) */
     /* Deadlines (MPTCP_TIMER_NONE when off). t_rexmit: RTO or persist;
      * t_misc: keepalive, FIN_WAIT_2 or TIME_WAIT, by state. */
     uint64_t t_rexmit, t_delack, t_misc;
-    uint64_t last_rx_us, last_tx_us;
     mptcp_sack_sb sack;
     mptcp_cc cc;
     mptcp_sndbuf snd;
     mptcp_rcvbuf rcv;
     mptcp_tcp_counters ctr;
 };
+
+/* Whether recovery may use the SACK scoreboard: SACK was negotiated and no
+ * SACK information was lost for want of memory (MPTCP_TF_SACK_NOMEM). */
+static inline bool mptcp_tcp_sack_usable(const mptcp_tcb *t)
+{
+    return (t->flags & (MPTCP_TF_SACK | MPTCP_TF_SACK_NOMEM)) == MPTCP_TF_SACK;
+}
 
 /* tcp.c */
 /* Reports event |evb| (MPTCP_EVB_*) to the upper layer. CLOSED is

@@ -129,13 +129,80 @@ static void ack_now(mptcp_tcb *t)
     t->flags |= MPTCP_TF_ACK_NOW;
 }
 
-static void challenge_ack(mptcp_tcb *t)
+/*
+ * RFC 5961 section 7 ACK throttling: answers to segments a blind attacker
+ * can provoke at will (challenge ACKs, ACKs for unacceptable segments) are
+ * limited to cfg.ack_limit per cfg.ack_limit_us, per connection. A budget
+ * shared by the whole stack would let an off-path host count our answers on
+ * its own connection and learn whether a guessed RST or SYN hit another one
+ * (CVE-2016-5696); a per-connection budget has nothing to share. Returns
+ * whether the answer may go out (and spends it).
+ */
+static bool ack_allowed(mptcp_tcb *t, uint64_t now)
+{
+    const mptcp_config *cfg = &t->st->cfg;
+    if (cfg->ack_limit == 0)
+        return true;
+    /* Low 32 bits of the clock like rtt_start: ack_limit_us < 2^31 (checked
+     * at stack creation), and after 71 silent minutes the worst case is one
+     * interval whose budget started too early. */
+    uint32_t now32 = (uint32_t)now;
+    if (now32 - t->ack_lim_at >= cfg->ack_limit_us) {
+        t->ack_lim_at = now32;
+        t->ack_lim_n = 0;
+    }
+    if (t->ack_lim_n < cfg->ack_limit) {
+        t->ack_lim_n++;
+        return true;
+    }
+    t->st->stats.acks_ratelimited++;
+    return false;
+}
+
+static void challenge_ack(mptcp_tcb *t, uint64_t now)
 {
     /* RFC 5961 sections 3.2 and 4.2: an ACK for the current state lets a
      * genuine peer (which lost its state) answer with an exact RST, while a
      * blind attacker learns nothing. */
+    if (!ack_allowed(t, now))
+        return;
     t->st->stats.challenge_acks++;
     ack_now(t);
+}
+
+/* RFC 2883 section 4: the next ACK of |t| reports [left, right), bytes
+ * that arrived again, in its first SACK block (SACK permitted only). */
+static void dsack_set(mptcp_tcb *t, uint32_t left, uint32_t right)
+{
+    if (!(t->flags & MPTCP_TF_SACK) || left == right)
+        return;
+    mptcp_stack *st = t->st;
+    st->dsack_tcb = t;
+    st->dsack_left = left;
+    st->dsack_right = right;
+    ack_now(t);
+}
+
+/*
+ * Answers a segment that failed the sequence or PAWS test (RFC 9293 section
+ * 3.10.7.4 and RFC 7323 section 5.3: an ACK, then drop). A copy of data or
+ * a FIN we already took (it ends at or below rcv_nxt and starts within one
+ * receive buffer of it) is a retransmission whose ACK was lost: it is always
+ * answered, with its bytes as a D-SACK block. Anything else is what a blind
+ * attacker sends, and its answer is throttled (ack_allowed).
+ */
+static void answer_unacceptable(mptcp_tcb *t, const rx *s)
+{
+    uint32_t seq = s->h.seq;
+    bool dup = s->seg_len > 0 && !(s->h.flags & MPTCP_TH_SYN) &&
+               mptcp_seq_leq(seq + s->seg_len, t->rcv_nxt) &&
+               t->rcv_nxt - seq <= t->st->cfg.rcvbuf + 1;
+    if (dup) {
+        ack_now(t);
+        dsack_set(t, seq, seq + s->dlen);
+    } else if (ack_allowed(t, s->now)) {
+        ack_now(t);
+    }
 }
 
 /* ------------------------------------------------------------ LISTEN */
@@ -174,7 +241,6 @@ static void listen_input(mptcp_stack *st, const rx *s)
     t->max_snd_wnd = t->snd_wnd;
     t->snd_wl1 = s->h.seq;
     t->snd_wl2 = t->iss;
-    t->ts_offset = t->iss; /* RFC 7323 section 5.4: a per-connection offset */
     t->state = MPTCP_TCP_SYN_RECEIVED;
     /* The connection layer takes the TCB: a new connection (MPTCP or plain)
      * or, for an MP_JOIN, a subflow of an existing one (RFC 8684 section
@@ -274,6 +340,29 @@ static void enter_recovery(mptcp_tcb *t, uint64_t now)
         mptcp_tcp_send_data(t, t->snd_una, len, true, now);
 }
 
+/* The SACK option of an acceptable ACK (RFC 2018 section 4). A D-SACK
+ * block (RFC 2883) reports a duplicate, not new data: it is counted and left
+ * out of the scoreboard. Without memory for the scoreboard the blocks are
+ * ignored and recovery runs as without SACK (mptcp_tcp_sack_usable). */
+static void sack_input(mptcp_tcb *t, const rx *s)
+{
+    mptcp_stack *st = t->st;
+    const mptcp_sack_block *b = s->o.sack;
+    uint32_t n = s->o.sack_count;
+    if (mptcp_sack_is_dsack(s->h.ack, b, n)) {
+        st->stats.dsack_in++;
+        b++;
+        n--;
+    }
+    int v = mptcp_sack_update(&t->sack, &st->mem, t->snd_una, t->snd_max, b, n);
+    if (v < 0) {
+        st->stats.sack_no_mem++;
+        t->flags |= MPTCP_TF_SACK_NOMEM;
+    } else {
+        t->ctr.sack_blocks_in += (uint32_t)v;
+    }
+}
+
 /* Returns false when the segment must be dropped here. */
 static bool ack_input(mptcp_tcb *t, const rx *s)
 {
@@ -283,7 +372,8 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
      * (SND.NXT being the highest sequence sent). */
     if (mptcp_seq_gt(ack, t->snd_max) || mptcp_seq_lt(ack, t->snd_una - t->max_snd_wnd)) {
         st->stats.drop_bad_ack++;
-        ack_now(t);
+        if (ack_allowed(t, s->now)) /* RFC 5961 sections 5.2 and 7 */
+            ack_now(t);
         return false;
     }
     bool is_dup = false;
@@ -314,13 +404,13 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
             if (t->srtt_us)
                 mptcp_tcp_rtt_sample(t, 0);
         }
-        mptcp_sack_trim(&t->sack, ack);
+        mptcp_sack_trim(&t->sack, &st->mem, ack);
         uint32_t flight = t->snd_max - t->snd_una;
         if (t->sack.in_recovery) {
             if (mptcp_seq_geq(ack, t->sack.recover)) {
                 t->sack.in_recovery = false;
                 t->cc.ops->on_recovery_end(&t->cc, s->now);
-            } else if (!(t->flags & MPTCP_TF_SACK)) {
+            } else if (!mptcp_tcp_sack_usable(t)) {
                 /* RFC 6582 partial ACK: the next hole starts at snd_una. */
                 uint32_t len = MPTCP_MIN(flight, (uint32_t)t->mss);
                 if (len && !((t->flags & MPTCP_TF_FIN_SENT) && t->snd_una == t->fin_seq))
@@ -330,6 +420,8 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
             t->cc.ops->on_ack(&t->cc, data_acked, flight + acked, t->srtt_us, rtt, s->now);
         }
         t->dupacks = 0;
+        if (!t->sack.in_recovery && t->sack.n == 0)
+            t->flags &= ~(uint32_t)MPTCP_TF_SACK_NOMEM; /* SACK state is whole again */
         if (t->snd_una == t->snd_max)
             mptcp_tcp_rexmit_stop(t);
         else if (!(t->flags & MPTCP_TF_PERSIST))
@@ -344,8 +436,7 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
                  !(s->h.flags & (MPTCP_TH_SYN | MPTCP_TH_FIN)) && s->win == t->snd_wnd;
     }
     if ((t->flags & MPTCP_TF_SACK) && (s->o.present & MPTCP_TCPO_SACK))
-        t->ctr.sack_blocks_in += mptcp_sack_update(&t->sack, t->snd_una, t->snd_max, s->o.sack,
-                                                   s->o.sack_count);
+        sack_input(t, s);
     /* Window update (section 3.10.7.4, fifth check, ESTABLISHED): only from
      * an ACK at or above SND.UNA, and not from an older segment. */
     if (mptcp_seq_geq(ack, t->snd_una) &&
@@ -376,7 +467,7 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
     if (!t->sack.in_recovery && t->snd_una != t->snd_max &&
         mptcp_seq_geq(t->snd_una, t->sack.recover) &&
         ((is_dup && t->dupacks >= MPTCP_DUPTHRESH) ||
-         ((t->flags & MPTCP_TF_SACK) && t->sack.n &&
+         (mptcp_tcp_sack_usable(t) && t->sack.n &&
           mptcp_sack_is_lost(&t->sack, t->snd_una, t->mss))))
         enter_recovery(t, s->now);
     /* FIN acknowledged: per-state transitions. */
@@ -444,6 +535,7 @@ static void data_input(mptcp_tcb *t, const rx *s)
     if (mptcp_seq_lt(seq, t->rcv_nxt)) { /* old bytes in front: trim them */
         uint32_t skip = t->rcv_nxt - seq;
         skip = MPTCP_MIN(skip, dlen);
+        dsack_set(t, seq, seq + skip); /* RFC 2883 section 4.1.1: partly duplicate */
         data += skip;
         dlen -= skip;
         seq += skip;
@@ -459,11 +551,19 @@ static void data_input(mptcp_tcb *t, const rx *s)
         if (dlen > space - off)
             st->stats.drop_rcvbuf_full++; /* the tail beyond the buffer is cut */
         uint8_t had_ooo = t->rcv.n_ooo;
-        int32_t adv = mptcp_rcvbuf_write(&t->rcv, off, data, dlen);
+        uint32_t ds, de;
+        if (off > 0 && mptcp_rcvbuf_held(&t->rcv, off, dlen, &ds, &de))
+            dsack_set(t, t->rcv_nxt + ds, t->rcv_nxt + de); /* RFC 2883 section 4.2 */
+        int32_t adv = mptcp_rcvbuf_write(&t->rcv, &st->mem, off, data, dlen);
         if (s->dlen > t->rcv_mss)
             t->rcv_mss = (uint16_t)MPTCP_MIN(s->dlen, 65535u);
         if (adv < 0) {
-            st->stats.drop_rcvbuf_full++; /* no room for another hole */
+            /* Not stored, so not SACKed: the duplicate ACK tells the sender
+             * nothing new and it sends the segment again. */
+            if (adv == MPTCP_RCVBUF_NO_MEM)
+                st->stats.drop_ooo_no_mem++;
+            else
+                st->stats.drop_rcvbuf_full++; /* no room for another hole */
             ack_now(t);
             return;
         }
@@ -579,13 +679,13 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
     if ((t->flags & MPTCP_TF_TS) && (s->o.present & MPTCP_TCPO_TS) && !(f & MPTCP_TH_RST) &&
         mptcp_seq_lt(s->o.ts_val, t->ts_recent)) {
         st->stats.drop_paws++;
-        ack_now(t);
+        answer_unacceptable(t, s);
         goto out;
     }
     if (!seq_acceptable(t, s)) {
         st->stats.drop_out_of_window++;
         if (!(f & MPTCP_TH_RST))
-            ack_now(t);
+            answer_unacceptable(t, s);
         if (t->state == MPTCP_TCP_TIME_WAIT && (f & MPTCP_TH_FIN))
             t->t_misc = s->now + st->cfg.time_wait_us; /* retransmitted FIN: restart 2MSL */
         goto out;
@@ -609,7 +709,7 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
                 if (t->state == MPTCP_TCP_CLOSED)
                     return false;
             }
-            challenge_ack(t); /* RFC 5961 section 3.2 */
+            challenge_ack(t, s->now); /* RFC 5961 section 3.2 */
             goto out;
         }
         /* MP_TCPRST reason, MP_FASTCLOSE on a RST (RFC 8684 3.5, 3.6). */
@@ -626,7 +726,7 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
         return false;
     }
     if (f & MPTCP_TH_SYN) {
-        challenge_ack(t); /* RFC 5961 section 4.2, any SYN in a synchronized state */
+        challenge_ack(t, s->now); /* RFC 5961 section 4.2, any SYN in a synchronized state */
         goto out;
     }
     if (!(f & MPTCP_TH_ACK)) {
@@ -695,8 +795,19 @@ out:
 
 /* ------------------------------------------------------------ entry */
 
+static void input(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
+                  const uint8_t *seg, size_t len, uint64_t now_us);
+
 void mptcp_tcp_input(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
                      const uint8_t *seg, size_t len, uint64_t now_us)
+{
+    st->dsack_tcb = NULL;
+    input(st, src, dst, seg, len, now_us);
+    st->dsack_tcb = NULL; /* a D-SACK not sent now is not sent later */
+}
+
+static void input(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
+                  const uint8_t *seg, size_t len, uint64_t now_us)
 {
     rx s;
     st->stats.segs_in++;

@@ -16,7 +16,7 @@
 static uint32_t ts_now(const mptcp_tcb *t, uint64_t now_us)
 {
     /* RFC 7323 section 5.4: a 1 ms clock with a per-connection offset. */
-    return (uint32_t)(now_us / 1000) + t->ts_offset;
+    return (uint32_t)(now_us / 1000) + t->iss;
 }
 
 uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t)
@@ -110,21 +110,31 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
         while (ol % 4)
             o[ol++] = OPT_NOP;
     }
-    if (!syn && (t->flags & MPTCP_TF_SACK) && t->rcv.n_ooo && !(flags & MPTCP_TH_RST) &&
-        MPTCP_TCP_OPT_SPACE - ol >= 12) {
-        /* RFC 2018 section 4: the block with the newest data first. */
+    bool dsack = st->dsack_tcb == t && (flags & MPTCP_TH_ACK);
+    if (!syn && (t->flags & MPTCP_TF_SACK) && (t->rcv.n_ooo || dsack) &&
+        !(flags & MPTCP_TH_RST) && MPTCP_TCP_OPT_SPACE - ol >= 12) {
+        /* RFC 2018 section 4: the block with the newest data first; RFC 2883
+         * section 4: a D-SACK block before it, once. */
+        uint32_t max = MPTCP_MIN((uint32_t)(MPTCP_TCP_OPT_SPACE - ol - 4) / 8, 4u);
+        uint32_t k = 0;
+        if (dsack) {
+            mptcp_put_be32(o + ol + 4, st->dsack_left);
+            mptcp_put_be32(o + ol + 8, st->dsack_right);
+            st->dsack_tcb = NULL;
+            st->stats.dsack_out++;
+            k = 1;
+        }
         mptcp_ooo_range r[4];
-        uint32_t max = (uint32_t)(MPTCP_TCP_OPT_SPACE - ol - 4) / 8;
-        uint32_t n = mptcp_rcvbuf_sack_ranges(&t->rcv, r, MPTCP_MIN(max, 4u));
-        if (n > 0) {
+        uint32_t n = mptcp_rcvbuf_sack_ranges(&t->rcv, r, max - k);
+        for (uint32_t i = 0; i < n; i++, k++) {
+            mptcp_put_be32(o + ol + 4 + 8 * k, t->rcv_nxt + r[i].start);
+            mptcp_put_be32(o + ol + 8 + 8 * k, t->rcv_nxt + r[i].end);
+        }
+        if (k > 0) {
             put_nop2(o + ol);
             o[ol + 2] = 5;
-            o[ol + 3] = (uint8_t)(2 + 8 * n);
-            for (uint32_t k = 0; k < n; k++) {
-                mptcp_put_be32(o + ol + 4 + 8 * k, t->rcv_nxt + r[k].start);
-                mptcp_put_be32(o + ol + 8 + 8 * k, t->rcv_nxt + r[k].end);
-            }
-            ol += 4 + 8 * n;
+            o[ol + 3] = (uint8_t)(2 + 8 * k);
+            ol += 4 + 8 * k;
         }
     }
     /* RFC 6691: the MSS bounds options + payload; an upper layer may bound
@@ -164,7 +174,6 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
     mptcp_put_be16(p + 18, 0);
     t->ctr.segs_out++;
     t->ctr.bytes_sent += len;
-    t->last_tx_us = now;
     mptcp_stack_emit(st, &t->local, &t->remote, p, doff + len);
     return len;
 }
@@ -334,7 +343,7 @@ static uint32_t send_new(mptcp_tcb *t, uint32_t usable, uint64_t now)
 
 void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us)
 {
-    if (!can_send_state(t->state) || t->bufmem == NULL) {
+    if (!can_send_state(t->state) || t->snd.data == NULL) {
         if ((t->flags & MPTCP_TF_ACK_NOW) && t->state != MPTCP_TCP_CLOSED &&
             t->state != MPTCP_TCP_SYN_SENT && t->state != MPTCP_TCP_LISTEN) {
             if (t->state == MPTCP_TCP_SYN_RECEIVED)
@@ -350,7 +359,7 @@ void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us)
         if (t->sack.in_recovery) {
             /* RFC 6675 section 5 step (C): send while cwnd - pipe >= 1 SMSS. */
             uint32_t pipe;
-            if (t->flags & MPTCP_TF_SACK)
+            if (mptcp_tcp_sack_usable(t))
                 pipe = mptcp_sack_pipe(&t->sack, t->snd_una, t->snd_max, mss);
             else {
                 uint32_t out = t->snd_max - t->snd_una, dup = (uint32_t)t->dupacks * mss;
@@ -359,7 +368,7 @@ void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us)
             if (pipe + mss > cwnd)
                 break;
             uint32_t seq, len;
-            if ((t->flags & MPTCP_TF_SACK) &&
+            if (mptcp_tcp_sack_usable(t) &&
                 mptcp_sack_next_lost(&t->sack, t->snd_una, mss, &seq, &len)) {
                 if ((t->flags & MPTCP_TF_FIN_SENT) && mptcp_seq_geq(seq, t->fin_seq))
                     break;

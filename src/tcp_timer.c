@@ -72,7 +72,6 @@ void mptcp_tcp_delack_arm(mptcp_tcb *t, uint64_t now_us)
 
 void mptcp_tcp_keepalive_reset(mptcp_tcb *t, uint64_t now_us)
 {
-    t->last_rx_us = now_us;
     t->keep_probes = 0;
     t->flags &= ~(uint32_t)MPTCP_TF_KEEP_PROBING;
     uint32_t idle = t->st->cfg.keepalive_idle_us;
@@ -125,7 +124,7 @@ static void rexmit_expired(mptcp_tcb *t, uint64_t now)
     t->ctr.rto_expiries++;
     t->rto_us = clamp_rto(t, (uint64_t)t->rto_us * 2);
     t->cc.ops->on_rto(&t->cc, t->snd_max - t->snd_una, now);
-    mptcp_sack_reset(&t->sack);
+    mptcp_sack_reset(&t->sack, &t->st->mem);
     t->sack.in_recovery = false;
     t->sack.recover = t->snd_max; /* RFC 6582 section 3.2 step 4 */
     t->sack.high_rxt = t->snd_una;

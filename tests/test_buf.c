@@ -9,6 +9,41 @@
 
 #include "buf.h"
 
+/* The out-of-order range table comes from this pool: static storage, so a
+ * test that ends with ranges held leaks nothing. pool_fail makes the next
+ * allocation fail. */
+#define POOL_SLOTS 64
+static mptcp_ooo_range pool[POOL_SLOTS][MPTCP_OOO_MAX];
+static bool pool_busy[POOL_SLOTS];
+static bool pool_fail;
+static size_t pool_bytes;
+
+static void *pool_alloc(void *user, size_t n)
+{
+    (void)user;
+    if (pool_fail || n != sizeof pool[0])
+        return NULL;
+    for (size_t i = 0; i < POOL_SLOTS; i++) {
+        if (!pool_busy[i]) {
+            pool_busy[i] = true;
+            return pool[i];
+        }
+    }
+    return NULL;
+}
+
+static void pool_free(void *user, void *p, size_t n)
+{
+    (void)user;
+    ck_assert_uint_eq(n, sizeof pool[0]);
+    size_t i = (size_t)((mptcp_ooo_range(*)[MPTCP_OOO_MAX])p - pool);
+    ck_assert(i < POOL_SLOTS && pool_busy[i]);
+    pool_busy[i] = false;
+}
+
+static const mptcp_allocator pool_allocator = {pool_alloc, pool_free, NULL};
+static const mptcp_mem tm = {&pool_allocator, &pool_bytes};
+
 /* Check's ck_assert_* report every passing check to the runner through a
  * pipe; inside loops of many thousands of steps these cheap forms are used,
  * failing through ck_abort_msg with both values. */
@@ -58,7 +93,7 @@ static int32_t write_stream(mptcp_rcvbuf *rb, uint32_t rcv_nxt, uint32_t from, u
     uint8_t tmp[4096];
     REQ(len <= sizeof tmp);
     fill_stream(tmp, from, len);
-    return mptcp_rcvbuf_write(rb, from - rcv_nxt, tmp, len);
+    return mptcp_rcvbuf_write(rb, &tm, from - rcv_nxt, tmp, len);
 }
 
 static void assert_ranges(const mptcp_rcvbuf *rb, const uint32_t (*want)[2], uint32_t n)
@@ -181,7 +216,7 @@ START_TEST(rcvbuf_in_order_write_and_read)
     ck_assert_uint_eq(mptcp_rcvbuf_space(&rb), 24);
     ck_assert_uint_eq(read_check(&rb, 0), 40);
     ck_assert_uint_eq(mptcp_rcvbuf_space(&rb), 64);
-    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, 0, mem, 0), 0); /* empty write */
+    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, &tm, 0, mem, 0), 0); /* empty write */
 }
 END_TEST
 
@@ -335,8 +370,8 @@ START_TEST(rcvbuf_held_bytes_not_rewritten)
     ck_assert_int_eq(write_stream(&rb, 0, 20, 10), 0);
     memset(junk, 0xEE, sizeof junk);
     /* [10, 40) of junk: only the gaps [10, 20) and [30, 40) take it. */
-    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, 10, junk, 30), 0);
-    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, 0, junk, 10), 40);
+    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, &tm, 10, junk, 30), 0);
+    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, &tm, 0, junk, 10), 40);
     ck_assert_uint_eq(mptcp_rcvbuf_read(&rb, out, 40), 40);
     for (uint32_t i = 0; i < 40; i++)
         ck_assert_uint_eq(out[i], i >= 20 && i < 30 ? stream_byte(i) : 0xEE);
@@ -442,14 +477,87 @@ START_TEST(rcvbuf_wraps_around_ring_end)
 }
 END_TEST
 
+START_TEST(rcvbuf_range_table_only_while_out_of_order)
+{
+    uint8_t mem[200];
+    mptcp_rcvbuf rb;
+    mptcp_rcvbuf_init(&rb, mem, sizeof mem);
+    ck_assert_int_eq(write_stream(&rb, 0, 0, 10), 10);
+    ck_assert_ptr_null(rb.ooo); /* in order: no table */
+    ck_assert_uint_eq(pool_bytes, 0);
+    ck_assert_int_eq(write_stream(&rb, 10, 20, 10), 0);
+    ck_assert_ptr_nonnull(rb.ooo);
+    ck_assert_uint_eq(pool_bytes, MPTCP_OOO_MAX * sizeof(mptcp_ooo_range));
+    ck_assert_int_eq(write_stream(&rb, 10, 40, 10), 0);
+    ck_assert_int_eq(write_stream(&rb, 10, 10, 10), 20); /* first range absorbed */
+    ck_assert_ptr_nonnull(rb.ooo);
+    ck_assert_int_eq(write_stream(&rb, 30, 30, 10), 20); /* the last one too */
+    ck_assert_ptr_null(rb.ooo);
+    ck_assert_uint_eq(rb.n_ooo, 0);
+    ck_assert_uint_eq(pool_bytes, 0);
+    ck_assert_uint_eq(read_check(&rb, 0), 50);
+    /* release frees a table still in use */
+    ck_assert_int_eq(write_stream(&rb, 50, 60, 5), 0);
+    ck_assert_uint_ne(pool_bytes, 0);
+    mptcp_rcvbuf_release(&rb, &tm);
+    ck_assert_ptr_null(rb.ooo);
+    ck_assert_uint_eq(rb.n_ooo, 0);
+    ck_assert_uint_eq(pool_bytes, 0);
+}
+END_TEST
+
+START_TEST(rcvbuf_no_memory_stores_nothing)
+{
+    uint8_t mem[200];
+    mptcp_rcvbuf rb;
+    mptcp_rcvbuf_init(&rb, mem, sizeof mem);
+    ck_assert_int_eq(write_stream(&rb, 0, 0, 10), 10);
+    pool_fail = true;
+    ck_assert_int_eq(write_stream(&rb, 10, 20, 10), MPTCP_RCVBUF_NO_MEM);
+    ck_assert_uint_eq(rb.n_ooo, 0);
+    ck_assert_ptr_null(rb.ooo);
+    /* in-order data needs no table and still goes in */
+    ck_assert_int_eq(write_stream(&rb, 10, 10, 10), 10);
+    ck_assert_uint_eq(rb.len, 20);
+    pool_fail = false;
+    ck_assert_int_eq(write_stream(&rb, 20, 30, 10), 0);
+    ck_assert_int_eq(write_stream(&rb, 20, 20, 10), 20);
+    ck_assert_uint_eq(read_check(&rb, 0), 40);
+    ck_assert_uint_eq(pool_bytes, 0);
+}
+END_TEST
+
+START_TEST(rcvbuf_held_finds_first_duplicate_run)
+{
+    uint8_t mem[200];
+    mptcp_rcvbuf rb;
+    mptcp_rcvbuf_init(&rb, mem, sizeof mem);
+    uint32_t s = 0, e = 0;
+    ck_assert(!mptcp_rcvbuf_held(&rb, 10, 10, &s, &e)); /* nothing held */
+    ck_assert_int_eq(write_stream(&rb, 0, 10, 10), 0);  /* [10, 20) */
+    ck_assert_int_eq(write_stream(&rb, 0, 30, 10), 0);  /* [30, 40) */
+    ck_assert(!mptcp_rcvbuf_held(&rb, 20, 10, &s, &e));
+    ck_assert(mptcp_rcvbuf_held(&rb, 12, 4, &s, &e));
+    ck_assert_uint_eq(s, 12);
+    ck_assert_uint_eq(e, 16);
+    ck_assert(mptcp_rcvbuf_held(&rb, 5, 30, &s, &e)); /* first run only */
+    ck_assert_uint_eq(s, 10);
+    ck_assert_uint_eq(e, 20);
+    ck_assert(mptcp_rcvbuf_held(&rb, 25, 10, &s, &e));
+    ck_assert_uint_eq(s, 30);
+    ck_assert_uint_eq(e, 35);
+    mptcp_rcvbuf_release(&rb, &tm);
+}
+END_TEST
+
 START_TEST(rcvbuf_zero_capacity)
 {
     mptcp_rcvbuf rb;
     uint8_t b[4] = { 0 };
     mptcp_rcvbuf_init(&rb, NULL, 100);
     ck_assert_uint_eq(mptcp_rcvbuf_space(&rb), 0);
-    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, 0, b, 4), 0);
-    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, 2, b, 4), 0);
+    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, &tm, 0, b, 4), 0);
+    ck_assert_int_eq(mptcp_rcvbuf_write(&rb, &tm, 2, b, 4), 0);
     ck_assert_uint_eq(mptcp_rcvbuf_read(&rb, b, 4), 0);
 }
 END_TEST
@@ -595,6 +703,9 @@ Suite *buf_suite(void)
     tcase_add_test(tc, rcvbuf_recent_survives_in_order_advance);
     tcase_add_test(tc, rcvbuf_wraps_around_ring_end);
     tcase_add_test(tc, rcvbuf_zero_capacity);
+    tcase_add_test(tc, rcvbuf_range_table_only_while_out_of_order);
+    tcase_add_test(tc, rcvbuf_no_memory_stores_nothing);
+    tcase_add_test(tc, rcvbuf_held_finds_first_duplicate_run);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rcvbuf_model");

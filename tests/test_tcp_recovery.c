@@ -186,22 +186,37 @@ END_TEST
 
 /* ---------------------------------------------------------------- sack.c */
 
+/* The scoreboard's table comes from a counting allocator (fixture.c). */
+static fx_alloc sb_alloc;
+static size_t sb_used;
+static mptcp_allocator sb_allocator;
+static mptcp_mem sb_mem;
+
+static void sb_setup(void)
+{
+    memset(&sb_alloc, 0, sizeof sb_alloc);
+    sb_used = 0;
+    sb_allocator = fx_allocator(&sb_alloc);
+    sb_mem.a = &sb_allocator;
+    sb_mem.used = &sb_used;
+}
+
 START_TEST(scoreboard_merges_and_trims)
 {
     mptcp_sack_sb sb;
     memset(&sb, 0, sizeof sb);
     mptcp_sack_block b[3] = {{2000, 3000}, {4000, 5000}, {3000, 4000}};
-    ck_assert_uint_eq(mptcp_sack_update(&sb, 1000, 10000, b, 3), 3);
+    ck_assert_uint_eq(mptcp_sack_update(&sb, &sb_mem, 1000, 10000, b, 3), 3);
     ck_assert_uint_eq(sb.n, 1);
     ck_assert_uint_eq(sb.blk[0].left, 2000);
     ck_assert_uint_eq(sb.blk[0].right, 5000);
     ck_assert_uint_eq(sb.sacked, 3000);
     mptcp_sack_block bad[2] = {{500, 900}, {9000, 11000}}; /* below una; beyond snd_max */
-    ck_assert_uint_eq(mptcp_sack_update(&sb, 1000, 10000, bad, 2), 0);
-    mptcp_sack_trim(&sb, 2500);
+    ck_assert_uint_eq(mptcp_sack_update(&sb, &sb_mem, 1000, 10000, bad, 2), 0);
+    mptcp_sack_trim(&sb, &sb_mem, 2500);
     ck_assert_uint_eq(sb.blk[0].left, 2500);
     ck_assert_uint_eq(sb.sacked, 2500);
-    mptcp_sack_trim(&sb, 6000);
+    mptcp_sack_trim(&sb, &sb_mem, 6000);
     ck_assert_uint_eq(sb.n, 0);
 }
 END_TEST
@@ -213,10 +228,10 @@ START_TEST(is_lost_and_pipe_follow_rfc6675)
     const uint32_t mss = 1000;
     /* una=0, sent up to 10000; SACKed 1000-2000 and 3000-4000 */
     mptcp_sack_block b[2] = {{1000, 2000}, {3000, 4000}};
-    mptcp_sack_update(&sb, 0, 10000, b, 2);
+    mptcp_sack_update(&sb, &sb_mem, 0, 10000, b, 2);
     ck_assert(!mptcp_sack_is_lost(&sb, 0, mss)); /* 2 blocks, 2000 bytes: not > 2*mss */
     mptcp_sack_block c = {5000, 5001};
-    mptcp_sack_update(&sb, 0, 10000, &c, 1);
+    mptcp_sack_update(&sb, &sb_mem, 0, 10000, &c, 1);
     ck_assert(mptcp_sack_is_lost(&sb, 0, mss)); /* three discontiguous ranges above */
     ck_assert(!mptcp_sack_is_lost(&sb, 2000, mss));
     /* pipe: hole 0-1000 lost (0); 2000-3000 not lost (1000); 4000-5000 (1000);
@@ -229,6 +244,8 @@ START_TEST(is_lost_and_pipe_follow_rfc6675)
     sb.high_rxt = 1000; /* retransmitted: counts in the pipe, next_lost moves on */
     ck_assert_uint_eq(mptcp_sack_pipe(&sb, 0, 10000, mss), 1000 + 1000 + 1000 + 4999);
     ck_assert(!mptcp_sack_next_lost(&sb, 0, mss, &seq, &len));
+    mptcp_sack_reset(&sb, &sb_mem);
+    ck_assert_uint_eq(sb_alloc.live_bytes, 0);
 }
 END_TEST
 
@@ -238,12 +255,71 @@ START_TEST(scoreboard_keeps_lowest_ranges_when_full)
     memset(&sb, 0, sizeof sb);
     for (uint32_t i = MPTCP_SACK_SB_MAX + 2; i > 0; i--) {
         mptcp_sack_block b = {i * 1000, i * 1000 + 500};
-        mptcp_sack_update(&sb, 0, 100000, &b, 1);
+        mptcp_sack_update(&sb, &sb_mem, 0, 100000, &b, 1);
     }
     ck_assert_uint_eq(sb.n, MPTCP_SACK_SB_MAX);
     ck_assert_uint_eq(sb.blk[0].left, 1000);
     for (uint8_t i = 1; i < sb.n; i++)
         ck_assert(sb.blk[i - 1].right < sb.blk[i].left);
+    mptcp_sack_reset(&sb, &sb_mem);
+    ck_assert_uint_eq(sb_alloc.live_bytes, 0);
+}
+END_TEST
+
+START_TEST(scoreboard_table_lives_only_while_blocks_are_held)
+{
+    mptcp_sack_sb sb;
+    memset(&sb, 0, sizeof sb);
+    mptcp_sack_block stale = {500, 900};
+    ck_assert_int_eq(mptcp_sack_update(&sb, &sb_mem, 1000, 10000, &stale, 1), 0);
+    ck_assert_ptr_null(sb.blk); /* nothing valid: no table */
+    mptcp_sack_block b = {2000, 3000};
+    ck_assert_int_eq(mptcp_sack_update(&sb, &sb_mem, 1000, 10000, &b, 1), 1);
+    ck_assert_ptr_nonnull(sb.blk);
+    ck_assert_uint_eq(sb_alloc.live_bytes, MPTCP_SACK_SB_MAX * sizeof(mptcp_sack_block));
+    mptcp_sack_trim(&sb, &sb_mem, 2500);
+    ck_assert_ptr_nonnull(sb.blk);
+    mptcp_sack_trim(&sb, &sb_mem, 3000); /* cumulative ACK passes the last block */
+    ck_assert_ptr_null(sb.blk);
+    ck_assert_uint_eq(sb.n, 0);
+    ck_assert_uint_eq(sb_alloc.live_bytes, 0);
+    /* the allocator fails: nothing merged, MPTCP_ENOMEM, no crash */
+    sb_alloc.fail_at = sb_alloc.calls + 1;
+    ck_assert_int_eq(mptcp_sack_update(&sb, &sb_mem, 3000, 10000, &b, 1), 0); /* stale */
+    mptcp_sack_block c = {4000, 5000};
+    ck_assert_int_eq(mptcp_sack_update(&sb, &sb_mem, 3000, 10000, &c, 1), MPTCP_ENOMEM);
+    ck_assert_uint_eq(sb.n, 0);
+    ck_assert_uint_eq(sb.sacked, 0);
+    ck_assert(!mptcp_sack_covers(&sb, 4000, NULL));
+    ck_assert_uint_eq(mptcp_sack_pipe(&sb, 3000, 10000, 1000), 7000);
+    /* the next attempt succeeds */
+    ck_assert_int_eq(mptcp_sack_update(&sb, &sb_mem, 3000, 10000, &c, 1), 1);
+    ck_assert(mptcp_sack_covers(&sb, 4000, NULL));
+    mptcp_sack_reset(&sb, &sb_mem);
+    ck_assert_ptr_null(sb.blk);
+    ck_assert_uint_eq(sb_alloc.live_bytes, 0);
+}
+END_TEST
+
+START_TEST(dsack_blocks_are_recognised)
+{
+    /* RFC 2883 section 4: below the cumulative ACK, or inside the second block. */
+    mptcp_sack_block below[2] = {{1000, 1500}, {3000, 4000}};
+    ck_assert(mptcp_sack_is_dsack(2000, below, 2));
+    mptcp_sack_block straddle[1] = {{1800, 2500}};
+    ck_assert(mptcp_sack_is_dsack(2000, straddle, 1));
+    mptcp_sack_block inside[2] = {{3200, 3400}, {3000, 4000}};
+    ck_assert(mptcp_sack_is_dsack(2000, inside, 2));
+    mptcp_sack_block plain[2] = {{5000, 6000}, {3000, 4000}};
+    ck_assert(!mptcp_sack_is_dsack(2000, plain, 2));
+    mptcp_sack_block overlap[2] = {{3500, 4500}, {3000, 4000}}; /* not inside */
+    ck_assert(!mptcp_sack_is_dsack(2000, overlap, 2));
+    mptcp_sack_block empty[1] = {{1500, 1500}};
+    ck_assert(!mptcp_sack_is_dsack(2000, empty, 1));
+    ck_assert(!mptcp_sack_is_dsack(2000, plain, 0));
+    /* sequence wrap */
+    mptcp_sack_block wrapped[1] = {{0xfffffff0u, 0x10u}};
+    ck_assert(mptcp_sack_is_dsack(0x20u, wrapped, 1));
 }
 END_TEST
 
@@ -260,7 +336,10 @@ Suite *tcp_recovery_suite(void)
     tcase_add_test(tc, reordering_and_duplicates_deliver_exact_bytes);
     suite_add_tcase(s, tc);
     TCase *tsb = tcase_create("scoreboard");
+    tcase_add_checked_fixture(tsb, sb_setup, NULL);
     tcase_add_test(tsb, scoreboard_merges_and_trims);
+    tcase_add_test(tsb, scoreboard_table_lives_only_while_blocks_are_held);
+    tcase_add_test(tsb, dsack_blocks_are_recognised);
     tcase_add_test(tsb, is_lost_and_pipe_follow_rfc6675);
     tcase_add_test(tsb, scoreboard_keeps_lowest_ranges_when_full);
     suite_add_tcase(s, tsb);
