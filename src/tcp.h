@@ -129,14 +129,18 @@ struct mptcp_tcb {
     uint8_t ack_lim_n;          /* RFC 5961 section 7: answers in this interval */
     uint16_t mss;               /* send MSS without options: min(peer, ours, PMTU) */
     uint16_t rcv_mss;           /* largest payload received (delayed-ACK unit) */
-    uint32_t rcv_unacked;       /* in-order bytes received since our last ACK */
     /* Send sequence space (RFC 9293 section 3.3.1). snd_max: highest sent.
-     * iss is also our RFC 7323 section 5.4 timestamp clock offset. */
-    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+     * iss is also our RFC 7323 section 5.4 timestamp clock offset. SND.WL2
+     * is not kept: a window update is taken only from an ACK at or above
+     * snd_una, and the WL2 recorded at the last update never exceeds
+     * snd_una, so its test (WL2 =< SEG.ACK) always held. */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd, snd_wl1;
     uint32_t fin_seq;           /* our FIN's sequence number (TF_FIN_SENT) */
     /* Receive sequence space. rcv_adv: right edge of the window we advertised. */
     uint32_t irs, rcv_nxt, rcv_adv, fin_rcv_seq;
-    /* RFC 7323 timestamps: TS.Recent, Last.ACK.sent. */
+    /* RFC 7323 timestamps: TS.Recent, Last.ACK.sent. Every ACK we send
+     * carries rcv_nxt, so rcv_nxt - last_ack_sent is also the in-order data
+     * not yet acknowledged (the delayed-ACK count). */
     uint32_t ts_recent, last_ack_sent;
     /* RFC 6298 estimator, microseconds. */
     uint32_t srtt_us, rttvar_us, rto_us;

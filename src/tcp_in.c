@@ -240,7 +240,6 @@ static void listen_input(mptcp_stack *st, const rx *s)
     t->snd_wnd = s->h.window; /* never scaled in a SYN (RFC 7323 section 2.2) */
     t->max_snd_wnd = t->snd_wnd;
     t->snd_wl1 = s->h.seq;
-    t->snd_wl2 = t->iss;
     t->state = MPTCP_TCP_SYN_RECEIVED;
     /* The connection layer takes the TCB: a new connection (MPTCP or plain)
      * or, for an MP_JOIN, a subflow of an existing one (RFC 8684 section
@@ -294,7 +293,6 @@ static void syn_sent_input(mptcp_tcb *t, const rx *s)
     t->snd_wnd = s->h.window;
     t->max_snd_wnd = t->snd_wnd;
     t->snd_wl1 = s->h.seq;
-    t->snd_wl2 = s->h.ack;
     if (f & MPTCP_TH_ACK) {
         /* The upper layer reads the SYN/ACK's options (MP_CAPABLE key,
          * MP_JOIN HMAC) before the connection is established; it may reset. */
@@ -438,13 +436,12 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
     if ((t->flags & MPTCP_TF_SACK) && (s->o.present & MPTCP_TCPO_SACK))
         sack_input(t, s);
     /* Window update (section 3.10.7.4, fifth check, ESTABLISHED): only from
-     * an ACK at or above SND.UNA, and not from an older segment. */
+     * an ACK at or above SND.UNA, and not from an older segment (the
+     * WL2 =< SEG.ACK half of the test always holds here, see tcp.h). */
     if (mptcp_seq_geq(ack, t->snd_una) &&
-        (mptcp_seq_lt(t->snd_wl1, s->h.seq) ||
-         (t->snd_wl1 == s->h.seq && mptcp_seq_leq(t->snd_wl2, ack)))) {
+        mptcp_seq_leq(t->snd_wl1, s->h.seq)) {
         t->snd_wnd = s->win;
         t->snd_wl1 = s->h.seq;
-        t->snd_wl2 = ack;
         if (s->win > t->max_snd_wnd)
             t->max_snd_wnd = s->win;
         if (s->win > 0 && (t->flags & MPTCP_TF_PERSIST)) {
@@ -576,7 +573,6 @@ static void data_input(mptcp_tcb *t, const rx *s)
             uint32_t start = t->rcv_nxt;
             t->rcv_nxt += (uint32_t)adv;
             t->ctr.bytes_received += (uint32_t)adv;
-            t->rcv_unacked += (uint32_t)adv;
             if (had_ooo)
                 ack_now(t); /* a hole was filled: tell the sender now */
             if (t->upper && t->upper->data_in)
@@ -585,7 +581,7 @@ static void data_input(mptcp_tcb *t, const rx *s)
             /* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK at least every second
              * full-sized segment, else within delack_us. */
             uint32_t every = (uint32_t)MPTCP_MAX(st->cfg.delack_segs, 1) * t->rcv_mss;
-            if (t->rcv_unacked >= every || st->cfg.delack_segs <= 1)
+            if (t->rcv_nxt - t->last_ack_sent >= every || st->cfg.delack_segs <= 1)
                 ack_now(t);
             else
                 mptcp_tcp_delack_arm(t, s->now);
@@ -748,8 +744,7 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
         t->snd_wnd = s->win;
         t->max_snd_wnd = s->win;
         t->snd_wl1 = s->h.seq;
-        t->snd_wl2 = s->h.ack;
-        t->rcv_adv = mptcp_seq_max(t->rcv_adv, t->rcv_nxt);
+            t->rcv_adv = mptcp_seq_max(t->rcv_adv, t->rcv_nxt);
         mptcp_tcp_established(t, s->now);
     } else if (!ack_input(t, s)) {
         if (t->state == MPTCP_TCP_CLOSED)

@@ -158,7 +158,6 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
         if (mptcp_seq_gt(edge, t->rcv_adv))
             t->rcv_adv = edge;
         t->last_ack_sent = t->rcv_nxt;
-        t->rcv_unacked = 0;
         t->t_delack = MPTCP_TIMER_NONE;
         t->flags &= ~(uint32_t)MPTCP_TF_ACK_NOW;
     }

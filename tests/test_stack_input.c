@@ -575,6 +575,290 @@ START_TEST(time_going_backwards_is_counted_not_trusted)
 }
 END_TEST
 
+/* ------------------------------------------------- RFC 5961 section 7, D-SACK */
+
+/* An ACK from the peer with timestamps and the SACK blocks |b| (n of them). */
+static void est_sack(est *e, uint32_t ack, const mptcp_sack_block *b, unsigned n)
+{
+    uint8_t o[12 + 4 + 32];
+    ts_opts(o, ++e->tsval, 0);
+    o[12] = 1;
+    o[13] = 1;
+    o[14] = 5;
+    o[15] = (uint8_t)(2 + 8 * n);
+    for (unsigned k = 0; k < n; k++) {
+        for (int i = 0; i < 4; i++) {
+            o[16 + 8 * k + i] = (uint8_t)(b[k].left >> (24 - 8 * i));
+            o[20 + 8 * k + i] = (uint8_t)(b[k].right >> (24 - 8 * i));
+        }
+    }
+    fx_segspec sp = {PEER_PORT, 80, e->peer_nxt, ack, MPTCP_TH_ACK, 65535, o, 16 + 8 * n,
+                     NULL, 0};
+    fx_single_input(&e->f, peer(), me(), &sp);
+}
+
+/* The latest segment the stack sent, decoded. */
+static mptcp_seg last_out(const est *e)
+{
+    mptcp_seg a;
+    fx_seg_decode(fx_single_last(&e->f, 0), &a);
+    return a;
+}
+
+/* A flood of what a blind attacker can send (in-window RSTs and SYNs, pure
+ * ACKs out of window, ACKs of unsent data, data beyond the window), all in
+ * one instant: |n| of each. Returns the answers the stack sent. */
+static size_t flood(est *e, unsigned n)
+{
+    size_t out = e->f.n_out;
+    uint8_t d[10] = {0};
+    for (unsigned i = 0; i < n; i++) {
+        fx_segspec rst = {PEER_PORT, 80, e->peer_nxt + 100 + i, 0, MPTCP_TH_RST, 0, NULL, 0,
+                          NULL, 0};
+        fx_single_input(&e->f, peer(), me(), &rst);
+        fx_segspec syn = {PEER_PORT, 80, e->peer_nxt + 7 + i, 0, MPTCP_TH_SYN, 1000, NULL, 0,
+                          NULL, 0};
+        fx_single_input(&e->f, peer(), me(), &syn);
+        est_seg(e, e->peer_nxt + 3000000 + i, MPTCP_TH_ACK, NULL, 0, e->tsval);
+        est_seg(e, e->peer_nxt + 3000000 + i, MPTCP_TH_ACK, d, sizeof d, e->tsval);
+        fx_segspec bad = {PEER_PORT, 80, e->peer_nxt, e->my_nxt + 100000 + i, MPTCP_TH_ACK,
+                          65535, NULL, 0, NULL, 0};
+        fx_single_input(&e->f, peer(), me(), &bad);
+    }
+    return e->f.n_out - out;
+}
+
+START_TEST(ack_throttle_bounds_answers_per_interval)
+{
+    est e;
+    est_init(&e, NULL); /* defaults: 1 answer per 500 ms per connection */
+    mptcp_stack_stats s0 = stats(&e.f);
+    ck_assert_uint_eq(flood(&e, 40), 1);
+    mptcp_stack_stats s1 = stats(&e.f);
+    ck_assert_uint_eq(s1.acks_ratelimited - s0.acks_ratelimited, 5 * 40 - 1);
+    ck_assert_uint_eq(s1.challenge_acks - s0.challenge_acks, 1);
+    /* still inside the interval: nothing */
+    e.f.now += 499999;
+    ck_assert_uint_eq(flood(&e, 3), 0);
+    /* the next interval: one more */
+    e.f.now += 1;
+    ck_assert_uint_eq(flood(&e, 3), 1);
+    /* the connection is unharmed: data in order is taken and ACKed */
+    uint8_t d[200], got[300];
+    fx_fill(d, sizeof d, 9);
+    size_t out = e.f.n_out;
+    est_seg(&e, e.peer_nxt, MPTCP_TH_ACK | MPTCP_TH_PSH, d, sizeof d, ++e.tsval);
+    e.peer_nxt += sizeof d;
+    ck_assert_int_eq(mptcp_recv(e.conn, got, sizeof got, e.f.now), (int)sizeof d);
+    ck_assert(memcmp(got, d, sizeof d) == 0);
+    e.f.now += 100000; /* the delayed ACK */
+    mptcp_handle_timeout(e.f.st, e.f.now);
+    ck_assert_uint_gt(e.f.n_out, out);
+    ck_assert_uint_eq(last_out(&e).hdr.ack, e.peer_nxt);
+    mptcp_conn_stats cs;
+    mptcp_conn_get_stats(e.conn, &cs);
+    ck_assert_int_eq(cs.state, MPTCP_TCP_ESTABLISHED);
+    ck_assert_uint_eq(fx_single_count_ev(&e.f, MPTCP_EV_CLOSED), 0);
+    fx_single_fini(&e.f);
+}
+END_TEST
+
+START_TEST(ack_throttle_is_configurable)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.ack_limit = 7;
+    c.ack_limit_us = 1000000;
+    est e;
+    est_init(&e, &c);
+    ck_assert_uint_eq(flood(&e, 20), 7);
+    e.f.now += 999999;
+    ck_assert_uint_eq(flood(&e, 2), 0);
+    e.f.now += 1;
+    ck_assert_uint_eq(flood(&e, 20), 7);
+    fx_single_fini(&e.f);
+    /* 0: no limit, every one answered */
+    mptcp_config_init(&c);
+    c.ack_limit = 0;
+    est_init(&e, &c);
+    ck_assert_uint_eq(flood(&e, 10), 50);
+    ck_assert_uint_eq(stats(&e.f).acks_ratelimited, 0);
+    fx_single_fini(&e.f);
+    /* out-of-range settings are refused */
+    uint64_t rng = 1;
+    mptcp_callbacks cb = {noop_send, NULL, fx_random, NULL};
+    mptcp_config_init(&c);
+    c.ack_limit = 256;
+    ck_assert_ptr_null(mptcp_stack_new(&c, &cb, &rng));
+    mptcp_config_init(&c);
+    c.ack_limit_us = 0;
+    ck_assert_ptr_null(mptcp_stack_new(&c, &cb, &rng));
+    mptcp_config_init(&c);
+    c.ack_limit_us = 0x80000000u;
+    ck_assert_ptr_null(mptcp_stack_new(&c, &cb, &rng));
+}
+END_TEST
+
+START_TEST(ack_throttle_budget_is_per_connection)
+{
+    /* CVE-2016-5696: a shared budget would let the answers on one
+     * connection reveal what happened on another. Exhausting connection A's
+     * budget leaves B's challenge ACK alone. */
+    est e;
+    est_init(&e, NULL);
+    ck_assert_uint_eq(flood(&e, 5), 1);
+    const uint16_t port_b = PEER_PORT + 1;
+    mptcp_addr pb = fx_addr(9, port_b);
+    uint8_t syn_opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 100, 0, 0, 0, 0, 1, 3, 3, 2};
+    fx_segspec syn = {port_b, 80, 5000, 0, MPTCP_TH_SYN, 65535, syn_opts, 20, NULL, 0};
+    fx_single_input(&e.f, &pb, me(), &syn);
+    mptcp_seg sa = last_out(&e);
+    uint8_t o[12];
+    ts_opts(o, 101, 0);
+    fx_segspec ack = {port_b, 80, 5001, sa.hdr.seq + 1, MPTCP_TH_ACK, 65535, o, 12, NULL, 0};
+    fx_single_input(&e.f, &pb, me(), &ack);
+    ck_assert_uint_eq(fx_single_count_ev(&e.f, MPTCP_EV_ACCEPTED), 2);
+    size_t out = e.f.n_out;
+    fx_segspec rst = {port_b, 80, 5001 + 50, 0, MPTCP_TH_RST, 0, NULL, 0, NULL, 0};
+    fx_single_input(&e.f, &pb, me(), &rst);
+    ck_assert_uint_eq(e.f.n_out, out + 1); /* B's own budget */
+    mptcp_seg a = last_out(&e);
+    ck_assert_uint_eq(a.hdr.dport, port_b);
+    ck_assert_uint_eq(a.hdr.ack, 5001);
+    fx_single_input(&e.f, &pb, me(), &rst);
+    ck_assert_uint_eq(e.f.n_out, out + 1); /* now spent too */
+    fx_single_fini(&e.f);
+}
+END_TEST
+
+START_TEST(duplicates_are_always_answered_with_dsack)
+{
+    est e;
+    est_init(&e, NULL);
+    uint8_t d[300];
+    fx_fill(d, sizeof d, 3);
+    uint32_t base = e.peer_nxt;
+    est_seg(&e, base, MPTCP_TH_ACK, d, 100, ++e.tsval);
+    e.peer_nxt += 100;
+    /* Retransmissions of bytes already taken, many in one instant: each gets
+     * its ACK at once with the copy's range first (RFC 2883 section 4.1.1). */
+    mptcp_stack_stats s0 = stats(&e.f);
+    for (int i = 0; i < 10; i++) {
+        size_t out = e.f.n_out;
+        est_seg(&e, base, MPTCP_TH_ACK, d, 100, e.tsval);
+        ck_assert_uint_eq(e.f.n_out, out + 1);
+        mptcp_seg a = last_out(&e);
+        ck_assert_uint_eq(a.hdr.ack, base + 100);
+        ck_assert(a.opts.present & MPTCP_TCPO_SACK);
+        ck_assert_uint_eq(a.opts.sack_count, 1);
+        ck_assert_uint_eq(a.opts.sack[0].left, base);
+        ck_assert_uint_eq(a.opts.sack[0].right, base + 100);
+    }
+    mptcp_stack_stats s1 = stats(&e.f);
+    ck_assert_uint_eq(s1.dsack_out - s0.dsack_out, 10);
+    ck_assert_uint_eq(s1.acks_ratelimited, s0.acks_ratelimited);
+    /* partly duplicate: [base+50, base+150) reports [base+50, base+100) */
+    est_seg(&e, base + 50, MPTCP_TH_ACK, d + 50, 100, ++e.tsval);
+    e.peer_nxt += 50;
+    mptcp_seg a = last_out(&e);
+    ck_assert_uint_eq(a.hdr.ack, base + 150);
+    ck_assert_uint_eq(a.opts.sack_count, 1);
+    ck_assert_uint_eq(a.opts.sack[0].left, base + 50);
+    ck_assert_uint_eq(a.opts.sack[0].right, base + 100);
+    /* a copy of out-of-order data (RFC 2883 section 4.2): the copy, then
+     * the range that holds it */
+    est_seg(&e, base + 200, MPTCP_TH_ACK, d + 200, 100, ++e.tsval);
+    a = last_out(&e);
+    ck_assert_uint_eq(a.opts.sack_count, 1);
+    est_seg(&e, base + 220, MPTCP_TH_ACK, d + 220, 30, ++e.tsval);
+    a = last_out(&e);
+    ck_assert_uint_eq(a.hdr.ack, base + 150);
+    ck_assert_uint_eq(a.opts.sack_count, 2);
+    ck_assert_uint_eq(a.opts.sack[0].left, base + 220);
+    ck_assert_uint_eq(a.opts.sack[0].right, base + 250);
+    ck_assert_uint_eq(a.opts.sack[1].left, base + 200);
+    ck_assert_uint_eq(a.opts.sack[1].right, base + 300);
+    /* the hole: everything delivered once, in order */
+    est_seg(&e, base + 150, MPTCP_TH_ACK, d + 150, 50, ++e.tsval);
+    a = last_out(&e);
+    ck_assert_uint_eq(a.hdr.ack, base + 300);
+    ck_assert(!(a.opts.present & MPTCP_TCPO_SACK));
+    uint8_t got[400];
+    ck_assert_int_eq(mptcp_recv(e.conn, got, sizeof got, e.f.now), 300);
+    ck_assert(memcmp(got, d, 300) == 0);
+    ck_assert_uint_eq(stats(&e.f).dsack_out - s0.dsack_out, 12);
+    fx_single_fini(&e.f);
+}
+END_TEST
+
+START_TEST(no_dsack_without_sack_permitted)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.sack = false;
+    est e;
+    memset(&e, 0, sizeof e);
+    fx_single_init(&e.f, &c, 42);
+    ck_assert_int_eq(mptcp_listen(e.f.st, me()), 0);
+    uint8_t syn_opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 100, 0, 0, 0, 0, 1, 3, 3, 2};
+    fx_segspec syn = {PEER_PORT, 80, 1000, 0, MPTCP_TH_SYN, 65535, syn_opts, 20, NULL, 0};
+    fx_single_input(&e.f, peer(), me(), &syn);
+    mptcp_seg sa = last_out(&e);
+    ck_assert(!(sa.opts.present & MPTCP_TCPO_SACK_PERM));
+    e.my_nxt = sa.hdr.seq + 1;
+    e.peer_nxt = 1001;
+    e.tsval = 101;
+    est_seg(&e, e.peer_nxt, MPTCP_TH_ACK, NULL, 0, e.tsval);
+    uint8_t d[100] = {1};
+    est_seg(&e, e.peer_nxt, MPTCP_TH_ACK, d, 100, ++e.tsval);
+    size_t out = e.f.n_out;
+    est_seg(&e, e.peer_nxt, MPTCP_TH_ACK, d, 100, e.tsval);
+    ck_assert_uint_eq(e.f.n_out, out + 1); /* answered */
+    mptcp_seg a = last_out(&e);
+    ck_assert(!(a.opts.present & MPTCP_TCPO_SACK));
+    ck_assert_uint_eq(stats(&e.f).dsack_out, 0);
+    fx_single_fini(&e.f);
+}
+END_TEST
+
+START_TEST(received_dsack_is_not_taken_as_sack)
+{
+    est e;
+    est_init(&e, NULL);
+    static uint8_t d[3000];
+    fx_fill(d, sizeof d, 4);
+    ck_assert_int_eq(mptcp_send(e.conn, d, sizeof d, e.f.now), (int)sizeof d);
+    const uint32_t x = e.my_nxt;
+    mptcp_conn_stats cs;
+    const uint32_t seg = 1448; /* MSS 1460 less the timestamps */
+    mptcp_conn_get_stats(e.conn, &cs);
+    ck_assert_uint_eq(cs.snd_nxt, x + 2 * seg); /* the short tail waits (Nagle) */
+    /* The first segment arrived twice: ACK with a D-SACK block below it. */
+    mptcp_sack_block below[1] = {{x, x + seg}};
+    size_t out = e.f.n_out;
+    est_sack(&e, x + seg, below, 1);
+    ck_assert_uint_eq(stats(&e.f).dsack_in, 1);
+    mptcp_conn_get_stats(e.conn, &cs);
+    ck_assert_uint_eq(cs.sack_blocks_in, 0);
+    /* A duplicate inside the second block: only the second is SACK. */
+    mptcp_sack_block inside[2] = {{x + seg + 100, x + seg + 150}, {x + seg + 100, x + 2 * seg}};
+    est_sack(&e, x + seg, inside, 2);
+    ck_assert_uint_eq(stats(&e.f).dsack_in, 2);
+    mptcp_conn_get_stats(e.conn, &cs);
+    ck_assert_uint_eq(cs.sack_blocks_in, 1);
+    ck_assert_uint_eq(cs.retrans_segs, 0);
+    ck_assert_uint_eq(cs.fast_retrans, 0);
+    ck_assert_uint_eq(e.f.n_out, out); /* nothing to send for either */
+    /* An ordinary SACK block is still SACK. */
+    mptcp_sack_block plain[1] = {{x + seg + 200, x + 2 * seg}};
+    est_sack(&e, x + seg, plain, 1);
+    ck_assert_uint_eq(stats(&e.f).dsack_in, 2);
+    mptcp_conn_get_stats(e.conn, &cs);
+    ck_assert_uint_eq(cs.sack_blocks_in, 2);
+    fx_single_fini(&e.f);
+}
+END_TEST
+
 Suite *stack_input_suite(void)
 {
     Suite *s = suite_create("stack_input");
@@ -597,6 +881,12 @@ Suite *stack_input_suite(void)
     tcase_add_test(tc, allocation_failures_are_clean);
     tcase_add_test(tc, entry_points_refuse_reentry_from_callbacks);
     tcase_add_test(tc, time_going_backwards_is_counted_not_trusted);
+    tcase_add_test(tc, ack_throttle_bounds_answers_per_interval);
+    tcase_add_test(tc, ack_throttle_is_configurable);
+    tcase_add_test(tc, ack_throttle_budget_is_per_connection);
+    tcase_add_test(tc, duplicates_are_always_answered_with_dsack);
+    tcase_add_test(tc, no_dsack_without_sack_permitted);
+    tcase_add_test(tc, received_dsack_is_not_taken_as_sack);
     suite_add_tcase(s, tc);
     return s;
 }
