@@ -382,7 +382,7 @@ static void check_tcb(harness *h, mptcp_tcb *t)
         FUZZ_CHECK(t->fin_seq - (t->iss + 1) == (uint32_t)r->app_sent,
                    "FIN at %u, app sent %llu", t->fin_seq - (t->iss + 1),
                    (unsigned long long)r->app_sent);
-    if (t->bufmem) {
+    if (t->snd.data) {
         FUZZ_CHECK(t->snd.cap == h->cfg.sndbuf && t->snd.len <= t->snd.cap, "sndbuf %u/%u",
                    t->snd.len, t->snd.cap);
         uint32_t acked = syn_unacked ? 0 : t->snd_una - (t->iss + 1) - (fin_acked ? 1u : 0u);
@@ -393,6 +393,11 @@ static void check_tcb(harness *h, mptcp_tcb *t)
         FUZZ_CHECK(rb->cap == h->cfg.rcvbuf && rb->len <= rb->cap, "rcvbuf %u/%u", rb->len,
                    rb->cap);
         FUZZ_CHECK(rb->n_ooo <= MPTCP_OOO_MAX, "n_ooo %u", rb->n_ooo);
+        /* the lazily allocated tables exist exactly while they hold something */
+        FUZZ_CHECK((rb->ooo != NULL) == (rb->n_ooo > 0), "ooo table %p with %u ranges",
+                   (void *)rb->ooo, rb->n_ooo);
+        FUZZ_CHECK((t->sack.blk != NULL) == (t->sack.n > 0), "sack table %p with %u blocks",
+                   (void *)t->sack.blk, t->sack.n);
         uint32_t prev_end = 0;
         for (unsigned i = 0; i < rb->n_ooo; i++) {
             FUZZ_CHECK(rb->ooo[i].start > prev_end && rb->ooo[i].start < rb->ooo[i].end &&
@@ -473,7 +478,7 @@ static void check_all(harness *h)
             FUZZ_CHECK(!(t->flags & MPTCP_TF_OWNED), "owned TCB without a conn");
             FUZZ_CHECK(t->state == MPTCP_TCP_TIME_WAIT || t->state == MPTCP_TCP_CLOSED,
                        "detached TCB in state %u", t->state);
-            FUZZ_CHECK(t->bufmem == NULL || t->state == MPTCP_TCP_CLOSED,
+            FUZZ_CHECK(t->snd.data == NULL || t->state == MPTCP_TCP_CLOSED,
                        "detached TIME_WAIT TCB keeps its buffers");
         }
         check_tcb(h, t);
