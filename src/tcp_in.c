@@ -185,22 +185,25 @@ static void dsack_set(mptcp_tcb *t, uint32_t left, uint32_t right)
 
 /*
  * Answers a segment that failed the sequence or PAWS test (RFC 9293 section
- * 3.10.7.4 and RFC 7323 section 5.3: an ACK, then drop). A copy of data or
- * a FIN we already took (it ends at or below rcv_nxt and starts within one
- * receive buffer of it) is a retransmission whose ACK was lost: it is always
- * answered, with its bytes as a D-SACK block. Anything else is what a blind
- * attacker sends, and its answer is throttled (ack_allowed).
+ * 3.10.7.4 and RFC 7323 section 5.3: an ACK, then drop). Two kinds are
+ * always answered, because a genuine sender waits for that ACK: a copy of
+ * data or a FIN we already took (it ends at or below rcv_nxt and starts
+ * within one receive buffer of it: a retransmission whose ACK was lost; its
+ * bytes go back as a D-SACK block), and data starting exactly at rcv_nxt
+ * (a probe of our zero window, RFC 9293 section 3.8.6.1). Anything else is
+ * what a blind attacker sends, and its answer is throttled (ack_allowed).
  */
 static void answer_unacceptable(mptcp_tcb *t, const rx *s)
 {
     uint32_t seq = s->h.seq;
-    bool dup = s->seg_len > 0 && !(s->h.flags & MPTCP_TH_SYN) &&
-               mptcp_seq_leq(seq + s->seg_len, t->rcv_nxt) &&
+    bool syn = (s->h.flags & MPTCP_TH_SYN) != 0;
+    bool dup = s->seg_len > 0 && !syn && mptcp_seq_leq(seq + s->seg_len, t->rcv_nxt) &&
                t->rcv_nxt - seq <= t->st->cfg.rcvbuf + 1;
+    bool probe = s->dlen > 0 && !syn && seq == t->rcv_nxt;
     if (dup) {
         ack_now(t);
         dsack_set(t, seq, seq + s->dlen);
-    } else if (ack_allowed(t, s->now)) {
+    } else if (probe || ack_allowed(t, s->now)) {
         ack_now(t);
     }
 }

@@ -859,6 +859,39 @@ START_TEST(received_dsack_is_not_taken_as_sack)
 }
 END_TEST
 
+START_TEST(zero_window_probes_are_always_answered)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.rcvbuf = 2920;
+    est e;
+    est_init(&e, &c);
+    static uint8_t d[1460];
+    fx_fill(d, sizeof d, 8);
+    for (int i = 0; i < 2; i++) {
+        est_seg(&e, e.peer_nxt, MPTCP_TH_ACK, d, sizeof d, ++e.tsval);
+        e.peer_nxt += sizeof d;
+    }
+    mptcp_seg a = last_out(&e);
+    ck_assert_uint_eq(a.hdr.ack, e.peer_nxt);
+    ck_assert_uint_eq(a.hdr.window, 0); /* the buffer is full, nobody reads */
+    /* the peer probes the zero window with one new byte, many times: every
+     * probe gets the ACK it waits for, the byte is not taken */
+    ck_assert_uint_eq(flood(&e, 3), 1); /* the budget is spent on other things */
+    mptcp_stack_stats s0 = stats(&e.f);
+    for (int i = 0; i < 5; i++) {
+        size_t out = e.f.n_out;
+        est_seg(&e, e.peer_nxt, MPTCP_TH_ACK, d, 1, ++e.tsval);
+        ck_assert_uint_eq(e.f.n_out, out + 1);
+        a = last_out(&e);
+        ck_assert_uint_eq(a.hdr.ack, e.peer_nxt);
+        ck_assert_uint_eq(a.hdr.window, 0);
+    }
+    ck_assert_uint_eq(stats(&e.f).acks_ratelimited, s0.acks_ratelimited);
+    fx_single_fini(&e.f);
+}
+END_TEST
+
 Suite *stack_input_suite(void)
 {
     Suite *s = suite_create("stack_input");
@@ -887,6 +920,7 @@ Suite *stack_input_suite(void)
     tcase_add_test(tc, duplicates_are_always_answered_with_dsack);
     tcase_add_test(tc, no_dsack_without_sack_permitted);
     tcase_add_test(tc, received_dsack_is_not_taken_as_sack);
+    tcase_add_test(tc, zero_window_probes_are_always_answered);
     suite_add_tcase(s, tc);
     return s;
 }
