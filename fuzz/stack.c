@@ -25,9 +25,12 @@
  * one the host no longer holds and no live connection still points to).
  * The structure behind it: every host handle (mptcp_conn, src/conn.h) is a
  * plain TCP connection (cfg.mptcp stays false here) over exactly one TCB
- * (c->tcb, which points back through t->conn); st->all lists connections,
- * st->tall TCBs, and the counts agree; a TCB may outlive its connection in
- * TIME_WAIT (t->conn == NULL), and its stream accounting stays checked.
+ * (c->tcb, which points back through t->conn); st->all lists connections;
+ * TCBs are found where the library keeps them (the demux table for those
+ * not CLOSED, the grave list and their connections for CLOSED ones: there
+ * is no list of every TCB), and the counts agree; a TCB may outlive its
+ * connection in TIME_WAIT (t->conn == NULL), and its stream accounting
+ * stays checked.
  * Tied to internals: it reads src/tcp.h, src/conn.h and src/stack.h fields
  * (struct mptcp_tcb, struct mptcp_conn, struct mptcp_stack). When those
  * change, this file follows.
@@ -233,13 +236,45 @@ static bool addr_same_ip(const mptcp_addr *a, const mptcp_addr *b)
     return a->family == b->family && memcmp(a->ip, b->ip, n) == 0;
 }
 
+/* Every TCB of the stack, as the library can find them (src/tcp.h): each
+ * one not CLOSED is in the demux table; a CLOSED one is on the grave list
+ * or owned by its connection. Returns the count written to |out| (distinct
+ * TCBs, at most FUZZ_TCB_MAX), in a stable order. */
+#define FUZZ_TCB_MAX 64
+static uint32_t tcb_add(mptcp_tcb **out, uint32_t n, mptcp_tcb *t)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (out[i] == t)
+            return n;
+    FUZZ_CHECK(n < FUZZ_TCB_MAX, "more than %d TCBs", FUZZ_TCB_MAX);
+    out[n] = t;
+    return n + 1;
+}
+
+static uint32_t tcb_all(const mptcp_stack *st, mptcp_tcb **out)
+{
+    uint32_t n = 0;
+    for (uint32_t b = 0; b <= st->demux.mask; b++)
+        for (mptcp_tcb *t = st->demux.bucket[b]; t; t = t->hnext)
+            n = tcb_add(out, n, t);
+    for (mptcp_tcb *t = st->tgrave; t; t = t->grave_next)
+        n = tcb_add(out, n, t);
+    for (mptcp_conn *c = st->all; c; c = c->all_next)
+        if (c->tcb)
+            n = tcb_add(out, n, c->tcb);
+    return n;
+}
+
 /* The live TCB for a 4-tuple (ports from the segment), preferring one that
  * is not CLOSED. */
 static mptcp_tcb *tcb_by_tuple(harness *h, const mptcp_addr *l, uint16_t lport,
                                const mptcp_addr *r, uint16_t rport)
 {
     mptcp_tcb *best = NULL;
-    for (mptcp_tcb *t = h->st->tall; t; t = t->all_next) {
+    mptcp_tcb *all[FUZZ_TCB_MAX];
+    uint32_t n = tcb_all(h->st, all);
+    for (uint32_t i = 0; i < n; i++) {
+        mptcp_tcb *t = all[i];
         if (t->local.port == lport && t->remote.port == rport && addr_same_ip(&t->local, l) &&
             addr_same_ip(&t->remote, r)) {
             if (t->state != MPTCP_TCP_CLOSED)
@@ -360,7 +395,7 @@ static void cb_event(void *user, mptcp_conn *c, const mptcp_event *ev)
 
 /* ------------------------------------------------------------ invariants */
 
-/* Per-TCB invariants (every TCB on st->tall, owned or not). */
+/* Per-TCB invariants (every TCB of the stack, owned or not). */
 static void check_tcb(harness *h, mptcp_tcb *t)
 {
     FUZZ_CHECK(t->state <= MPTCP_TCP_TIME_WAIT && t->state != MPTCP_TCP_LISTEN, "state %u",
@@ -428,7 +463,10 @@ static void trace(harness *h, const char *what)
 {
 #ifdef STACK_FUZZ_TRACE
     fprintf(stderr, "%-10s t=%llu:", what, (unsigned long long)h->now);
-    for (mptcp_tcb *t = h->st->tall; t; t = t->all_next) {
+    mptcp_tcb *all[FUZZ_TCB_MAX];
+    uint32_t n = tcb_all(h->st, all);
+    for (uint32_t i = 0; i < n; i++) {
+        mptcp_tcb *t = all[i];
         rec *r = rec_find_tcb(h, t);
         fprintf(stderr,
                 " [%u->%u st=%u una=%u nxt=%u max=%u snd=%u rcv=%u sent=%llu read=%llu%s%s]",
@@ -454,8 +492,10 @@ static bool conn_listed(const harness *h, const mptcp_conn *c)
 
 static bool tcb_listed(const harness *h, const mptcp_tcb *t)
 {
-    for (const mptcp_tcb *x = h->st->tall; x; x = x->all_next)
-        if (x == t)
+    mptcp_tcb *all[FUZZ_TCB_MAX];
+    uint32_t n = tcb_all(h->st, all);
+    for (uint32_t i = 0; i < n; i++)
+        if (all[i] == t)
             return true;
     return false;
 }
@@ -463,10 +503,14 @@ static bool tcb_listed(const harness *h, const mptcp_tcb *t)
 static void check_all(harness *h)
 {
     const mptcp_stack *st = h->st;
-    uint32_t n = 0;
-    for (mptcp_tcb *t = st->tall; t; t = t->all_next) {
-        n++;
-        FUZZ_CHECK(n <= st->conns, "TCB list longer than conns %u", st->conns);
+    mptcp_tcb *all[FUZZ_TCB_MAX];
+    uint32_t n = tcb_all(st, all);
+    for (uint32_t i = 0; i < n; i++) {
+        mptcp_tcb *t = all[i];
+        /* each one is where the library keeps it (tcp.h) */
+        if (t->state != MPTCP_TCP_CLOSED)
+            FUZZ_CHECK(mptcp_demux_lookup(&st->demux, &t->local, &t->remote) == t,
+                       "TCB in state %u not in the demux table", t->state);
         FUZZ_CHECK(t->st == st, "TCB of another stack");
         if (t->conn) {
             /* Owned: by a listed plain connection whose one TCB it is. */
@@ -598,10 +642,7 @@ static peer_seg peer_base(harness *h, const mptcp_tcb *t, uint16_t flags)
 
 static bool tcb_alive(harness *h, const mptcp_tcb *t)
 {
-    for (mptcp_tcb *x = h->st->tall; x; x = x->all_next)
-        if (x == t)
-            return x->state != MPTCP_TCP_CLOSED;
-    return false;
+    return tcb_listed(h, t) && t->state != MPTCP_TCP_CLOSED;
 }
 
 /* Peer ACKs until everything the stack sent is acknowledged and nothing is
@@ -852,20 +893,15 @@ static void setup_conn(harness *h)
 
 /* ------------------------------------------------------------ steps */
 
-/* The i-th TCB of the stack (any state, owned or not: the same list order
- * as before connections and TCBs were split), or NULL when there is none. */
+/* The i-th TCB of the stack (any state, owned or not, in tcb_all's
+ * order), or NULL when there is none. */
 static mptcp_tcb *pick_tcb(harness *h, uint8_t sel)
 {
-    uint32_t n = 0;
-    for (mptcp_tcb *t = h->st->tall; t; t = t->all_next)
-        n++;
+    mptcp_tcb *all[FUZZ_TCB_MAX];
+    uint32_t n = tcb_all(h->st, all);
     if (n == 0)
         return NULL;
-    uint32_t k = sel % n;
-    mptcp_tcb *t = h->st->tall;
-    while (k--)
-        t = t->all_next;
-    return t;
+    return all[sel % n];
 }
 
 /* The i-th connection the host holds. */
@@ -1001,7 +1037,10 @@ static void step_raw(harness *h)
     /* Foreign payload may reach the conn with this 4-tuple: its bytes no
      * longer follow peer_byte. */
     if (len >= 20) {
-        for (mptcp_tcb *x = h->st->tall; x; x = x->all_next) {
+        mptcp_tcb *all[FUZZ_TCB_MAX];
+        uint32_t nt = tcb_all(h->st, all);
+        for (uint32_t i = 0; i < nt; i++) {
+            mptcp_tcb *x = all[i];
             if (x->remote.port == (uint16_t)(seg[0] << 8 | seg[1]) &&
                 x->local.port == (uint16_t)(seg[2] << 8 | seg[3])) {
                 rec *r = rec_get_tcb(h, x);

@@ -158,8 +158,17 @@ int mptcp_stack_free(mptcp_stack *st)
         return MPTCP_EBUSY;
     while (st->all)
         mptcp_conn_free(st->all);
-    while (st->tall)
-        mptcp_tcp_free(st->tall);
+    /* With no connection left, every TCB is CLOSED on the grave list or
+     * in the demux table (tcp.h); demux.bucket is NULL when creation failed. */
+    for (mptcp_tcb *t = st->tgrave, *next; t; t = next) {
+        next = t->grave_next;
+        mptcp_tcp_free(t);
+    }
+    st->tgrave = NULL;
+    for (uint32_t b = 0; st->demux.bucket && b <= st->demux.mask; b++)
+        while (st->demux.bucket[b])
+            mptcp_tcp_free(st->demux.bucket[b]);
+    MPTCP_ASSERT(st->conns == 0);
     mptcp_allocator a = st->alloc;
     mptcp_mem_free(&a, &st->mem_used, st->token_mem, st->token_mem_len);
     mptcp_mem_free(&a, &st->mem_used, st->rxbuf, st->rxbuf_len);

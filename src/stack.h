@@ -33,7 +33,6 @@ struct mptcp_stack {
     mptcp_conn *dirty;            /* connections to step before events go out */
     mptcp_conn *all;              /* every connection (for mptcp_stack_free) */
     mptcp_tcb *tgrave;            /* TCBs to free when the entry point ends */
-    mptcp_tcb *tall;              /* every TCB */
     mptcp_demux demux;
     mptcp_timer_heap timers;
     uint8_t *scratch;             /* one segment: 60 header bytes + cfg.mss */

@@ -54,11 +54,6 @@ mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_a
     t->cc.ops = st->cc_ops;
     t->cc.ops->init(&t->cc, t->mss, now_us);
     t->tn.kind = MPTCP_TIMER_KIND_TCB;
-    /* link into the stack's list of every TCB */
-    t->all_next = st->tall;
-    if (st->tall)
-        st->tall->all_prev = t;
-    st->tall = t;
     st->conns++;
     return t;
 }
@@ -81,12 +76,6 @@ void mptcp_tcp_free(mptcp_tcb *t)
     mptcp_stack *st = t->st;
     mptcp_demux_remove(&st->demux, t);
     mptcp_timer_set(&st->timers, &t->tn, MPTCP_TIMER_NONE);
-    if (t->all_prev)
-        t->all_prev->all_next = t->all_next;
-    else
-        st->tall = t->all_next;
-    if (t->all_next)
-        t->all_next->all_prev = t->all_prev;
     mptcp_tcp_free_buffers(t);
     st->conns--;
     mptcp_mem_free(&st->alloc, &st->mem_used, t, sizeof *t);

@@ -113,7 +113,10 @@ struct mptcp_tcb {
         struct mptcp_tcb *hnext;      /* demux hash chain */
         struct mptcp_tcb *grave_next; /* the stack's list of TCBs to free */
     };
-    struct mptcp_tcb *all_prev, *all_next; /* every TCB of the stack */
+    /* There is no list of every TCB: one that is not CLOSED is in the demux
+     * table, a CLOSED one is on the grave list or owned by its connection
+     * (which lets go of it, onto the grave list, when it is freed). That is
+     * how mptcp_stack_free finds them all. */
     struct mptcp_conn *conn;    /* the owning connection, NULL once let go */
     const mptcp_tcp_upper_ops *upper;
     void *upper_ctx;
