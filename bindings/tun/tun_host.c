@@ -478,6 +478,12 @@ void tun_host_print_stats(const tun_host *h, FILE *f)
             (unsigned long long)s.drop_out_of_window, (unsigned long long)s.drop_paws,
             (unsigned long long)s.drop_bad_ack, (unsigned long long)s.drop_listen_overflow,
             (unsigned long long)s.drop_rcvbuf_full, (unsigned long long)s.time_backwards);
+    fprintf(f,
+            "stack sack: d-sack in %llu out %llu; acks rate-limited %llu; no memory: ooo drops "
+            "%llu, sack ignored %llu\n",
+            (unsigned long long)s.dsack_in, (unsigned long long)s.dsack_out,
+            (unsigned long long)s.acks_ratelimited, (unsigned long long)s.drop_ooo_no_mem,
+            (unsigned long long)s.sack_no_mem);
 }
 
 void tun_host_free(tun_host *h)
