@@ -556,6 +556,15 @@ typedef enum mptcp_cc_algo {
     MPTCP_CC_RENO = 1   /* RFC 5681 + RFC 6582 NewReno */
 } mptcp_cc_algo;
 
+/* Coupled congestion control of an MPTCP connection's subflows (slow
+ * start, recovery and timeouts stay NewReno's; the increase is coupled). */
+typedef enum mptcp_coupled_cc {
+    MPTCP_COUPLED_NONE = 0, /* uncoupled: every subflow runs cfg.cc */
+    MPTCP_COUPLED_LIA,      /* RFC 6356 */
+    MPTCP_COUPLED_OLIA,     /* Khalili et al., IEEE/ACM ToN 2013 */
+    MPTCP_COUPLED_BALIA     /* Peng et al., IEEE/ACM ToN 2016 */
+} mptcp_coupled_cc;
+
 typedef struct mptcp_config {
     size_t struct_size;       /* set by mptcp_config_init */
     mptcp_allocator alloc;    /* alloc == NULL: malloc/free (absent with MPTCP_NO_MALLOC) */
@@ -600,6 +609,13 @@ typedef struct mptcp_config {
     uint8_t max_subflows;     /* additional subflows per connection, 0..7 (default 2) */
     uint8_t add_addr_accept_max; /* peer ADD_ADDRs acted on, 0..8 (default 0, as Linux) */
     uint8_t scheduler;        /* mptcp_sched_algo (default MPTCP_SCHED_DEFAULT) */
+    uint8_t coupled_cc;       /* mptcp_coupled_cc for the subflows of an MPTCP
+                                 connection (default MPTCP_COUPLED_NONE: each
+                                 subflow runs cfg.cc alone, as Linux does) */
+    bool fastclose_ack;       /* mptcp_abort sends MP_FASTCLOSE on an ACK and
+                                 waits for the peer's RST (RFC 8684 3.5, first
+                                 variant); default false: on a RST on every
+                                 subflow, as Linux sends it */
 } mptcp_config;
 
 /* Fills |cfg| with the defaults above. */
@@ -621,6 +637,9 @@ typedef enum mptcp_ev_type {
     MPTCP_EV_PRIO_CHANGED,  /* the peer set a subflow's backup flag (u.subflow.backup) */
     MPTCP_EV_FALLBACK,      /* the connection fell back to plain TCP (RFC 8684 3.7) */
     MPTCP_EV_MP_FAIL,       /* a DSS checksum failed (sent or received MP_FAIL) */
+    MPTCP_EV_EXPERIMENTAL,  /* an MP_EXPERIMENTAL option arrived on subflow_id
+                               (u.exp: its bytes); the stack does nothing else
+                               with it (RFC 8684 section 3.8) */
     MPTCP_EV_TYPE_COUNT
 } mptcp_ev_type;
 
@@ -659,6 +678,8 @@ typedef struct mptcp_event {
             uint8_t id;
             mptcp_addr addr;    /* ANNOUNCED; port 0: the connection's port */
         } addr;
+        mptcp_opt_exp exp;      /* EXPERIMENTAL: low nibble of the subtype byte
+                                   and the bytes after it, as received */
     } u;
 } mptcp_event;
 
@@ -740,7 +761,12 @@ MPTCP_API int mptcp_shutdown(mptcp_conn *c, uint64_t now_us);
  * both FINs are exchanged and acknowledged and everything received was read
  * (or the host closed); TIME_WAIT then runs inside the stack. */
 MPTCP_API int mptcp_close(mptcp_conn *c, uint64_t now_us);
-/* Abort: send a RST, drop all state; MPTCP_EV_CLOSED (ABORTED) follows. */
+/* Abort: send a RST, drop all state; MPTCP_EV_CLOSED (ABORTED) follows.
+ * An MPTCP connection sends MP_FASTCLOSE (RFC 8684 section 3.5) with it:
+ * on a RST on every subflow; or, with cfg.fastclose_ack, on an ACK on one
+ * subflow (RSTs on the others), retransmitted after the subflow's RTO up to
+ * 3 times until the peer's RST arrives, then on a RST; CLOSED (ABORTED)
+ * comes when that subflow is gone. */
 MPTCP_API int mptcp_abort(mptcp_conn *c, uint64_t now_us);
 
 /* The host's data pointer of a connection (NULL until set). */

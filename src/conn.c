@@ -103,6 +103,7 @@ static void bury(mptcp_conn *c)
  * is freed when it ends. */
 static void let_go(mptcp_tcb *t)
 {
+    mptcp_cc_group_remove(&t->ccm); /* alone it runs NewReno (cc_coupled.h) */
     t->flags &= ~(uint32_t)MPTCP_TF_OWNED;
     t->flags |= MPTCP_TF_HOST_CLOSED;
     t->upper = NULL;
@@ -266,6 +267,26 @@ void mptcp_conn_set_remote_key(mptcp_conn *c, uint64_t rkey)
     c->mp->mst.remote_token = c->mp->rtoken;
 }
 
+/* Coupled congestion control (RFC 6356 section 3 and its successors): the
+ * subflow's TCB takes the configured algorithm and joins the connection's
+ * group, so that the subflows together take no more than one TCP flow would
+ * on a shared bottleneck. MPTCP_COUPLED_NONE keeps cfg.cc, uncoupled. */
+static void cc_couple(mptcp_conn *c, mptcp_tcb *t)
+{
+    const mptcp_cc_ops *ops = NULL;
+    switch (c->st->cfg.coupled_cc) {
+    case MPTCP_COUPLED_LIA: ops = &mptcp_cc_lia; break;
+    case MPTCP_COUPLED_OLIA: ops = &mptcp_cc_olia; break;
+    case MPTCP_COUPLED_BALIA: ops = &mptcp_cc_balia; break;
+    default: return;
+    }
+    t->cc.ops = ops;
+    t->cc.ops->init(&t->cc, t->mss, c->st->now_us);
+    /* At most MPTCP_MAX_SUBFLOWS TCBs are held, so there is always a slot;
+     * a TCB outside any group would run NewReno alone. */
+    (void)mptcp_cc_group_add(&c->mp->ccg, &t->ccm);
+}
+
 mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
 {
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
@@ -281,6 +302,7 @@ mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
         t->flags |= MPTCP_TF_OWNED;
         t->upper = &mptcp_subflow_ops;
         t->upper_ctx = sf;
+        cc_couple(c, t);
         return sf;
     }
     return NULL;
@@ -373,11 +395,27 @@ static bool find_syn_opt(const uint8_t *o, size_t len, mptcp_opt *out)
 
 static void pm_views(mptcp_conn *c, mptcp_pm_subflow *v, size_t *n);
 
+/* The MP_TCPRST a refused MP_JOIN SYN's RST carries (RFC 8684 section
+ * 3.6). Linux: an unknown token is "MPTCP-specific error", a connection
+ * that takes no more subflows "administratively prohibited". */
+static int refuse_join(uint8_t code, uint8_t *rst_opt, size_t *rst_opt_len, int rc)
+{
+    mptcp_opt r;
+    memset(&r, 0, sizeof r);
+    r.form = MPTCP_OPT_TCPRST;
+    r.u.tcprst.reason = code;
+    mptcp_ssize n = mptcp_opt_write(rst_opt, MPTCP_CONN_RST_OPT_MAX, &r);
+    *rst_opt_len = n > 0 ? (size_t)n : 0;
+    return rc;
+}
+
 int mptcp_conn_syn_in(mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
-                      const uint8_t *opts, size_t opts_len, uint64_t now_us)
+                      const uint8_t *opts, size_t opts_len, uint64_t now_us, uint8_t *rst_opt,
+                      size_t *rst_opt_len)
 {
     (void)h;
     (void)now_us;
+    *rst_opt_len = 0;
     mptcp_opt o;
     bool has = st->cfg.mptcp && find_syn_opt(opts, opts_len, &o);
     if (has && o.form == MPTCP_OPT_JOIN_SYN) {
@@ -385,16 +423,16 @@ int mptcp_conn_syn_in(mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
         mptcp_conn *c = mptcp_token_lookup(&st->tokens, o.u.join.token);
         if (c == NULL || !(c->flags & MPTCP_CF_MP) || (c->flags & MPTCP_CF_FALLBACK) ||
             !(c->flags & MPTCP_CF_FULLY_EST) || mptcp_conn_gone(c)) {
-            return MPTCP_ENOTFOUND;
+            return refuse_join(MPTCP_RSTCODE_MPTCP, rst_opt, rst_opt_len, MPTCP_ENOTFOUND);
         }
         mptcp_pm_subflow v[MPTCP_MAX_SUBFLOWS];
         size_t n = 0;
         pm_views(c, v, &n);
         if (!mptcp_pm_join_allowed(&c->mp->pm, v, n))
-            return MPTCP_ELIMIT;
+            return refuse_join(MPTCP_RSTCODE_PROHIBITED, rst_opt, rst_opt_len, MPTCP_ELIMIT);
         mptcp_subflow *sf = mptcp_conn_sf_new(c, t, MPTCP_SF_JOIN_PASSIVE);
         if (sf == NULL)
-            return MPTCP_ELIMIT;
+            return refuse_join(MPTCP_RSTCODE_PROHIBITED, rst_opt, rst_opt_len, MPTCP_ELIMIT);
         sf->remote_id = o.u.join.addr_id;
         sf->peer_backup = o.u.join.backup;
         sf->rnonce = o.u.join.nonce;
@@ -1425,6 +1463,75 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
         send_ack_on(first_usable(c), now_us);
 }
 
+/* ------------------------------------------------------------ MP_FASTCLOSE on an ACK */
+
+/* RFC 8684 3.5: MP_FASTCLOSE retransmissions before giving up (RECOMMENDED 3). */
+#define FC_ACK_TRIES 3
+
+static void fc_send(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
+{
+    send_ack_on(sf, now_us); /* subflow.c puts MP_FASTCLOSE, alone, on it */
+    uint32_t rto = MPTCP_MAX(sf->t->rto_us, CONN_FIN_RTO_MIN);
+    c->mp->fc_at = now_us + ((uint64_t)rto << c->mp->fc_tries);
+}
+
+/* The first variant of RFC 8684 3.5: MP_FASTCLOSE on an ACK on one subflow,
+ * a RST (with MP_TCPRST) on every other; FASTCLOSE_WAIT until the peer's
+ * RST. Returns false when the connection cannot take this variant (not
+ * fully established, fell back, no subflow to carry it): the caller sends
+ * the RST variant. */
+static bool fc_ack_begin(mptcp_conn *c, uint64_t now_us)
+{
+    if (!c->st->cfg.fastclose_ack || !(c->flags & MPTCP_CF_FULLY_EST) ||
+        !(c->flags & MPTCP_CF_CONNECTED) || (c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_CLOSE_QUEUED)))
+        return false;
+    mptcp_subflow *keep = first_usable(c);
+    if (keep == NULL)
+        return false;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->mp->sf[i];
+        if (sf == keep || sf->role == MPTCP_SF_FREE || sf->t == NULL ||
+            sf->t->state == MPTCP_TCP_CLOSED)
+            continue;
+        mptcp_tcb *t = sf->t;
+        sf->rst_send_code = MPTCP_RSTCODE_UNSPEC;
+        if (t->state != MPTCP_TCP_SYN_SENT && t->state != MPTCP_TCP_TIME_WAIT)
+            mptcp_tcp_send_rst(t, now_us);
+        t->flags |= MPTCP_TF_CLOSE_QUEUED; /* no subflow events: the connection goes */
+        mptcp_tcp_terminate(t, MPTCP_CLOSE_ABORTED);
+    }
+    c->flags |= MPTCP_CF_FC_WAIT;
+    c->mp->fc_id = keep->id;
+    c->mp->fc_tries = 0;
+    fc_send(c, keep, now_us);
+    mptcp_conn_touch(c);
+    return true;
+}
+
+/* FASTCLOSE_WAIT: the peer's RST on the subflow (it is gone) closes the
+ * connection; without one, MP_FASTCLOSE goes again after the RTO, and after
+ * FC_ACK_TRIES retransmissions on a RST, which also clears middlebox state
+ * (3.5). Nothing else runs: no data is scheduled any more. */
+static void fc_step(mptcp_conn *c, uint64_t now_us)
+{
+    mptcp_subflow *sf = mptcp_conn_sf_by_id(c, c->mp->fc_id);
+    if (sf == NULL || sf->t == NULL || sf->dead || sf->t->state == MPTCP_TCP_CLOSED) {
+        conn_terminate(c, MPTCP_CLOSE_ABORTED, false, now_us);
+        return;
+    }
+    if (now_us >= c->mp->fc_at) {
+        if (c->mp->fc_tries < FC_ACK_TRIES) {
+            c->mp->fc_tries++;
+            fc_send(c, sf, now_us);
+        } else {
+            c->flags |= MPTCP_CF_FASTCLOSE;
+            conn_terminate(c, MPTCP_CLOSE_ABORTED, true, now_us);
+            return;
+        }
+    }
+    mptcp_conn_touch(c);
+}
+
 /* Dead subflows leave: their data goes elsewhere, the host hears of it. */
 static void reap_subflows(mptcp_conn *c, uint64_t now_us)
 {
@@ -1483,6 +1590,10 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
 {
     if (!(c->flags & MPTCP_CF_MP) || (c->flags & MPTCP_CF_CLOSE_QUEUED))
         return;
+    if (c->flags & MPTCP_CF_FC_WAIT) {
+        fc_step(c, now_us);
+        return;
+    }
     reap_subflows(c, now_us);
     if (c->flags & MPTCP_CF_CLOSE_QUEUED)
         return;
@@ -1596,6 +1707,10 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
 void mptcp_conn_touch(mptcp_conn *c)
 {
     uint64_t d = MPTCP_TIMER_NONE;
+    if ((c->flags & MPTCP_CF_FC_WAIT) && !(c->flags & MPTCP_CF_CLOSE_QUEUED)) {
+        mptcp_timer_set(&c->st->timers, &c->mp->tn, c->mp->fc_at);
+        return;
+    }
     if ((c->flags & MPTCP_CF_MP) && !(c->flags & MPTCP_CF_CLOSE_QUEUED)) {
         if ((c->flags & MPTCP_CF_FIN_PENDING) && !(c->flags & MPTCP_CF_FIN_ACKED) &&
             !(c->flags & MPTCP_CF_FALLBACK) && c->mp->snd_nxt == c->mp->fin_dsn)
@@ -1726,6 +1841,8 @@ int mptcp_conn_close(mptcp_conn *c, uint64_t now_us)
     if (c->mp->rcv.len > 0 || !(c->flags & MPTCP_CF_CONNECTED)) {
         /* Unread data (RFC 9293 section 3.6 spirit) or not connected yet:
          * abort; an MPTCP connection says so with MP_FASTCLOSE (3.5). */
+        if (fc_ack_begin(c, now_us))
+            return 0;
         if (c->flags & MPTCP_CF_CONNECTED)
             c->flags |= MPTCP_CF_FASTCLOSE;
         conn_terminate(c, MPTCP_CLOSE_ABORTED, (c->flags & MPTCP_CF_CONNECTED) != 0, now_us);
@@ -1743,6 +1860,8 @@ int mptcp_conn_abort(mptcp_conn *c, uint64_t now_us)
         return c->tcb ? plain_abort(c, c->tcb, now_us) : 0;
     }
     c->flags |= MPTCP_CF_HOST_CLOSED;
+    if ((c->flags & MPTCP_CF_FC_WAIT) || fc_ack_begin(c, now_us))
+        return 0; /* cfg.fastclose_ack: MP_FASTCLOSE on an ACK (3.5) */
     /* RFC 8684 section 3.5: MP_FASTCLOSE, here on a RST on every subflow
      * together with MP_TCPRST (as Linux sends it). */
     if (c->flags & MPTCP_CF_FULLY_EST || (c->flags & MPTCP_CF_CONNECTED))

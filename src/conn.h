@@ -9,6 +9,7 @@
 #ifndef MPTCP_CONN_H
 #define MPTCP_CONN_H
 
+#include "cc_coupled.h"
 #include "common.h"
 #include "dsn.h"
 #include "pm.h"
@@ -40,7 +41,9 @@ enum {
     MPTCP_CF_FASTCLOSE = 1u << 19,   /* MP_FASTCLOSE goes on every segment now */
     MPTCP_CF_SEND_FAIL = 1u << 20,   /* MP_FAIL to send (fail_dsn) */
     MPTCP_CF_SEND_INFINITE = 1u << 21, /* the infinite mapping goes on the next data */
-    MPTCP_CF_TIMER_RUN = 1u << 22    /* (internal) */
+    MPTCP_CF_TIMER_RUN = 1u << 22,   /* (internal) */
+    MPTCP_CF_FC_WAIT = 1u << 23      /* MP_FASTCLOSE sent on an ACK: waiting
+                                        for the peer's RST (RFC 8684 3.5) */
 };
 
 /* Subflow roles and handshake progress. */
@@ -151,6 +154,14 @@ typedef struct mptcp_mpc {
     mptcp_conn_evq_ent evq[MPTCP_CONN_EVQ];
     uint8_t evq_head, evq_n;
     mptcp_mp_stats mst;
+    /* Coupled congestion control (cfg.coupled_cc): every subflow's TCB
+     * joins this group while the connection holds it. */
+    mptcp_cc_group ccg;
+    /* MP_FASTCLOSE on an ACK (RFC 8684 3.5, FASTCLOSE_WAIT): the subflow
+     * carrying it, retransmissions so far, the next one's deadline. */
+    uint8_t fc_id;
+    uint8_t fc_tries;
+    uint64_t fc_at;
 } mptcp_mpc;
 
 /*
@@ -185,12 +196,17 @@ static inline const mptcp_addr *mptcp_conn_remote(const struct mptcp_conn *c)
 
 /* ---- stack side (stack.c calls these) ---- */
 
+/* Option bytes a refused SYN's RST may carry (one MP_TCPRST). */
+#define MPTCP_CONN_RST_OPT_MAX 4
 /* A SYN reached a listener: |t| (SYN_RECEIVED, in the demux) becomes the
  * initial subflow of a new connection, or an MP_JOIN subflow of an existing
  * one. Returns 0, or a negative code: the caller frees |t| and answers
- * with a RST. */
+ * with a RST carrying the |*rst_opt_len| bytes written to |rst_opt|
+ * (MPTCP_CONN_RST_OPT_MAX of room): MP_TCPRST with the reason a refused
+ * MP_JOIN gets (RFC 8684 section 3.6), or nothing. */
 int mptcp_conn_syn_in(struct mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
-                      const uint8_t *opts, size_t opts_len, uint64_t now_us);
+                      const uint8_t *opts, size_t opts_len, uint64_t now_us, uint8_t *rst_opt,
+                      size_t *rst_opt_len);
 /* Active open (stack.c checked the arguments and the port). */
 int mptcp_conn_connect(struct mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
                        bool use_mptcp, uint64_t now_us, mptcp_conn **out);

@@ -50,6 +50,8 @@ void mptcp_config_init(mptcp_config *cfg)
     cfg->max_subflows = 2;
     cfg->add_addr_accept_max = 0;
     cfg->scheduler = MPTCP_SCHED_DEFAULT;
+    cfg->coupled_cc = MPTCP_COUPLED_NONE;
+    cfg->fastclose_ack = false;
 }
 
 static bool config_ok(const mptcp_config *c)
@@ -81,7 +83,7 @@ static bool config_ok(const mptcp_config *c)
     if (c->cc != MPTCP_CC_CUBIC && c->cc != MPTCP_CC_RENO)
         return false;
     if (c->max_subflows > MPTCP_MAX_SUBFLOWS - 1 || c->add_addr_accept_max > MPTCP_PM_LIMIT_MAX ||
-        c->scheduler > MPTCP_SCHED_REDUNDANT)
+        c->scheduler > MPTCP_SCHED_REDUNDANT || c->coupled_cc > MPTCP_COUPLED_BALIA)
         return false;
     return true;
 }

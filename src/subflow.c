@@ -155,6 +155,14 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     }
     if (!(c->flags & MPTCP_CF_MP))
         return 0;
+    if (c->flags & MPTCP_CF_FC_WAIT) {
+        /* RFC 8684 3.5, first variant: the ACK carries MP_FASTCLOSE with
+         * the peer's key, alone (Linux sends nothing beside it either). */
+        o.form = MPTCP_OPT_FASTCLOSE;
+        o.u.fastclose.rcv_key = c->mp->rkey;
+        put(dst, cap, &used, &o);
+        return used;
+    }
     if (c->flags & MPTCP_CF_FALLBACK) {
         if (!c->mp->inf_pending || payload_len == 0 || seq != c->mp->lin_ssn)
             return 0;
@@ -303,6 +311,8 @@ typedef struct rx_opts {
     uint8_t n_aa;
     mptcp_opt_add_addr aa[2];
     mptcp_opt_form mpc_form, join_form;
+    uint8_t n_exp;           /* MP_EXPERIMENTAL options (3 bytes each at least) */
+    mptcp_opt_exp exp[MPTCP_TCP_OPT_SPACE / 3];
 } rx_opts;
 
 static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
@@ -369,6 +379,10 @@ static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
             case MPTCP_OPT_TCPRST:
                 r->tcprst = true;
                 r->rst = o.u.tcprst;
+                break;
+            case MPTCP_OPT_EXPERIMENTAL:
+                if (r->n_exp < MPTCP_ARRAY_LEN(r->exp))
+                    r->exp[r->n_exp++] = o.u.exp;
                 break;
             default:
                 break;
@@ -566,6 +580,21 @@ static void addr_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
     }
 }
 
+/* RFC 8684 3.8: MP_EXPERIMENTAL has no meaning the stack could know; its
+ * bytes go to the host as they came, and nothing else happens (no reset,
+ * no fallback), whatever the segment. */
+static void exp_in(mptcp_subflow *sf, const rx_opts *r)
+{
+    for (uint8_t i = 0; i < r->n_exp; i++) {
+        mptcp_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = MPTCP_EV_EXPERIMENTAL;
+        ev.subflow_id = sf->id;
+        ev.u.exp = r->exp[i];
+        mptcp_conn_event_push(sf->c, &ev);
+    }
+}
+
 static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *opts,
                        size_t opts_len)
 {
@@ -575,6 +604,8 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     rx_opts r;
     parse_all(opts, opts_len, &r);
     mptcp_conn_dirty(c);
+    if (r.n_exp > 0)
+        exp_in(sf, &r);
     if (h->flags & MPTCP_TH_RST) {
         rst_in(sf, &r, now_us);
         return;

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "cc.h"
+#include "cc_coupled.h"
 #include "common.h"
 #include "sack.h"
 #include "timer.h"
@@ -153,7 +154,12 @@ struct mptcp_tcb {
      * t_misc: keepalive, FIN_WAIT_2 or TIME_WAIT, by state. */
     uint64_t t_rexmit, t_delack, t_misc;
     mptcp_sack_sb sack;
-    mptcp_cc cc;
+    /* The congestion controller; an MPTCP subflow with coupled congestion
+     * control uses it as the first member of |ccm| (cc_coupled.h). */
+    union {
+        mptcp_cc cc;
+        mptcp_cc_coupled_member ccm;
+    };
     mptcp_sndbuf snd;
     mptcp_rcvbuf rcv;
     mptcp_tcp_counters ctr;
@@ -227,6 +233,13 @@ void mptcp_tcp_send_data(mptcp_tcb *t, uint32_t seq, uint32_t len, bool rexmit,
 void mptcp_tcp_send_rst_reply(struct mptcp_stack *st, const mptcp_addr *local,
                               const mptcp_addr *remote, const mptcp_tcp_hdr *h,
                               uint32_t seg_len, uint64_t now_us);
+/* The same with |opts_len| option bytes (a multiple of 4, at most 40) that
+ * the upper layer chose, e.g. MPTCP's MP_TCPRST on a refused MP_JOIN SYN
+ * (RFC 8684 section 3.6). */
+void mptcp_tcp_send_rst_reply_opts(struct mptcp_stack *st, const mptcp_addr *local,
+                                   const mptcp_addr *remote, const mptcp_tcp_hdr *h,
+                                   uint32_t seg_len, const uint8_t *opts, size_t opts_len,
+                                   uint64_t now_us);
 /* After the host read data: send a window update if the window grew enough. */
 void mptcp_tcp_rcv_window_opened(mptcp_tcb *t, uint64_t now_us);
 uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t);

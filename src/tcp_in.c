@@ -247,9 +247,13 @@ static void listen_input(mptcp_stack *st, const rx *s)
     /* The connection layer takes the TCB: a new connection (MPTCP or plain)
      * or, for an MP_JOIN, a subflow of an existing one (RFC 8684 section
      * 3.2). A refused SYN is answered with a RST. */
-    if (mptcp_conn_syn_in(st, t, &s->h, s->opts, s->opts_len, s->now) < 0) {
+    uint8_t rst_opt[MPTCP_CONN_RST_OPT_MAX];
+    size_t rst_opt_len = 0;
+    if (mptcp_conn_syn_in(st, t, &s->h, s->opts, s->opts_len, s->now, rst_opt, &rst_opt_len) <
+        0) {
         mptcp_tcp_free(t);
-        mptcp_tcp_send_rst_reply(st, &s->local, &s->remote, &s->h, s->seg_len, s->now);
+        mptcp_tcp_send_rst_reply_opts(st, &s->local, &s->remote, &s->h, s->seg_len, rst_opt,
+                                      rst_opt_len, s->now);
         return;
     }
     /* Data on a SYN is not taken (no TFO): it is not acknowledged, so the

@@ -427,7 +427,17 @@ void mptcp_tcp_rcv_window_opened(mptcp_tcb *t, uint64_t now_us)
 void mptcp_tcp_send_rst_reply(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
                               const mptcp_tcp_hdr *h, uint32_t seg_len, uint64_t now_us)
 {
+    mptcp_tcp_send_rst_reply_opts(st, local, remote, h, seg_len, NULL, 0, now_us);
+}
+
+void mptcp_tcp_send_rst_reply_opts(mptcp_stack *st, const mptcp_addr *local,
+                                   const mptcp_addr *remote, const mptcp_tcp_hdr *h,
+                                   uint32_t seg_len, const uint8_t *opts, size_t opts_len,
+                                   uint64_t now_us)
+{
     (void)now_us;
+    if (opts_len % 4 != 0 || opts_len > MPTCP_TCP_OPT_SPACE)
+        opts_len = 0;
     uint8_t *p = st->scratch;
     uint16_t flags;
     uint32_t seq, ack;
@@ -445,8 +455,10 @@ void mptcp_tcp_send_rst_reply(mptcp_stack *st, const mptcp_addr *local, const mp
     mptcp_put_be16(p + 2, remote->port);
     mptcp_put_be32(p + 4, seq);
     mptcp_put_be32(p + 8, ack);
-    p[12] = 5 << 4;
+    p[12] = (uint8_t)((5 + opts_len / 4) << 4);
     p[13] = (uint8_t)flags;
+    if (opts_len > 0)
+        memcpy(p + MPTCP_TCP_HDR_LEN, opts, opts_len);
     st->stats.rst_out++;
-    mptcp_stack_emit(st, local, remote, p, MPTCP_TCP_HDR_LEN);
+    mptcp_stack_emit(st, local, remote, p, MPTCP_TCP_HDR_LEN + opts_len);
 }
