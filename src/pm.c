@@ -247,6 +247,17 @@ static void echo_queue(mptcp_pm *pm, const mptcp_opt_add_addr *opt)
     pm->n_echo++;
 }
 
+/* The peer set the MP_CAPABLE C flag (RFC 8684 section 3.1): it takes
+ * joins only at the addresses it announces, so with the default limit of no
+ * accepted ADD_ADDR nothing could ever be joined. Linux then accepts the
+ * first ADD_ADDR anyway and joins it from its "subflow" endpoints
+ * (mptcp_pm_add_addr_c_flag_case); we do the same (poll_open, step 1). */
+static bool c_flag_case(const mptcp_pm *pm)
+{
+    return pm->deny_join_id0 && pm->cfg->add_addr_accept_max == 0 &&
+           pm->add_addr_accepted == 0 && pm->cfg->subflows_max > 0;
+}
+
 mptcp_pm_rx mptcp_pm_add_addr_received(mptcp_pm *pm, const mptcp_opt_add_addr *opt)
 {
     if (opt->echo) {
@@ -300,7 +311,7 @@ mptcp_pm_rx mptcp_pm_add_addr_received(mptcp_pm *pm, const mptcp_opt_add_addr *o
         pm->stats.add_addr_conflict++;
         return MPTCP_PM_RX_IGNORED;
     }
-    if (pm->add_addr_accepted >= pm->cfg->add_addr_accept_max) {
+    if (pm->add_addr_accepted >= pm->cfg->add_addr_accept_max && !c_flag_case(pm)) {
         pm->stats.add_addr_ignored++;
         return MPTCP_PM_RX_IGNORED;
     }
@@ -715,7 +726,10 @@ static void poll_open(mptcp_pm *pm, const mptcp_pm_subflow *sf, size_t n, out_bu
         if (!ra->used)
             continue;
         if (!any_fullmesh(pm, ra->addr.family)) {
-            if (!try_open(pm, sf, n, o, 0, &pm->local0, false, ra->id, &ra->addr))
+            /* (In the C-flag case only the subflow endpoints join it, as
+             * Linux's fill_local_addresses_vec_c_flag.) */
+            if (!(pm->deny_join_id0 && pm->cfg->add_addr_accept_max == 0) &&
+                !try_open(pm, sf, n, o, 0, &pm->local0, false, ra->id, &ra->addr))
                 return;
             continue;
         }

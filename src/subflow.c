@@ -198,7 +198,10 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         if (payload_len == 0 || (room >= 0 && m.ssn == 1 && !m.fin)) {
             o.form = payload_len ? MPTCP_OPT_MPC_DATA : MPTCP_OPT_MPC_ACK;
             o.u.mpc.version = 1;
-            o.u.mpc.flags = MPTCP_MPC_H | ((c->flags & MPTCP_CF_CSUM) ? MPTCP_MPC_A : 0);
+            /* Linux: the C flag goes on every MP_CAPABLE form, and a Linux
+             * server reads it from the third ACK. */
+            o.u.mpc.flags = MPTCP_MPC_H | ((c->flags & MPTCP_CF_CSUM) ? MPTCP_MPC_A : 0) |
+                            (c->st->cfg.deny_join_id0 ? MPTCP_MPC_C : 0);
             o.u.mpc.snd_key = c->mp->lkey;
             o.u.mpc.rcv_key = c->mp->rkey;
             if (payload_len) {
@@ -666,6 +669,8 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             return;
         }
         sf->mpc_ack_seen = true;
+        if (r.m.flags & MPTCP_MPC_C)
+            c->flags |= MPTCP_CF_PEER_DENY0; /* also valid on the third ACK (3.1) */
         mptcp_conn_set_remote_key(c, r.m.snd_key);
         c->flags |= MPTCP_CF_FULLY_EST;
         c->mp->mst.fully_established = true;

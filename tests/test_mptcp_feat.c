@@ -400,6 +400,81 @@ START_TEST(fastclose_default_stays_on_a_rst)
 }
 END_TEST
 
+/* ------------------------------------------------------------ C flag */
+
+static bool one_join_up(fx_pair *p)
+{
+    return p->e[0].n_ev[MPTCP_EV_SUBFLOW_UP] >= 2;
+}
+
+START_TEST(c_flag_peer_is_joined_only_at_its_announced_address)
+{
+    /* RFC 8684 3.1: the server sets C (deny_join_id0) and announces a
+     * second address; the client, with a "subflow" endpoint and the
+     * default limit of 0 accepted ADD_ADDRs, joins that address (Linux's
+     * C-flag case) and never the server's initial address. The flag rides
+     * on every MP_CAPABLE form, the third ACK included (Linux reads it
+     * there). */
+    mptcp_config c0, c1;
+    mp_cfg(&c0);
+    mp_cfg(&c1);
+    c0.deny_join_id0 = true;
+    c1.deny_join_id0 = true;
+    ck_assert_uint_eq(c0.add_addr_accept_max, 0);
+    fx_pair p;
+    fx_pair_init_mp(&p, &c0, &c1, 86, 5000);
+    mptcp_addr sub = fx_addr(3, 0), sig = fx_addr(4, 0);
+    ck_assert_int_gt(mptcp_local_addr_add(p.e[0].st, &sub, MPTCP_ADDR_F_SUBFLOW), 0);
+    ck_assert_int_gt(mptcp_local_addr_add(p.e[1].st, &sig, MPTCP_ADDR_F_SIGNAL), 0);
+    log_on(&p);
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    ck_assert(fx_pair_run_until(&p, one_join_up, p.now + 2000000));
+    fx_pair_run(&p, p.now + 500000);
+    size_t mpc = 0, joins = 0;
+    for (size_t i = 0; i < p.n_log; i++) {
+        const fx_cap *k = &p.log[i];
+        mptcp_seg sg;
+        fx_seg_decode(k, &sg);
+        for (uint8_t j = 0; j < sg.n_mptcp; j++) {
+            const mptcp_opt *o = &sg.mptcp[j].opt;
+            if (sg.mptcp[j].err != 0)
+                continue;
+            if (o->form == MPTCP_OPT_MPC_SYN || o->form == MPTCP_OPT_MPC_SYNACK ||
+                o->form == MPTCP_OPT_MPC_ACK || o->form == MPTCP_OPT_MPC_DATA) {
+                ck_assert_uint_eq(o->u.mpc.flags & MPTCP_MPC_C, MPTCP_MPC_C);
+                mpc++;
+            }
+            if (o->form == MPTCP_OPT_JOIN_SYN) {
+                /* only to the announced address, from the subflow endpoint */
+                ck_assert_mem_eq(k->dst.ip, sig.ip, 4);
+                ck_assert_mem_eq(k->src.ip, sub.ip, 4);
+                joins++;
+            }
+        }
+    }
+    ck_assert_uint_ge(mpc, 3);
+    ck_assert_uint_eq(joins, 1);
+    ck_assert(p.e[0].conn->flags & MPTCP_CF_PEER_DENY0);
+    ck_assert(p.e[1].conn->flags & MPTCP_CF_PEER_DENY0);
+    mptcp_mp_stats m;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(p.e[0].conn, &m), 0);
+    ck_assert_uint_eq(m.add_addr_in, 1);
+    ck_assert_uint_eq(m.n_subflows, 2);
+    /* data crosses both subflows, byte for byte */
+    static uint8_t data[300000];
+    fx_fill(data, sizeof data, 3);
+    p.e[1].auto_read = true;
+    p.e[1].close_on_eof = true;
+    fx_pair_send(&p, 0, data, sizeof data, 2);
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 20000000));
+    ck_assert_uint_eq(p.e[1].rx_len, sizeof data);
+    ck_assert_mem_eq(p.e[1].rx, data, sizeof data);
+    log_off(&p);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 /* ------------------------------------------------------------ coupled CC */
 
 START_TEST(coupled_cc_puts_the_subflows_in_one_group)
@@ -611,6 +686,9 @@ Suite *mptcp_feat_suite(void)
     tcase_add_test(tc, fastclose_on_an_ack_is_answered_by_rst_and_closes_both);
     tcase_add_test(tc, fastclose_on_an_ack_is_retransmitted_then_sent_on_a_rst);
     tcase_add_test(tc, fastclose_default_stays_on_a_rst);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("c_flag");
+    tcase_add_test(tc, c_flag_peer_is_joined_only_at_its_announced_address);
     suite_add_tcase(s, tc);
     tc = tcase_create("coupled_cc");
     tcase_set_timeout(tc, 120);
