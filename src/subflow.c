@@ -543,6 +543,10 @@ static void addr_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
                 c->flags |= MPTCP_CF_FULLY_EST;
                 c->mp->mst.fully_established = true;
             }
+            /* The path manager must know the peer's C flag before it
+             * decides on this address (the step would tell it too late). */
+            if (!c->mp->pm.established)
+                mptcp_pm_set_established(&c->mp->pm, (c->flags & MPTCP_CF_PEER_DENY0) != 0);
         }
         mptcp_pm_rx res = mptcp_pm_add_addr_received(&c->mp->pm, a);
         if (!a->echo && res != MPTCP_PM_RX_DUP) {

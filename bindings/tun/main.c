@@ -86,6 +86,10 @@ static const char usage_text[] =
     "  --fastclose-after BYTES\n"
     "                       once BYTES went through, abort the connection: MP_FASTCLOSE\n"
     "                       (a RST for plain TCP); the exit status is then 1\n"
+    "  --fastclose-ack      abort with MP_FASTCLOSE on an ACK, retransmitted until the peer's\n"
+    "                       RST (RFC 8684 3.5 first variant; default: on a RST, as Linux)\n"
+    "  --coupled-cc NAME    coupled congestion control of the subflows: lia, olia, balia\n"
+    "                       (default none: each subflow runs --cc alone, as Linux)\n"
     "\n"
     "Path emulation (tc netem is not needed), per device and direction; 'in' is\n"
     "device -> library, 'out' is library -> device:\n"
@@ -259,6 +263,10 @@ static void log_event(const mptcp_event *ev)
     case MPTCP_EV_MP_FAIL:
         fprintf(stderr, "mptcp-tun: event MP_FAIL (DSS checksum failure) on subflow %d\n",
                 ev->subflow_id);
+        break;
+    case MPTCP_EV_EXPERIMENTAL:
+        fprintf(stderr, "mptcp-tun: event MP_EXPERIMENTAL (%u bytes) on subflow %d\n",
+                (unsigned)ev->u.exp.len, ev->subflow_id);
         break;
     case MPTCP_EV_CONNECTED:
     case MPTCP_EV_ACCEPTED:
@@ -761,6 +769,8 @@ int main(int argc, char **argv)
     uint64_t time_wait_us = 1000000, keepalive_s = 0;
     bool have_seed = false, stats = false, no_sack = false, no_ts = false, no_ws = false;
     bool no_mptcp = false, checksum = false, deny_join_id0 = false, have_limits = false;
+    bool fastclose_ack = false;
+    uint8_t coupled_cc = MPTCP_COUPLED_NONE;
     uint64_t lim_subflows = 0, lim_add_addr = 0;
     uint8_t scheduler = MPTCP_SCHED_DEFAULT;
     int verbose = 0;
@@ -878,6 +888,18 @@ int main(int argc, char **argv)
             checksum = true;
         } else if (!strcmp(o, "--deny-join-id0")) {
             deny_join_id0 = true;
+        } else if (!strcmp(o, "--fastclose-ack")) {
+            fastclose_ack = true;
+        } else if (!strcmp(o, "--coupled-cc")) {
+            NEED_ARG();
+            static const char *const ccs[] = {"none", "lia", "olia", "balia"};
+            uint8_t k;
+            for (k = 0; k < 4 && strcmp(v, ccs[k]); k++)
+                ;
+            if (k == 4)
+                return usage_error("unknown coupled congestion control '%s' (none, lia, olia, "
+                                   "balia)", v);
+            coupled_cc = k;
         } else if (!strcmp(o, "--limits")) {
             NEED_ARG();
             if (!parse_u64(v, 7, &lim_subflows))
@@ -1035,6 +1057,8 @@ int main(int argc, char **argv)
     cfg.checksum = checksum;
     cfg.deny_join_id0 = deny_join_id0;
     cfg.scheduler = scheduler;
+    cfg.fastclose_ack = fastclose_ack;
+    cfg.coupled_cc = coupled_cc;
     if (have_limits) {
         cfg.max_subflows = (uint8_t)lim_subflows;
         cfg.add_addr_accept_max = (uint8_t)lim_add_addr;

@@ -19,6 +19,11 @@ MP_LIB2=10.93.2.2
 MP_LIB3=10.93.1.3   # a second library address on path 1 (4-subflow rows)
 MP_KERN1=10.93.1.1
 MP_KERN2=10.93.2.1
+# IPv6 on the same two paths (rows with v6 or mixed families).
+MP_LIB1_6=fd93:1::2
+MP_LIB2_6=fd93:2::2
+MP_KERN1_6=fd93:1::1
+MP_KERN2_6=fd93:2::1
 MP_DEV1=mtun0
 MP_DEV2=mtun1
 
@@ -67,13 +72,23 @@ mp_topology() {
     # source address is not tied to a device): no reverse-path filtering.
     ip netns exec "$K" sysctl -qw net.ipv4.conf.all.rp_filter=0 || return 1
     ip netns exec "$K" sysctl -qw net.ipv4.conf.default.rp_filter=0 || return 1
-    for __md in "$MP_DEV1 $MP_KERN1" "$MP_DEV2 $MP_KERN2"; do
+    ip netns exec "$K" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null
+    ip netns exec "$K" sysctl -qw net.ipv6.conf.default.disable_ipv6=0 2>/dev/null
+    for __md in "$MP_DEV1 $MP_KERN1 $MP_KERN1_6" "$MP_DEV2 $MP_KERN2 $MP_KERN2_6"; do
         set -- $__md
         ip -n "$K" tuntap add "$1" mode tun || return 1
         ip -n "$K" addr add "$2/24" dev "$1" || return 1
+        # nodad: usable at once (no duplicate address detection delay)
+        ip -n "$K" -6 addr add "$3/64" dev "$1" nodad || return 1
         ip -n "$K" link set "$1" up || return 1
         ip netns exec "$K" sysctl -qw "net.ipv4.conf.$1.rp_filter=0" || return 1
     done
+    # A kernel subflow from an endpoint bound to one device may go to the
+    # library's address on the other path. IPv4 takes such a destination as
+    # on-link; IPv6 needs a route (else the join's connect fails:
+    # MPJoinSynTxConnectErr). Lower priority than the path's own prefix.
+    ip -n "$K" -6 route add "${MP_LIB2_6%::*}::/64" dev "$MP_DEV1" metric 2048 || return 1
+    ip -n "$K" -6 route add "${MP_LIB1_6%::*}::/64" dev "$MP_DEV2" metric 2048 || return 1
 }
 
 # mp_kernel_config <csum 0|1> <subflows> <add_addr_accepted> [endpoint...]
@@ -81,6 +96,9 @@ mp_topology() {
 mp_kernel_config() {
     __mc=$1; __ms=$2; __ma=$3; shift 3
     ip -n "$K" mptcp endpoint flush || return 1
+    # The MP_CAPABLE C flag (rows that set MP_ALLOW_JOIN_ID0=0).
+    ip netns exec "$K" sysctl -qw net.mptcp.allow_join_initial_addr_port="${MP_ALLOW_JOIN_ID0:-1}" ||
+        return 1
     ip netns exec "$K" sysctl -qw net.mptcp.checksum_enabled="$__mc" || return 1
     ip -n "$K" mptcp limits set subflow "$__ms" add_addr_accepted "$__ma" || return 1
     for __me in "$@"; do
@@ -97,6 +115,14 @@ mp_kernel_config() {
         # shellcheck disable=SC2086
         ip -n "$K" mptcp endpoint add "$__maddr" dev "$__mdev" $__mflags || return 1
     done
+}
+
+# mp_hostport <addr> <port>: ADDR:PORT, [ADDR]:PORT for IPv6.
+mp_hostport() {
+    case $1 in
+    *:*) echo "[$1]:$2" ;;
+    *) echo "$1:$2" ;;
+    esac
 }
 
 # mp_nstat <file>: the kernel's MPTcpExt counters of K, absolute.

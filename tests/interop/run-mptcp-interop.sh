@@ -16,7 +16,12 @@
 #     from the kernel (ip mptcp endpoint delete), the transfer completing;
 #   - MP_FASTCLOSE each way (kernel: SO_LINGER 0 on the MPTCP socket; the
 #     library: --fastclose-after, i.e. mptcp_abort);
-#   - plain TCP each way (mptcp-tun --no-mptcp; a kernel TCP socket).
+#   - plain TCP each way (mptcp-tun --no-mptcp; a kernel TCP socket);
+#   - MP_FASTCLOSE on an ACK from the library (--fastclose-ack);
+#   - the MP_CAPABLE C flag each way with ADD_ADDR (the peer joins only the
+#     announced address);
+#   - IPv6 with a join each way, an IPv6 connection joined over IPv4 after
+#     an IPv4 ADD_ADDR, and coupled congestion control (--coupled-cc lia).
 # Every transfer is checked by SHA-256 on the receiving side, and the close
 # is orderly on both sides (up rows: the library closes first; down rows: the
 # kernel does). The kernel's view is checked on every row: MPTCP_INFO and the
@@ -144,6 +149,9 @@ eq() { [ "$1" = "$2" ]; }
 #   R_NSF     subflows expected (kernel and library views)
 #   R_END     normal | kfastclose (kernel SO_LINGER 0) | lfastclose | plain
 #   R_CHECK   a function run after the generic checks (may add to $why)
+#   R_KADDR, R_LADDR  the address the connection goes to when the library,
+#             resp. the kernel, is the server (default $MP_KERN1 / $MP_LIB1)
+#   R_JOIN0   kernel sysctl net.mptcp.allow_join_initial_addr_port (0: C flag)
 run_row_once() {
     row_n=$((row_n + 1))
     if [ -n "$ONLY" ] && ! echo " $ONLY " | grep -q " $row_n "; then
@@ -175,7 +183,7 @@ run_row_once() {
     [ "$csum_col" = "0/L" ] && csum_col=L
     echo "--> $label ($R_ROLE, $R_DIR)"
     # shellcheck disable=SC2086
-    if ! mp_kernel_config "$R_CSUM" $R_KLIM $R_KEP 2>"$d/kconfig.log"; then
+    if ! MP_ALLOW_JOIN_ID0=$R_JOIN0 mp_kernel_config "$R_CSUM" $R_KLIM $R_KEP 2>"$d/kconfig.log"; then
         row_done "$label" "$R_ROLE" "$R_NSF" "$csum_col" FAIL - "kernel MPTCP config failed"
         show_logs "$d"; return
     fi
@@ -200,14 +208,14 @@ run_row_once() {
     [ -n "$R_KEXEC" ] && set -- --exec-after "${R_KEXEC%% *}" "${R_KEXEC#* }"
     if [ "$R_ROLE" = client ]; then
         # shellcheck disable=SC2086
-        netns_bg "$K" "$d/kernel.log" python3 "$peer" kernel serve "$MP_KERN1" "$port" $kopts "$@"
+        netns_bg "$K" "$d/kernel.log" python3 "$peer" kernel serve "$R_KADDR" "$port" $kopts "$@"
         kpid=$NETNS_LASTPID
         netns_wait_file "$d/kernel.log" 5
         __t=50
         while ! grep -q listening "$d/kernel.log" && [ $__t -gt 0 ]; do sleep 0.1; __t=$((__t - 1)); done
         # shellcheck disable=SC2086
         ip netns exec "$K" timeout $((tmo + 20)) python3 "$peer" lib $lin -- \
-            "$BIN" $lopts --connect "$MP_KERN1:$port" >"$d/lib.log" 2>&1
+            "$BIN" $lopts --connect "$(mp_hostport "$R_KADDR" "$port")" >"$d/lib.log" 2>&1
         netns_wait_pid "$kpid" 30; krc=$?
     else
         # shellcheck disable=SC2086
@@ -219,7 +227,7 @@ run_row_once() {
             show_logs "$d"; return
         fi
         # shellcheck disable=SC2086
-        ip netns exec "$K" timeout $((tmo + 20)) python3 "$peer" kernel connect "$MP_LIB1" "$port" \
+        ip netns exec "$K" timeout $((tmo + 20)) python3 "$peer" kernel connect "$R_LADDR" "$port" \
             $kopts "$@" >"$d/kernel.log" 2>&1
         krc=$?
         netns_wait_pid "$lpid" 30
@@ -334,6 +342,7 @@ run_row() {
 defaults() {
     R_CSUM=0; R_KLIM="2 0"; R_KEP=""; R_A1="$MP_LIB1/24"; R_A2="$MP_LIB2/24"
     R_LOPTS=""; R_KOPTS=""; R_KEXEC=""; R_LOSSY=0; R_NSF=2; R_END=normal; R_CHECK=""; R_NOTE=""; R_SIZE=small
+    R_KADDR=$MP_KERN1; R_LADDR=$MP_LIB1; R_JOIN0=1
 }
 
 # 1. The library as client opens a second subflow from its second address
@@ -504,6 +513,93 @@ c17() {
 }
 defaults; R_LABEL="plain TCP: kernel TCP socket"; R_ROLE=server; R_DIR=down; R_END=plain; R_NSF=1
 R_KOPTS="--plain"; R_CHECK=c17; run_row
+
+# 18. MP_FASTCLOSE on an ACK from the library (--fastclose-ack: RFC 8684
+# 3.5, first variant): the kernel answers with RSTs and closes.
+c18() {
+    c15
+    if ! command -v tshark >/dev/null 2>&1; then
+        need "tshark is missing: the pcap cannot be checked" false; return
+    fi
+    __fa=$(tshark -r "$d/lib.pcap" -Y "tcp.options.mptcp.subtype == 7 && tcp.flags.reset == 0" 2>/dev/null | wc -l)
+    __fr=$(tshark -r "$d/lib.pcap" -Y "tcp.options.mptcp.subtype == 7 && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+    __kr=$(tshark -r "$d/lib.pcap" -Y "tcp.flags.reset == 1 && (ip.src == $MP_KERN1 || ip.src == $MP_KERN2)" 2>/dev/null | wc -l)
+    need "no MP_FASTCLOSE on an ACK in the library's pcap" ge "$__fa" 1
+    need "MP_FASTCLOSE went on a RST ($__fr): the kernel's RST did not come" eq "$__fr" 0
+    need "the kernel answered MP_FASTCLOSE with no RST" ge "$__kr" 1
+    R_NOTE=", MP_FASTCLOSE ACKs $__fa, kernel RSTs $__kr"
+}
+defaults; R_LABEL="lib MP_FASTCLOSE on an ACK"; R_ROLE=server; R_DIR=down; R_END=lfastclose
+R_KEP="$MP_KERN2,$MP_DEV2,subflow"; R_LOPTS="--fastclose-after 3000000 --fastclose-ack"
+R_KOPTS="--expect-reset"; R_CHECK=c18; run_row
+
+# joins_to <remote prefix>, joins_from <local prefix>: library joins
+# (subflow id > 0) whose remote / local address starts with it.
+joins_to() { awk -v a="$1" '$1 != 0 && index($5, a) == 1' "$d/lib.subflows" | wc -l; }
+joins_from() { awk -v a="$1" '$1 != 0 && index($4, a) == 1' "$d/lib.subflows" | wc -l; }
+
+# 19. The C flag from the kernel (allow_join_initial_addr_port=0) with a
+# signal endpoint: the library, with a subflow endpoint and the default
+# limit of 0 accepted ADD_ADDRs, joins the announced address only.
+c19() {
+    all_used; lib_joined 1
+    need "kernel AddAddrTx +$(mp_ctr "$nd" AddAddrTx)" ge "$(mp_ctr "$nd" AddAddrTx)" 1
+    need "a library join went to the kernel's initial address" eq "$(joins_to "$MP_KERN1:")" 0
+    need "no library join to the announced address" ge "$(joins_to "$MP_KERN2:")" 1
+}
+defaults; R_LABEL="kernel C flag + ADD_ADDR, lib joins it"; R_ROLE=client; R_DIR=up
+R_JOIN0=0; R_KEP="$MP_KERN2,$MP_DEV2,signal"; R_A2="$MP_LIB2/24,subflow"
+R_LOPTS="--limits 2 0"; R_CHECK=c19; run_row
+
+# 20. The C flag from the library (--deny-join-id0) with a signal endpoint:
+# the kernel (subflow endpoint, default limits) joins the announced address.
+# (With --checksum, as row 8: without it this topology hits bug A.)
+c20() {
+    all_used; kernel_joined 1
+    need "kernel AddAddr (rx) +$(mp_ctr "$nd" AddAddr)" ge "$(mp_ctr "$nd" AddAddr)" 1
+    need "a kernel join reached the library's initial address" eq "$(joins_from "$MP_LIB1:")" 0
+    need "no kernel join to the announced address" ge "$(joins_from "$MP_LIB2:")" 1
+}
+defaults; R_LABEL="lib C flag + ADD_ADDR, kernel joins it"; R_ROLE=server; R_DIR=up
+R_KEP="$MP_KERN2,$MP_DEV2,subflow"; R_A2="$MP_LIB2/24,signal"; R_LOPTS="--deny-join-id0 --checksum"
+R_CHECK=c20; run_row
+
+# 21. IPv6: the library as client joins from its second IPv6 address.
+c21() {
+    all_used; lib_joined 1
+    need "library subflows not all IPv6" eq "$(awk 'index($4, "[") != 1' "$d/lib.subflows" | wc -l)" 0
+}
+defaults; R_LABEL="IPv6, lib MP_JOIN"; R_ROLE=client; R_DIR=up; R_KADDR=$MP_KERN1_6
+R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2_6/64,subflow"; R_LOPTS="--limits 2 0"; R_CHECK=c21; run_row
+
+# 22. IPv6: the kernel as client joins from its second IPv6 address.
+# (With --checksum, as row 8: without it this topology hits bug A going up
+# and bug B going down.)
+c22() {
+    all_used; kernel_joined 1
+    need "library subflows not all IPv6" eq "$(awk 'index($4, "[") != 1' "$d/lib.subflows" | wc -l)" 0
+}
+defaults; R_LABEL="IPv6, kernel MP_JOIN"; R_ROLE=server; R_DIR=up; R_LADDR=$MP_LIB1_6
+R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2_6/64"; R_KEP="$MP_KERN2_6,$MP_DEV2,subflow"
+R_LOPTS="--checksum"; R_CHECK=c22; run_row
+
+# 23. Mixed families: the connection runs over IPv6, the kernel announces
+# an IPv4 address, the library joins it from its IPv4 (fullmesh) endpoint.
+c23() {
+    all_used; lib_joined 1
+    need "kernel AddAddrTx +$(mp_ctr "$nd" AddAddrTx)" ge "$(mp_ctr "$nd" AddAddrTx)" 1
+    need "no IPv4 library join to the announced address" ge "$(joins_to "$MP_KERN2:")" 1
+}
+defaults; R_LABEL="IPv6 conn, kernel ADD_ADDR IPv4"; R_ROLE=client; R_DIR=up
+R_KADDR=$MP_KERN1_6; R_KEP="$MP_KERN2,$MP_DEV2,signal"
+R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2/24,subflow,fullmesh"; R_LOPTS="--limits 2 1"
+R_CHECK=c23; run_row
+
+# 24. Coupled congestion control (--coupled-cc lia) on the library's
+# subflows: the transfer and the kernel's view are as with uncoupled ones.
+c24() { all_used; lib_joined 1; }
+defaults; R_LABEL="lib LIA coupled cc, 2 sf"; R_ROLE=client; R_DIR=up
+R_A2="$MP_LIB2/24,subflow"; R_LOPTS="--limits 2 0 --coupled-cc lia"; R_CHECK=c24; run_row
 
 T1=$(date +%s)
 echo
