@@ -178,6 +178,35 @@ START_TEST(join_over_the_subflow_limit_is_refused_with_mp_tcprst_prohibited)
 }
 END_TEST
 
+START_TEST(reset_of_the_last_subflow_reports_its_reason)
+{
+    /* The server resets the only subflow with MP_TCPRST "unacceptable
+     * performance": the client's CLOSED says MPTCP_RST with that code
+     * (3.6: the reason of every reset received is reported). */
+    fx_pair p;
+    connect_mp(&p, 87, NULL, NULL);
+    log_on(&p);
+    mptcp_conn_sf_reset(&p.e[1].conn->mp->sf[0], MPTCP_RSTCODE_BADPERF, p.now);
+    fx_pair_run(&p, p.now + 200000);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_CLOSED], 1);
+    const mptcp_event *ev = &p.e[0].last_ev[MPTCP_EV_CLOSED];
+    ck_assert_int_eq(ev->u.closed.reason, MPTCP_CLOSE_MPTCP_RST);
+    ck_assert(ev->u.closed.has_rst_code);
+    ck_assert_uint_eq(ev->u.closed.rst_code, MPTCP_RSTCODE_BADPERF);
+    mptcp_opt o;
+    size_t n = 0;
+    for (size_t i = 0; i < p.n_log; i++)
+        if (p.log_from[i] == 1 && seg_has(p.log[i].data, p.log[i].len, MPTCP_OPT_TCPRST, &o)) {
+            ck_assert_uint_eq(o.u.tcprst.reason, MPTCP_RSTCODE_BADPERF);
+            n++;
+        }
+    ck_assert_uint_eq(n, 1);
+    log_off(&p);
+    fx_pair_run(&p, p.now + 3000000);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 /* ------------------------------------------------------------ MP_EXPERIMENTAL */
 
 /* The latest segment |from| sent (a pure ACK with timestamps), copied with
@@ -678,6 +707,7 @@ Suite *mptcp_feat_suite(void)
     TCase *tc = tcase_create("tcprst");
     tcase_add_test(tc, join_syn_with_an_unknown_token_is_refused_with_mp_tcprst_mptcp_error);
     tcase_add_test(tc, join_over_the_subflow_limit_is_refused_with_mp_tcprst_prohibited);
+    tcase_add_test(tc, reset_of_the_last_subflow_reports_its_reason);
     suite_add_tcase(s, tc);
     tc = tcase_create("experimental");
     tcase_add_test(tc, mp_experimental_is_handed_to_the_host_and_changes_nothing);
