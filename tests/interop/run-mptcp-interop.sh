@@ -574,8 +574,7 @@ defaults; R_LABEL="IPv6, lib MP_JOIN"; R_ROLE=client; R_DIR=up; R_KADDR=$MP_KERN
 R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2_6/64,subflow"; R_LOPTS="--limits 2 0"; R_CHECK=c21; run_row
 
 # 22. IPv6: the kernel as client joins from its second IPv6 address.
-# (With --checksum, as row 8: without it this topology hits bug A going up
-# and bug B going down.)
+# (With --checksum, as row 8: without it this topology hits bug A.)
 c22() {
     all_used; kernel_joined 1
     need "library subflows not all IPv6" eq "$(awk 'index($4, "[") != 1' "$d/lib.subflows" | wc -l)" 0
