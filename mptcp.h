@@ -798,6 +798,8 @@ typedef struct mptcp_conn_stats {
     uint32_t retrans_segs, fast_retrans, rto_expiries, dup_acks_in, sack_blocks_in;
     uint32_t ooo_segs_in;     /* segments that arrived out of order */
     uint32_t zero_window_probes;
+    uint32_t tlp_probes;      /* tail loss probes sent (RFC 8985 section 7) */
+    uint32_t lost_rexmits;    /* retransmissions found lost again by RACK (RFC 8985 section 6) */
 } mptcp_conn_stats;
 MPTCP_API int mptcp_conn_get_stats(const mptcp_conn *c, mptcp_conn_stats *out);
 

@@ -2,7 +2,8 @@
  * cc.c - the congestion-control ops table and NewReno's window rules:
  * RFC 5681 section 3.1 slow start and congestion avoidance with RFC 3465
  * byte counting, the section 4.1 restart window, and the ssthresh/cwnd
- * settings on loss (RFC 6582 / RFC 6675 section 5) and on timeout. Loss
+ * settings on loss (RFC 6582 / RFC 6675 section 5) and on timeout, and
+ * HyStart++ (RFC 9406) for the initial slow start of Reno and CUBIC. Loss
  * detection, recovery and the RFC 6675 pipe are the TCP engine's; CUBIC is in
  * cc_cubic.c. Integer arithmetic only (no FPU on the Cortex-M targets).
  */
@@ -38,6 +39,90 @@ uint32_t mptcp_cc_slow_start(mptcp_cc *cc, uint32_t acked)
     return acked - room;
 }
 
+/* RFC 9406 section 4.3 constants (RTTs in microseconds). */
+#define HS_MIN_RTT_THRESH 4000u
+#define HS_MAX_RTT_THRESH 16000u
+#define HS_MIN_RTT_DIVISOR 8u
+#define HS_N_RTT_SAMPLE 8u
+#define HS_CSS_GROWTH_DIVISOR 4u
+#define HS_CSS_ROUNDS 5u
+
+void mptcp_cc_hystart_start(mptcp_cc *cc)
+{
+    memset(&cc->hs, 0, sizeof(cc->hs));
+    cc->hs.last_min_rtt = cc->hs.cur_min_rtt = cc->hs.css_base_rtt = UINT32_MAX;
+    cc->hystart = MPTCP_HS_SS; /* round_left 0: the first ACK opens a round */
+}
+
+void mptcp_cc_hystart_stop(mptcp_cc *cc)
+{
+    if (cc->hystart == MPTCP_HS_OFF)
+        return;
+    cc->hystart = MPTCP_HS_OFF;
+    memset(&cc->cubic, 0, sizeof(cc->cubic)); /* the union is CUBIC's again */
+}
+
+uint32_t mptcp_cc_hystart_ack(mptcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us)
+{
+    /* Only the initial slow start (section 4.3: after a loss or timeout
+     * ssthresh ends slow start anyway), and never at the window cap. */
+    if (cc->hystart != MPTCP_HS_OFF &&
+        (cc->ssthresh != UINT32_MAX || cc->cwnd >= MPTCP_CC_CWND_MAX))
+        mptcp_cc_hystart_stop(cc);
+    if (cc->hystart == MPTCP_HS_OFF)
+        return mptcp_cc_slow_start(cc, acked);
+    /* Rounds (section 4.2): a round ends when what was in flight at its
+     * start is acknowledged (windowEnd = SND.NXT, counted in bytes). */
+    if (acked >= cc->hs.round_left) {
+        if (cc->hystart == MPTCP_HS_CSS && ++cc->hs.css_rounds >= HS_CSS_ROUNDS) {
+            /* CSS_ROUNDS rounds of conservative slow start: congestion
+             * avoidance from here, ssthresh = cwnd. */
+            cc->ssthresh = cc->cwnd;
+            mptcp_cc_hystart_stop(cc);
+            return acked;
+        }
+        cc->hs.last_min_rtt = cc->hs.cur_min_rtt;
+        cc->hs.cur_min_rtt = UINT32_MAX;
+        cc->hs.samples = 0;
+        cc->hs.round_left = flight > acked ? flight - acked : 0;
+    } else {
+        cc->hs.round_left -= acked;
+    }
+    if (rtt_us != 0) {
+        if (rtt_us < cc->hs.cur_min_rtt)
+            cc->hs.cur_min_rtt = rtt_us;
+        if (cc->hs.samples < UINT8_MAX)
+            cc->hs.samples++;
+    }
+    bool enough = cc->hs.samples >= HS_N_RTT_SAMPLE && cc->hs.cur_min_rtt != UINT32_MAX;
+    if (cc->hystart == MPTCP_HS_SS) {
+        uint32_t left = mptcp_cc_slow_start(cc, acked);
+        if (enough && cc->hs.last_min_rtt != UINT32_MAX) {
+            /* The RTT grew by RttThresh = clamp(lastRoundMinRTT / 8, 4 ms,
+             * 16 ms) over the previous round: a queue is building, leave
+             * slow start for CSS before it overflows. */
+            uint32_t thresh = cc->hs.last_min_rtt / HS_MIN_RTT_DIVISOR;
+            thresh = MPTCP_MIN(MPTCP_MAX(thresh, HS_MIN_RTT_THRESH), HS_MAX_RTT_THRESH);
+            if ((uint64_t)cc->hs.cur_min_rtt >= (uint64_t)cc->hs.last_min_rtt + thresh) {
+                cc->hs.css_base_rtt = cc->hs.cur_min_rtt;
+                cc->hs.css_rounds = 0;
+                cc->hystart = MPTCP_HS_CSS;
+            }
+        }
+        return left;
+    }
+    /* CSS: a quarter of slow start's growth. */
+    uint32_t inc = MPTCP_MIN(acked, MPTCP_CC_ABC_L * mptcp_cc_smss(cc)) / HS_CSS_GROWTH_DIVISOR;
+    cc->cwnd = clamp_cwnd((uint64_t)cc->cwnd + inc);
+    if (enough && cc->hs.cur_min_rtt < cc->hs.css_base_rtt) {
+        /* The RTT went back below the baseline: the exit was spurious,
+         * slow start resumes. */
+        cc->hs.css_base_rtt = UINT32_MAX;
+        cc->hystart = MPTCP_HS_SS;
+    }
+    return 0;
+}
+
 uint32_t mptcp_cc_icbrt(uint64_t x)
 {
     /* Digit-by-digit (base 8) root: each step decides one bit of r from the
@@ -63,16 +148,17 @@ static void reno_init(mptcp_cc *cc, uint32_t mss, uint64_t now_us)
     cc->mss = mss;
     cc->cwnd = mptcp_cc_initial_window(mptcp_cc_smss(cc));
     cc->ssthresh = UINT32_MAX; /* RFC 5681 section 3.1: "arbitrarily high" */
+    mptcp_cc_hystart_start(cc);
 }
 
 static void reno_on_ack(mptcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t srtt_us,
                         uint32_t rtt_us, uint64_t now_us)
 {
-    (void)flight, (void)srtt_us, (void)rtt_us, (void)now_us;
+    (void)srtt_us, (void)now_us;
     if (acked == 0)
         return;
     if (cc->cwnd < cc->ssthresh) {
-        acked = mptcp_cc_slow_start(cc, acked);
+        acked = mptcp_cc_hystart_ack(cc, acked, flight, rtt_us);
         if (acked == 0)
             return;
     }
@@ -97,6 +183,7 @@ static uint32_t reno_ssthresh(const mptcp_cc *cc, uint32_t flight)
 static void reno_on_loss(mptcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
     (void)now_us;
+    mptcp_cc_hystart_stop(cc);
     cc->ssthresh = reno_ssthresh(cc, flight);
     /* RFC 6675 section 5 step (4.2): cwnd = ssthresh; the engine's pipe
      * accounting decides what may be sent during recovery, so RFC 6582's
@@ -108,6 +195,7 @@ static void reno_on_loss(mptcp_cc *cc, uint32_t flight, uint64_t now_us)
 static void reno_on_rto(mptcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
     (void)now_us;
+    mptcp_cc_hystart_stop(cc);
     cc->ssthresh = reno_ssthresh(cc, flight);
     cc->cwnd = mptcp_cc_smss(cc); /* RFC 5681 section 3.1: loss window, 1 SMSS */
     cc->acked_accum = 0;

@@ -1,8 +1,9 @@
 /*
  * cc.h - the congestion-control interface of one (sub)flow. TCP calls these
  * hooks; the algorithm owns cwnd and ssthresh. Reno (RFC 5681) and CUBIC
- * (RFC 9438) live behind it now; MPTCP's coupled algorithms (LIA, OLIA,
- * BALIA) plug in later through the same ops. All arithmetic is integer.
+ * (RFC 9438) live behind it, both with HyStart++ (RFC 9406) in the initial
+ * slow start; MPTCP's coupled algorithms (LIA, OLIA, BALIA) plug in
+ * through the same ops. All arithmetic is integer.
  */
 #ifndef MPTCP_CC_H
 #define MPTCP_CC_H
@@ -15,20 +16,39 @@ typedef struct mptcp_cc {
     uint32_t ssthresh;  /* bytes */
     uint32_t mss;       /* sender MSS, bytes */
     uint32_t acked_accum; /* Reno congestion avoidance byte counter (RFC 3465) */
-    /* CUBIC state (RFC 9438 section 4), fixed point where noted. */
-    struct {
-        uint64_t epoch_start_us; /* 0 = no epoch */
-        uint32_t w_max;          /* bytes */
-        uint32_t w_last_max;     /* bytes: W_max before the last congestion event,
-                                    the value fast convergence compared cwnd with */
-        uint32_t k_us;           /* time to reach w_max, microseconds */
-        uint32_t w_est;          /* Reno-friendly estimate, bytes */
-        uint32_t min_rtt_us;
-        uint32_t cwnd_prior;     /* bytes, cwnd before the last reduction */
-        uint32_t inc_rem;        /* remainder (bytes * cwnd) of the cubic increase,
-                                    carried between ACKs so small steps add up */
-    } cubic;
+    uint32_t min_rtt_us;  /* smallest RTT sample seen (CUBIC's fallback RTT) */
+    uint8_t hystart;      /* MPTCP_HS_*: HyStart++ phase; the union holds |hs|
+                             while it is not MPTCP_HS_OFF, else |cubic| */
+    union {
+        /* CUBIC state (RFC 9438 section 4), fixed point where noted. Zero
+         * until the initial slow start ends. */
+        struct {
+            uint64_t epoch_start_us; /* 0 = no epoch */
+            uint32_t w_max;          /* bytes */
+            uint32_t w_last_max;     /* bytes: W_max before the last congestion event,
+                                        the value fast convergence compared cwnd with */
+            uint32_t k_us;           /* time to reach w_max, microseconds */
+            uint32_t w_est;          /* Reno-friendly estimate, bytes */
+            uint32_t cwnd_prior;     /* bytes, cwnd before the last reduction */
+            uint32_t inc_rem;        /* remainder (bytes * cwnd) of the cubic increase,
+                                        carried between ACKs so small steps add up */
+        } cubic;
+        /* HyStart++ (RFC 9406 section 4.2) during the initial slow start;
+         * RTTs in microseconds, UINT32_MAX = none yet. */
+        struct {
+            uint32_t round_left;    /* bytes to be acknowledged before the round ends */
+            uint32_t last_min_rtt;  /* lastRoundMinRTT */
+            uint32_t cur_min_rtt;   /* currentRoundMinRTT */
+            uint32_t css_base_rtt;  /* cssBaselineMinRtt */
+            uint8_t samples;        /* rttSampleCount (saturates) */
+            uint8_t css_rounds;     /* rounds spent in conservative slow start */
+        } hs;
+    };
 } mptcp_cc;
+
+/* HyStart++ phases (RFC 9406): off (not started, or over after the first
+ * loss, timeout or the end of conservative slow start), slow start, CSS. */
+enum { MPTCP_HS_OFF = 0, MPTCP_HS_SS = 1, MPTCP_HS_CSS = 2 };
 
 typedef struct mptcp_cc_ops {
     const char *name;
@@ -72,6 +92,16 @@ uint32_t mptcp_cc_initial_window(uint32_t mss);
  * returns the acked bytes left over once cwnd reached ssthresh (0 when it
  * did not), which the caller counts toward congestion avoidance. */
 uint32_t mptcp_cc_slow_start(mptcp_cc *cc, uint32_t acked);
+/* HyStart++ (RFC 9406) around mptcp_cc_slow_start, for algorithms whose
+ * slow start is RFC 5681's. _start at init; _ack instead of
+ * mptcp_cc_slow_start while cwnd < ssthresh: |flight| is the flight size
+ * before the ACK, |rtt_us| a per-ACK RTT sample (0: none); returns the
+ * acked bytes left for congestion avoidance (when ssthresh was reached or
+ * conservative slow start ended). _stop on loss or timeout: the union goes
+ * back to |cubic|, zeroed. */
+void mptcp_cc_hystart_start(mptcp_cc *cc);
+uint32_t mptcp_cc_hystart_ack(mptcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us);
+void mptcp_cc_hystart_stop(mptcp_cc *cc);
 /* Integer cube root: the largest r with r*r*r <= x. */
 uint32_t mptcp_cc_icbrt(uint64_t x);
 /* CUBIC's W_cubic(t) (RFC 9438 section 4.2, Figure 1) in bytes for the

@@ -4,7 +4,7 @@
  * Reno-friendly estimate W_est (4.3), concave/convex growth with the
  * per-ACK target capped at 1.5*cwnd (4.4, 4.5), multiplicative decrease
  * with beta_cubic = 0.7 (4.6), fast convergence (4.7) and timeouts (4.8).
- * Slow start is the shared RFC 5681/3465 one in cc.c (no HyStart++). Loss
+ * Slow start is the shared RFC 5681/3465 one with HyStart++ in cc.c. Loss
  * detection and recovery are the TCP engine's.
  */
 #include "cc.h"
@@ -100,18 +100,18 @@ static void cubic_init(mptcp_cc *cc, uint32_t mss, uint64_t now_us)
     cc->mss = mss;
     cc->cwnd = mptcp_cc_initial_window(mptcp_cc_smss(cc));
     cc->ssthresh = UINT32_MAX;
+    mptcp_cc_hystart_start(cc); /* section 4.10: HyStart++ */
 }
 
 static void cubic_on_ack(mptcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t srtt_us,
                          uint32_t rtt_us, uint64_t now_us)
 {
-    (void)flight;
-    if (rtt_us != 0 && (cc->cubic.min_rtt_us == 0 || rtt_us < cc->cubic.min_rtt_us))
-        cc->cubic.min_rtt_us = rtt_us;
+    if (rtt_us != 0 && (cc->min_rtt_us == 0 || rtt_us < cc->min_rtt_us))
+        cc->min_rtt_us = rtt_us;
     if (acked == 0)
         return;
     if (cc->cwnd < cc->ssthresh) {
-        acked = mptcp_cc_slow_start(cc, acked); /* section 4.10 */
+        acked = mptcp_cc_hystart_ack(cc, acked, flight, rtt_us); /* section 4.10 */
         if (acked == 0)
             return;
     }
@@ -149,7 +149,7 @@ static void cubic_on_ack(mptcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t
      * most 1.5*cwnd, and close (target - cwnd)/cwnd of the gap per segment
      * acknowledged. The remainder of (target - cwnd) * acked / cwnd is kept
      * so that sub-byte steps at large windows are not lost. */
-    uint32_t rtt = srtt_us != 0 ? srtt_us : rtt_us != 0 ? rtt_us : cc->cubic.min_rtt_us;
+    uint32_t rtt = srtt_us != 0 ? srtt_us : rtt_us != 0 ? rtt_us : cc->min_rtt_us;
     uint64_t target = mptcp_cc_cubic_window(cc, t + rtt);
     target = MPTCP_MAX(target, cwnd);
     target = MPTCP_MIN(target, cwnd + cwnd / 2);
@@ -172,6 +172,7 @@ static uint32_t cubic_ssthresh(const mptcp_cc *cc, uint32_t flight)
 static void cubic_on_loss(mptcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
     (void)now_us;
+    mptcp_cc_hystart_stop(cc);
     cc->cubic.epoch_start_us = 0; /* the next congestion avoidance starts a new curve */
     cc->cubic.w_last_max = cc->cubic.w_max;
     /* Section 4.7: a flow that lost before regaining its previous W_max is
@@ -191,6 +192,7 @@ static void cubic_on_loss(mptcp_cc *cc, uint32_t flight, uint64_t now_us)
 static void cubic_on_rto(mptcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
     (void)now_us;
+    mptcp_cc_hystart_stop(cc);
     /* Section 4.8: Reno's loss window (RFC 5681), ssthresh from beta_cubic;
      * the first congestion avoidance afterwards uses K = 0 and W_max = the
      * cwnd it starts with, which cubic_start_epoch does when W_max is 0. */
@@ -217,7 +219,8 @@ static void cubic_on_idle(mptcp_cc *cc, uint64_t now_us)
      * idle time out of t, so the curve restarts at the next ACK (with the
      * same W_max) instead of jumping ahead by the idle period. */
     cc->cwnd = MPTCP_MIN(cc->cwnd, mptcp_cc_initial_window(mptcp_cc_smss(cc)));
-    cc->cubic.epoch_start_us = 0;
+    if (cc->hystart == MPTCP_HS_OFF)
+        cc->cubic.epoch_start_us = 0; /* (in HyStart++ the union is not CUBIC's) */
 }
 
 const mptcp_cc_ops mptcp_cc_cubic = {

@@ -565,6 +565,8 @@ void mptcp_stack_tcb_stats(const mptcp_tcb *c, mptcp_conn_stats *out)
     out->sack_blocks_in = c->ctr.sack_blocks_in;
     out->ooo_segs_in = c->ctr.ooo_segs_in;
     out->zero_window_probes = c->ctr.zero_window_probes;
+    out->tlp_probes = c->ctr.tlp_probes;
+    out->lost_rexmits = c->ctr.lost_rexmits;
 }
 
 void mptcp_stack_get_stats(const mptcp_stack *st, mptcp_stack_stats *out)

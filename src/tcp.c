@@ -9,6 +9,7 @@
 #include "tcp.h"
 
 #include "mem.h"
+#include "rack.h"
 #include "stack.h"
 
 #define TCP_DEFAULT_MSS 536 /* RFC 9293 section 3.7.1: no MSS option seen */
@@ -63,6 +64,7 @@ void mptcp_tcp_free_buffers(mptcp_tcb *t)
     mptcp_stack *st = t->st;
     mptcp_rcvbuf_release(&t->rcv, &st->mem);
     mptcp_sack_reset(&t->sack, &st->mem);
+    mptcp_rack_free(t);
     if (t->snd.data == NULL)
         return;
     mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data,
@@ -208,6 +210,7 @@ void mptcp_tcp_established(mptcp_tcb *t, uint64_t now_us)
     t->cc.ops->init(&t->cc, pmss, now_us);
     t->sack.recover = t->snd_una;
     t->sack.high_rxt = t->snd_una;
+    mptcp_rack_attach(t); /* RACK-TLP records, alongside the send ring */
     if (t->flags & MPTCP_TF_ACTIVE) {
         mptcp_tcp_event(t, MPTCP_EVB_CONNECTED);
     } else {

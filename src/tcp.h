@@ -97,6 +97,7 @@ typedef struct mptcp_tcp_counters {
     uint32_t segs_out, segs_in;
     uint32_t retrans_segs, fast_retrans, rto_expiries, dup_acks_in, sack_blocks_in;
     uint32_t ooo_segs_in, zero_window_probes;
+    uint32_t tlp_probes, lost_rexmits; /* RFC 8985 (rack.c) */
 } mptcp_tcp_counters;
 
 /*
@@ -121,6 +122,7 @@ struct mptcp_tcb {
     struct mptcp_conn *conn;    /* the owning connection, NULL once let go */
     const mptcp_tcp_upper_ops *upper;
     void *upper_ctx;
+    struct mptcp_rack *rack;    /* RACK-TLP records (rack.h), from ESTABLISHED with SACK */
     mptcp_timer_node tn;        /* keyed by mptcp_tcp_next_deadline() */
     mptcp_addr local, remote;
     uint32_t flags;             /* MPTCP_TF_* */

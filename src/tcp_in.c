@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "csum.h"
 #include "demux.h"
+#include "rack.h"
 #include "stack.h"
 #include "tcp.h"
 
@@ -381,6 +382,8 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
             ack_now(t);
         return false;
     }
+    /* RFC 8985: RACK sees every acceptable ACK before it is consumed. */
+    uint32_t rack_rtt = mptcp_rack_on_ack(t, ack, &s->o, s->now);
     bool is_dup = false;
     if (mptcp_seq_gt(ack, t->snd_una)) {
         uint32_t acked = ack - t->snd_una;
@@ -422,7 +425,8 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
                     mptcp_tcp_send_data(t, t->snd_una, len, true, s->now);
             }
         } else {
-            t->cc.ops->on_ack(&t->cc, data_acked, flight + acked, t->srtt_us, rtt, s->now);
+            t->cc.ops->on_ack(&t->cc, data_acked, flight + acked, t->srtt_us,
+                              rtt ? rtt : rack_rtt, s->now);
         }
         t->dupacks = 0;
         if (!t->sack.in_recovery && t->sack.n == 0)
@@ -472,7 +476,8 @@ static bool ack_input(mptcp_tcb *t, const rx *s)
         mptcp_seq_geq(t->snd_una, t->sack.recover) &&
         ((is_dup && t->dupacks >= MPTCP_DUPTHRESH) ||
          (mptcp_tcp_sack_usable(t) && t->sack.n &&
-          mptcp_sack_is_lost(&t->sack, t->snd_una, t->mss))))
+          mptcp_sack_is_lost(&t->sack, t->snd_una, t->mss)) ||
+         mptcp_rack_has_lost(t)))
         enter_recovery(t, s->now);
     /* FIN acknowledged: per-state transitions. */
     bool fin_acked = (t->flags & MPTCP_TF_FIN_SENT) && mptcp_seq_gt(t->snd_una, t->fin_seq);

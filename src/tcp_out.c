@@ -8,6 +8,7 @@
  * receiver SWS avoidance (section 3.8.6.2.2), RST replies (section 3.10.7.1).
  * Segments are built in the stack's scratch buffer: no allocation here.
  */
+#include "rack.h"
 #include "stack.h"
 #include "tcp.h"
 
@@ -278,6 +279,7 @@ void mptcp_tcp_send_data(mptcp_tcb *t, uint32_t seq, uint32_t len, bool rexmit,
         t->snd_max = end;
     if (t->sack.in_recovery && mptcp_seq_gt(end, t->sack.high_rxt) && rexmit)
         t->sack.high_rxt = end;
+    mptcp_rack_on_send(t, seq, sent, now_us);
     if (t->t_rexmit == MPTCP_TIMER_NONE || (t->flags & MPTCP_TF_PERSIST)) {
         t->flags &= ~(uint32_t)MPTCP_TF_PERSIST;
         mptcp_tcp_rexmit_arm(t, now_us);
@@ -358,7 +360,9 @@ void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us)
         if (t->sack.in_recovery) {
             /* RFC 6675 section 5 step (C): send while cwnd - pipe >= 1 SMSS. */
             uint32_t pipe;
-            if (mptcp_tcp_sack_usable(t))
+            if (t->rack)
+                pipe = mptcp_rack_pipe(t->rack); /* RFC 8985: RACK's loss marks count */
+            else if (mptcp_tcp_sack_usable(t))
                 pipe = mptcp_sack_pipe(&t->sack, t->snd_una, t->snd_max, mss);
             else {
                 uint32_t out = t->snd_max - t->snd_una, dup = (uint32_t)t->dupacks * mss;
@@ -366,9 +370,18 @@ void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us)
             }
             if (pipe + mss > cwnd)
                 break;
-            uint32_t seq, len;
-            if (mptcp_tcp_sack_usable(t) &&
-                mptcp_sack_next_lost(&t->sack, t->snd_una, mss, &seq, &len)) {
+            uint32_t seq, len, rseq, rlen;
+            bool lost = mptcp_tcp_sack_usable(t) &&
+                        mptcp_sack_next_lost(&t->sack, t->snd_una, mss, &seq, &len);
+            if (t->rack && mptcp_rack_next_lost(t->rack, mss, &rseq, &rlen) &&
+                (!lost || mptcp_seq_lt(rseq, seq))) {
+                /* RACK's lowest lost record, also a lost retransmission
+                 * (below HighRxt), which NextSeg cannot see. */
+                seq = rseq;
+                len = rlen;
+                lost = true;
+            }
+            if (lost) {
                 if ((t->flags & MPTCP_TF_FIN_SENT) && mptcp_seq_geq(seq, t->fin_seq))
                     break;
                 len = MPTCP_MIN(len, t->snd_max - seq);
@@ -406,6 +419,10 @@ void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us)
     }
     if (t->flags & MPTCP_TF_ACK_NOW)
         mptcp_tcp_send_ack(t, now_us);
+    /* Sending may have set or moved t_rexmit (RTO, RFC 8985 probe): the
+     * heap must see it even when the caller (MPTCP's scheduler pushing data
+     * onto a subflow) does not touch the TCB afterwards. */
+    mptcp_tcp_touch(t);
 }
 
 void mptcp_tcp_rcv_window_opened(mptcp_tcb *t, uint64_t now_us)

@@ -7,6 +7,7 @@
  * FIN_WAIT_2 for orphans and TIME_WAIT. It does not keep the heap
  * (timer.c) and does not decide what a retransmission contains (tcp_out.c).
  */
+#include "rack.h"
 #include "stack.h"
 #include "tcp.h"
 
@@ -56,12 +57,18 @@ void mptcp_tcp_rexmit_arm(mptcp_tcb *t, uint64_t now_us)
     if (t->flags & MPTCP_TF_PERSIST)
         rto = clamp_rto(t, (uint64_t)t->rto_us << MPTCP_MIN(t->backoff, 16));
     t->t_rexmit = now_us + rto;
+    if (t->rack && !(t->flags & MPTCP_TF_PERSIST))
+        mptcp_rack_arm(t, t->t_rexmit, now_us); /* RFC 8985: PTO or RACK timer if earlier */
 }
 
 void mptcp_tcp_rexmit_stop(mptcp_tcb *t)
 {
     t->t_rexmit = MPTCP_TIMER_NONE;
     t->flags &= ~(uint32_t)MPTCP_TF_PERSIST;
+    if (t->rack) {
+        t->rack->rto_at = t->rack->reo_at = t->rack->pto_at = MPTCP_TIMER_NONE;
+        t->rack->mode = MPTCP_RACK_T_RTO;
+    }
 }
 
 void mptcp_tcp_delack_arm(mptcp_tcb *t, uint64_t now_us)
@@ -112,6 +119,8 @@ static void rexmit_expired(mptcp_tcb *t, uint64_t now)
     }
     if (t->snd_una == t->snd_max)
         return; /* nothing outstanding (raced with an ACK) */
+    if (mptcp_rack_timer(t, now))
+        return; /* RFC 8985: the reordering timer or a tail loss probe */
     if (t->backoff >= cfg->data_retries) {
         mptcp_tcp_terminate(t, MPTCP_CLOSE_TIMEOUT);
         return;
@@ -125,6 +134,7 @@ static void rexmit_expired(mptcp_tcb *t, uint64_t now)
     t->rto_us = clamp_rto(t, (uint64_t)t->rto_us * 2);
     t->cc.ops->on_rto(&t->cc, t->snd_max - t->snd_una, now);
     mptcp_sack_reset(&t->sack, &t->st->mem);
+    mptcp_rack_on_rto(t);
     t->sack.in_recovery = false;
     t->sack.recover = t->snd_max; /* RFC 6582 section 3.2 step 4 */
     t->sack.high_rxt = t->snd_una;

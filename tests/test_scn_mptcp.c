@@ -795,8 +795,13 @@ static void payload_rewrite(int n_paths)
     mb.pay_to[4] ^= 0xa5; /* not a 16-bit word swap: the TCP checksum sees it */
     mscn x;
     mscn_opts o = {.seed = 70 + (uint64_t)n_paths, .n = n_paths, .cfg = cfg_csum};
-    for (int i = 0; i < n_paths; i++)
+    for (int i = 0; i < n_paths; i++) {
         o.p[i].mbox = &mb;
+        /* queues that never overflow: the one rewritten copy must reach the
+         * DSS checksum, not be dropped (or arrive out of order and have its
+         * payload left) because slow start overflowed a queue */
+        o.p[i].queue = 2000;
+    }
     mscn_init(&x, &o);
     uint64_t up = 2000000, down = 300000;
     mscn_start(&x, up, down);
@@ -1231,8 +1236,12 @@ START_TEST(receiver_keeps_every_byte_its_subflows_acknowledged)
     ck_assert_uint_eq(x.max_sf_c, 3);
     ck_assert_msg(x.cmp.rcv_dropped == 0, "client dropped %llu acknowledged bytes",
                   (unsigned long long)x.cmp.rcv_dropped);
+    /* Every path carried data. (With HyStart++ on per-ACK RTT samples the
+     * 10 ms path no longer fills its queue, keeps the lowest SRTT, and the
+     * 60 ms path only gets what the two faster ones leave of the 128 KiB
+     * window: about 25 segments here, where it got 700+ before.) */
     for (int i = 0; i < 3; i++)
-        ck_assert_msg(path_down_bytes(&x, i) > 100 * 1500, "path %d carried %llu B down", i,
+        ck_assert_msg(path_down_bytes(&x, i) > 10 * 1500, "path %d carried %llu B down", i,
                       (unsigned long long)path_down_bytes(&x, i));
     if (_i == 1)
         ck_assert_uint_gt(sw.rewritten, 0); /* the Linux view did differ */

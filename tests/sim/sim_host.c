@@ -216,8 +216,17 @@ static void cb_event(void *user, mptcp_conn *c, const mptcp_event *ev)
     if ((unsigned)ev->type < SIM_EV_MAX)
         f->ev[ev->type]++;
     if (ev->type == MPTCP_EV_CLOSED) {
+        sim_flow_stats(f); /* the final counters: the connection goes after this */
         f->closed = true;
         f->reason = ev->u.closed.reason;
+        /* A normal close after the peer's shutdown comes once the host read
+         * every byte, possibly from inside the mptcp_recv that drained the
+         * ring: that was the end of the stream, even though no later recv
+         * got to return 0. */
+        if (f->reason == MPTCP_CLOSE_NORMAL && f->peer_shutdown && !f->eof) {
+            f->eof = true;
+            f->t_eof = now;
+        }
         f->t_closed = now;
         f->conn = NULL;
         return;
