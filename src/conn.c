@@ -106,8 +106,7 @@ static void let_go(mptcp_tcb *t)
     mptcp_cc_group_remove(&t->ccm); /* alone it runs NewReno (cc_coupled.h) */
     t->flags &= ~(uint32_t)MPTCP_TF_OWNED;
     t->flags |= MPTCP_TF_HOST_CLOSED;
-    t->upper = NULL;
-    t->upper_ctx = NULL;
+    t->flags &= ~(uint32_t)MPTCP_TF_SUBFLOW;
     t->conn = NULL;
     if (t->state == MPTCP_TCP_CLOSED)
         mptcp_tcp_bury(t);
@@ -300,8 +299,7 @@ mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
         sf->id = c->mp->next_sf_id++;
         t->conn = c;
         t->flags |= MPTCP_TF_OWNED;
-        t->upper = &mptcp_subflow_ops;
-        t->upper_ctx = sf;
+        t->flags |= MPTCP_TF_SUBFLOW;
         cc_couple(c, t);
         return sf;
     }
@@ -321,8 +319,7 @@ static void attach_plain(mptcp_conn *c, mptcp_tcb *t)
     c->tcb = t;
     t->conn = c;
     t->flags |= MPTCP_TF_OWNED;
-    t->upper = &mptcp_plain_ops;
-    t->upper_ctx = c;
+    t->flags &= ~(uint32_t)MPTCP_TF_SUBFLOW;
 }
 
 static mptcp_tcb *tcb_open(mptcp_stack *st, const mptcp_addr *l, const mptcp_addr *remote,

@@ -443,7 +443,7 @@ static void detect(mptcp_tcb *t, uint64_t now)
     uint32_t reo = mptcp_rack_reo_wnd(r, t->sack.in_recovery || t->backoff, t->srtt_us);
     uint32_t newly, lost_rexmit;
     uint32_t to = mptcp_rack_detect(r, (uint32_t)now, reo, &newly, &lost_rexmit);
-    t->ctr.lost_rexmits += lost_rexmit;
+    r->lost_rexmits += lost_rexmit;
     r->reo_at = to ? now + to : MPTCP_TIMER_NONE;
     if (lost_rexmit && t->sack.in_recovery &&
         !(r->cut_twice && r->cut_recover == t->sack.recover)) {
@@ -516,7 +516,7 @@ static bool send_probe(mptcp_tcb *t, uint64_t now)
     r->tlp_active = true;
     r->tlp_end = t->snd_max;
     r->tlp_tsval = (uint32_t)(now / 1000) + t->iss; /* as tcp_out.c stamps it */
-    t->ctr.tlp_probes++;
+    r->tlp_probes++;
     return true;
 }
 

@@ -59,6 +59,9 @@ typedef struct mptcp_rack {
      * deadline (MPTCP_TIMER_NONE when off); t_rexmit is their minimum. */
     uint8_t mode;        /* MPTCP_RACK_T_* that t_rexmit stands for */
     uint64_t rto_at, reo_at, pto_at;
+    /* Counters the host reads (mptcp_conn_stats); they live here, with the
+     * buffers, to keep the TCB of an idle connection small. */
+    uint32_t tlp_probes, lost_rexmits;
     mptcp_rack_rec rec[]; /* cap entries */
 } mptcp_rack;
 

@@ -8,6 +8,7 @@
  * TCP behaviour itself lives in tcp*.c.
  */
 #include "stack.h"
+#include "rack.h"
 
 #include "csum.h"
 #include "mem.h"
@@ -119,6 +120,8 @@ mptcp_stack *mptcp_stack_new(const mptcp_config *cfg, const mptcp_callbacks *cb,
     st->mem.a = &st->alloc;
     st->mem.used = &st->mem_used;
     st->cc_ops = mptcp_cc_ops_for(cfg->cc);
+    st->upper_plain = &mptcp_plain_ops;
+    st->upper_subflow = &mptcp_subflow_ops;
     uint32_t nb = mptcp_demux_buckets(cfg->max_conns);
     st->demux.bucket = mptcp_mem_zalloc(&a, &st->mem_used, nb * sizeof(mptcp_conn *));
     st->demux.mask = nb - 1;
@@ -565,8 +568,10 @@ void mptcp_stack_tcb_stats(const mptcp_tcb *c, mptcp_conn_stats *out)
     out->sack_blocks_in = c->ctr.sack_blocks_in;
     out->ooo_segs_in = c->ctr.ooo_segs_in;
     out->zero_window_probes = c->ctr.zero_window_probes;
-    out->tlp_probes = c->ctr.tlp_probes;
-    out->lost_rexmits = c->ctr.lost_rexmits;
+    if (c->rack) {
+        out->tlp_probes = c->rack->tlp_probes;
+        out->lost_rexmits = c->rack->lost_rexmits;
+    }
 }
 
 void mptcp_stack_get_stats(const mptcp_stack *st, mptcp_stack_stats *out)

@@ -16,6 +16,7 @@
 #include "token.h"
 
 struct mptcp_stack {
+    const mptcp_tcp_upper_ops *upper_plain, *upper_subflow; /* see mptcp_tcp_upper */
     mptcp_config cfg;
     mptcp_callbacks cb;
     void *user;
@@ -52,6 +53,19 @@ struct mptcp_stack {
     mptcp_tcb *dsack_tcb;
     uint32_t dsack_left, dsack_right;
 };
+/*
+ * The upper layer of |t|: none once its connection let it go (t->conn is
+ * NULL), else the plain-TCP or the MPTCP subflow hooks, which the stack
+ * holds (two pointers per stack instead of two per TCB). The hooks get the
+ * owning connection as their context.
+ */
+static inline const mptcp_tcp_upper_ops *mptcp_tcp_upper(const mptcp_tcb *t)
+{
+    if (t->conn == NULL)
+        return NULL;
+    return (t->flags & MPTCP_TF_SUBFLOW) ? t->st->upper_subflow : t->st->upper_plain;
+}
+
 
 /* Hands a finished segment (checksum filled here) to cb.send and counts it. */
 void mptcp_stack_emit(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,

@@ -14,6 +14,19 @@
 #include "crypto.h"
 #include "stack.h"
 
+/* The subflow slot of TCB |t| in connection |ctx| (the hooks' context is the
+ * owning connection; at most MPTCP_MAX_SUBFLOWS slots to look at). */
+static mptcp_subflow *sf_of(void *ctx, const mptcp_tcb *t)
+{
+    mptcp_conn *c = ctx;
+    if (c == NULL || c->mp == NULL)
+        return NULL;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        if (c->mp->sf[i].t == t && c->mp->sf[i].role != MPTCP_SF_FREE)
+            return &c->mp->sf[i];
+    return NULL;
+}
+
 /* ------------------------------------------------------------ helpers */
 
 uint8_t mptcp_subflow_local_id(const mptcp_conn *c, const mptcp_addr *a)
@@ -93,7 +106,9 @@ static bool fully_est(const mptcp_conn *c)
 static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
                           uint32_t payload_len, uint8_t *dst, size_t cap)
 {
-    mptcp_subflow *sf = ctx;
+    mptcp_subflow *sf = sf_of(ctx, t);
+    if (sf == NULL)
+        return 0;
     mptcp_conn *c = sf->c;
     size_t used = 0;
     mptcp_opt o;
@@ -283,7 +298,9 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
 
 static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
 {
-    mptcp_subflow *sf = ctx;
+    mptcp_subflow *sf = sf_of(ctx, t);
+    if (sf == NULL)
+        return UINT32_MAX;
     (void)t;
     if (!(sf->c->flags & MPTCP_CF_MP) || (sf->c->flags & MPTCP_CF_FALLBACK))
         return UINT32_MAX;
@@ -294,7 +311,9 @@ static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
 
 static uint32_t sf_rcv_space(void *ctx, const mptcp_tcb *t)
 {
-    mptcp_subflow *sf = ctx;
+    mptcp_subflow *sf = sf_of(ctx, t);
+    if (sf == NULL)
+        return UINT32_MAX;
     (void)t;
     return mptcp_conn_rcv_space(sf->c);
 }
@@ -605,7 +624,9 @@ static void exp_in(mptcp_subflow *sf, const rx_opts *r)
 static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *opts,
                        size_t opts_len)
 {
-    mptcp_subflow *sf = ctx;
+    mptcp_subflow *sf = sf_of(ctx, t);
+    if (sf == NULL)
+        return;
     mptcp_conn *c = sf->c;
     uint64_t now_us = c->st->now_us;
     rx_opts r;
@@ -740,7 +761,9 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
 
 static void sf_data_in(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len)
 {
-    mptcp_subflow *sf = ctx;
+    mptcp_subflow *sf = sf_of(ctx, t);
+    if (sf == NULL)
+        return;
     (void)t;
     (void)seq;
     (void)len;
@@ -752,7 +775,9 @@ static void sf_data_in(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len)
 
 static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
 {
-    mptcp_subflow *sf = ctx;
+    mptcp_subflow *sf = sf_of(ctx, t);
+    if (sf == NULL)
+        return;
     mptcp_conn *c = sf->c;
     mptcp_conn_dirty(c);
     switch (evb) {

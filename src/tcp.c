@@ -89,8 +89,8 @@ void mptcp_tcp_event(mptcp_tcb *t, uint8_t evb)
         return;
     if (evb == MPTCP_EVB_CLOSED)
         t->flags |= MPTCP_TF_CLOSE_QUEUED;
-    if (t->upper && t->upper->event)
-        t->upper->event(t->upper_ctx, t, evb);
+    if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->event)
+        mptcp_tcp_upper(t)->event(t->conn, t, evb);
 }
 
 void mptcp_tcp_bury(mptcp_tcb *t)

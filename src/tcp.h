@@ -76,6 +76,7 @@ enum {
     MPTCP_TF_KEEP_PROBING = 1u << 19, /* keepalive probes outstanding */
     MPTCP_TF_DROP_DATA = 1u << 20,   /* set by opts_in: do not take this segment's payload */
     MPTCP_TF_RST_INEXACT = 1u << 21, /* opts_in sees an in-window RST whose seq != rcv_nxt */
+    MPTCP_TF_SUBFLOW = 1u << 23,     /* the owner is an MPTCP subflow (mptcp_tcp_upper) */
     MPTCP_TF_SACK_NOMEM = 1u << 22   /* SACK blocks were ignored (no memory for the
                                         scoreboard): recover as without SACK until a
                                         cumulative ACK empties the scoreboard */
@@ -97,7 +98,6 @@ typedef struct mptcp_tcp_counters {
     uint32_t segs_out, segs_in;
     uint32_t retrans_segs, fast_retrans, rto_expiries, dup_acks_in, sack_blocks_in;
     uint32_t ooo_segs_in, zero_window_probes;
-    uint32_t tlp_probes, lost_rexmits; /* RFC 8985 (rack.c) */
 } mptcp_tcp_counters;
 
 /*
@@ -120,8 +120,6 @@ struct mptcp_tcb {
      * (which lets go of it, onto the grave list, when it is freed). That is
      * how mptcp_stack_free finds them all. */
     struct mptcp_conn *conn;    /* the owning connection, NULL once let go */
-    const mptcp_tcp_upper_ops *upper;
-    void *upper_ctx;
     struct mptcp_rack *rack;    /* RACK-TLP records (rack.h), from ESTABLISHED with SACK */
     mptcp_timer_node tn;        /* keyed by mptcp_tcp_next_deadline() */
     mptcp_addr local, remote;

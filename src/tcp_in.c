@@ -282,8 +282,8 @@ static void syn_sent_input(mptcp_tcb *t, const rx *s)
         /* RFC 5961 section 3.2 / RFC 9293: only a RST acknowledging our
          * SYN counts; one without ACK is dropped. */
         if (f & MPTCP_TH_ACK) {
-            if (t->upper && t->upper->opts_in)
-                t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+            if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_in)
+                mptcp_tcp_upper(t)->opts_in(t->conn, t, &s->h, s->opts, s->opts_len);
             mptcp_tcp_terminate(t, MPTCP_CLOSE_REFUSED);
         }
         else
@@ -304,8 +304,8 @@ static void syn_sent_input(mptcp_tcb *t, const rx *s)
     if (f & MPTCP_TH_ACK) {
         /* The upper layer reads the SYN/ACK's options (MP_CAPABLE key,
          * MP_JOIN HMAC) before the connection is established; it may reset. */
-        if (t->upper && t->upper->opts_in) {
-            t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+        if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_in) {
+            mptcp_tcp_upper(t)->opts_in(t->conn, t, &s->h, s->opts, s->opts_len);
             if (t->state == MPTCP_TCP_CLOSED)
                 return;
         }
@@ -587,8 +587,8 @@ static void data_input(mptcp_tcb *t, const rx *s)
             t->ctr.bytes_received += (uint32_t)adv;
             if (had_ooo)
                 ack_now(t); /* a hole was filled: tell the sender now */
-            if (t->upper && t->upper->data_in)
-                t->upper->data_in(t->upper_ctx, t, start, (uint32_t)adv);
+            if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->data_in)
+                mptcp_tcp_upper(t)->data_in(t->conn, t, start, (uint32_t)adv);
             mptcp_tcp_event(t, MPTCP_EVB_READABLE);
             /* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK at least every second
              * full-sized segment, else within delack_us. */
@@ -710,9 +710,9 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
             /* An in-window RST the upper layer can authenticate (MPTCP's
              * MP_FASTCLOSE carries our 64-bit key, RFC 8684 3.5) needs no
              * challenge: it is offered with MPTCP_TF_RST_INEXACT set. */
-            if (t->upper && t->upper->opts_in) {
+            if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_in) {
                 t->flags |= MPTCP_TF_RST_INEXACT;
-                t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+                mptcp_tcp_upper(t)->opts_in(t->conn, t, &s->h, s->opts, s->opts_len);
                 t->flags &= ~(uint32_t)MPTCP_TF_RST_INEXACT;
                 if (t->state == MPTCP_TCP_CLOSED)
                     return false;
@@ -721,8 +721,8 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
             goto out;
         }
         /* MP_TCPRST reason, MP_FASTCLOSE on a RST (RFC 8684 3.5, 3.6). */
-        if (t->upper && t->upper->opts_in)
-            t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+        if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_in)
+            mptcp_tcp_upper(t)->opts_in(t->conn, t, &s->h, s->opts, s->opts_len);
         if (t->state == MPTCP_TCP_CLOSED)
             return false;
         if (t->state == MPTCP_TCP_SYN_RECEIVED)
@@ -763,8 +763,8 @@ static bool conn_input_synced(mptcp_tcb *t, rx *s)
             return false;
         goto out;
     }
-    if (t->upper && t->upper->opts_in) {
-        t->upper->opts_in(t->upper_ctx, t, &s->h, s->opts, s->opts_len);
+    if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_in) {
+        mptcp_tcp_upper(t)->opts_in(t->conn, t, &s->h, s->opts, s->opts_len);
         if (t->state == MPTCP_TCP_CLOSED)
             return false;
         if (t->flags & MPTCP_TF_DROP_DATA) {

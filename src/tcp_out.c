@@ -24,11 +24,11 @@ uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t)
 {
     uint32_t space = mptcp_rcvbuf_space(&t->rcv);
     uint32_t max = (uint32_t)65535 << t->rcv_wscale;
-    if (t->upper && t->upper->rcv_space) {
+    if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->rcv_space) {
         /* An MPTCP subflow (RFC 8684 3.3.4): the window is the connection's,
          * relative to the DATA_ACK; the upper layer keeps that edge (and
          * does SWS avoidance there), this subflow's own edge may move left. */
-        space = MPTCP_MIN(space, t->upper->rcv_space(t->upper_ctx, t));
+        space = MPTCP_MIN(space, mptcp_tcp_upper(t)->rcv_space(t->conn, t));
         return MPTCP_MIN(space, max);
     }
     uint32_t cur = mptcp_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
@@ -104,8 +104,8 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
         mptcp_put_be32(o + 8, t->ts_recent);
         ol = 12;
     }
-    if (t->upper && t->upper->opts_out) {
-        size_t n = t->upper->opts_out(t->upper_ctx, t, flags, seq, len, o + ol,
+    if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_out) {
+        size_t n = mptcp_tcp_upper(t)->opts_out(t->conn, t, flags, seq, len, o + ol,
                                       MPTCP_TCP_OPT_SPACE - ol);
         ol += MPTCP_MIN(n, MPTCP_TCP_OPT_SPACE - ol);
         while (ol % 4)
@@ -141,8 +141,8 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
     /* RFC 6691: the MSS bounds options + payload; an upper layer may bound
      * it further (an MPTCP segment never crosses a mapping). */
     uint32_t room = t->mss > ol ? (uint32_t)(t->mss - ol) : 0;
-    if (len > 0 && t->upper && t->upper->seg_room)
-        room = MPTCP_MIN(room, t->upper->seg_room(t->upper_ctx, t, seq));
+    if (len > 0 && mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->seg_room)
+        room = MPTCP_MIN(room, mptcp_tcp_upper(t)->seg_room(t->conn, t, seq));
     if (len > room) {
         len = room;
         flags &= (uint16_t)~MPTCP_TH_FIN; /* FIN only rides on the last byte */

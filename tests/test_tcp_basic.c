@@ -8,6 +8,7 @@
 #include "helpers/fixture.h"
 #include "mptcp.h"
 #include "conn.h"
+#include "stack.h"
 #include "tcp.h"
 
 #define MB (1024u * 1024u)
@@ -262,8 +263,8 @@ START_TEST(upper_hooks_add_and_see_options_and_payload)
     ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
     /* The hook replaces the connection's own (plain TCP: events only, which
      * this test does not need after the handshake). */
-    p.e[0].conn->tcb->upper = &hk_ops; /* client adds the option */
-    p.e[1].conn->tcb->upper = &hk_ops; /* server sees it (and adds it too) */
+    p.e[0].st->upper_plain = &hk_ops; /* client adds the option */
+    p.e[1].st->upper_plain = &hk_ops; /* server sees it (and adds it too) */
     uint8_t d[50000];
     fx_fill(d, sizeof d, 40);
     fx_pair_send(&p, 0, d, sizeof d, 0);
