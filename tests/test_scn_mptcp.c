@@ -1596,6 +1596,85 @@ START_TEST(data_level_zero_window_is_probed_after_a_lost_window_update)
 }
 END_TEST
 
+/* Linux echoes ADD_ADDR on a pure ACK of its own, without DSS. This box
+ * makes our client do the same: the DSS of every client pure ACK that
+ * carries an ADD_ADDR echo is NOPed. */
+typedef struct echo_nodss_ctx {
+    bool armed;        /* the announcement is under way */
+    unsigned dropped;  /* client ACKs dropped before the echo */
+    unsigned done;
+} echo_nodss_ctx;
+
+static bool echo_nodss_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    (void)s;
+    echo_nodss_ctx *e = ctx;
+    size_t olen;
+    if (dir != SIM_A2B || !sim_seg_valid(p->data, p->len) ||
+        sim_seg_payload_len(p->data, p->len) != 0)
+        return true;
+    if (sim_seg_find_opt(p->data, p->len, MPTCP_TCPOPT_MPTCP, 3, &olen) < 0) {
+        /* Until the echo: the client's other ACKs are lost, so that the
+         * echo acknowledges new data (as Linux's did in the capture). */
+        if (e->armed && e->done == 0) {
+            e->dropped++;
+            return false;
+        }
+        return true;
+    }
+    int off = sim_seg_find_opt(p->data, p->len, MPTCP_TCPOPT_MPTCP, 2, &olen);
+    if (off < 0)
+        return true;
+    bool ok = sim_pkt_csum_ok(p);
+    memset(p->data + off, 1, olen);
+    sim_pkt_csum_redo(p, ok);
+    e->done++;
+    return true;
+}
+
+static void cfg_refuse_addrs(mptcp_config *c)
+{
+    c->add_addr_accept_max = 0;
+}
+
+/* One subflow, a download; mid-transfer the server announces a second
+ * address and the client's echo arrives on an ACK of new data without any
+ * DATA_ACK (the form Linux sends). The server already had DATA_ACKs, so
+ * this is no middlebox stripping MPTCP (RFC 8684 3.7): it must not fall
+ * back (it did, and Linux then saw data without DSS and fell back on DSS
+ * corruption). */
+START_TEST(add_addr_echo_without_dss_is_no_reason_to_fall_back)
+{
+    echo_nodss_ctx ec;
+    memset(&ec, 0, sizeof(ec));
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.hook = echo_nodss_hook;
+    mb.hook_ctx = &ec;
+    mscn x;
+    mscn_opts o = {.seed = 64, .n = 2, .cfg = cfg_refuse_addrs};
+    o.p[0].mbox = &mb;
+    o.p[1].no_open = true;
+    mscn_init(&x, &o);
+    uint64_t down = 3000000;
+    mscn_start(&x, 0, down);
+    mscn_open_all(&x);
+    run_to_client_rx(&x, down / 3, 60 * SEC);
+    ec.armed = true;
+    ck_assert_int_ge(mptcp_announce(sflow(&x)->conn, &x.sip[1], sim_now(x.s)), 1);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, 0, down);
+    check_normal_close(&x);
+    ck_assert_uint_ge(ec.done, 1);
+    ck_assert_uint_ge(ec.dropped, 1);
+    ck_assert_uint_eq(cflow(&x)->ev[MPTCP_EV_ADDR_ANNOUNCED], 1);
+    ck_assert_uint_eq(sflow(&x)->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(cflow(&x)->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert(!x.smp.fallback && !x.cmp.fallback);
+    mscn_finish(&x);
+}
+END_TEST
+
 #ifdef SCN_MPTCP_DRAFTS
 /* scenarios that do not pass yet (tests/sim/mptcp_drafts/build-drafts.sh) */
 #include "sim/mptcp_drafts/scn_mptcp.c.draft"
@@ -1643,6 +1722,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, mapping_dropped_at_the_data_level_is_retransmitted);
     tcase_add_test(tc, late_data_acks_fire_the_data_level_timer_and_the_transfer_finishes);
     tcase_add_test(tc, data_level_zero_window_is_probed_after_a_lost_window_update);
+    tcase_add_test(tc, add_addr_echo_without_dss_is_no_reason_to_fall_back);
     suite_add_tcase(s, tc);
     tc = tcase_create("goodput");
     tcase_set_timeout(tc, 300);
