@@ -953,8 +953,10 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
         c->mp->mst.bytes_sent += moved;
     }
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (touched[i] && c->mp->sf[i].t)
+        if (touched[i] && c->mp->sf[i].t) {
             mptcp_tcp_output(c->mp->sf[i].t, now_us);
+            mptcp_tcp_touch(c->mp->sf[i].t); /* its timers may have moved */
+        }
 }
 
 /*
@@ -1788,6 +1790,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
             if ((c->flags & MPTCP_CF_FIN_PENDING) && c->mp->snd_nxt == c->mp->fin_dsn &&
                 !(sf->t->flags & MPTCP_TF_FIN_PENDING))
                 tcp_shutdown(sf->t, now_us);
+            mptcp_tcp_touch(sf->t);
             /* The TCP FIN is the DATA_FIN only once every byte before it
              * went up to the data level (RFC 8684 3.7: the subflow is the
              * stream); bytes still in the subflow ring come first. */
