@@ -881,6 +881,16 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
     if (!(c->flags & MPTCP_CF_MP))
         return;
     bool touched[MPTCP_MAX_SUBFLOWS] = {false};
+    /* Until the peer sent a DATA_ACK with its window, the only window known
+     * is the one on the initial subflow's handshake, which Linux does not
+     * count as advertised at the data level: it drops out-of-order data
+     * beyond it (NoDSSInWindow). So the first bytes go in order, on the
+     * initial subflow alone, while it can carry them (RFC 8684 3.3.4). */
+    bool mpc_only = false;
+    if (!c->mp->peer_wnd_known)
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            if (c->mp->sf[i].role == MPTCP_SF_MPC && sf_can_send(&c->mp->sf[i]))
+                mpc_only = true;
     for (unsigned guard = 0; guard < 64; guard++) {
         uint64_t end = c->mp->snd_una + c->mp->snd.len;
         uint64_t avail = end - c->mp->snd_nxt;
@@ -896,7 +906,7 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
             mptcp_sched_sf *s = &v[n++];
             memset(s, 0, sizeof *s);
             s->id = sf->id;
-            s->usable = sf_can_send(sf);
+            s->usable = sf_can_send(sf) && (!mpc_only || sf->role == MPTCP_SF_MPC);
             s->backup = sf->backup || sf->peer_backup;
             /* Potentially failed after two RTOs in a row (one is routine
              * after a slow-start overshoot); a persist probe is no failure. */
@@ -1021,6 +1031,7 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
         }
     }
     c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
+    c->mp->peer_wnd_known = true;
     mptcp_conn_dirty(c);
 }
 
@@ -1459,7 +1470,10 @@ static void data_rtx(mptcp_conn *c, uint64_t now_us)
         mptcp_subflow *sf = len > 0 ? rtx_target(c, holder) : NULL;
         if (sf) {
             mptcp_tcb *t = sf->t;
-            len = MPTCP_MIN(len, MPTCP_MAX(t->cc.cwnd, tcb_pmss(t)));
+            /* A few segments: the peer usually lacks one hole (Linux resends
+             * one fragment per timeout); the timer starts over when DATA_ACK
+             * moves, so further holes follow quickly. */
+            len = MPTCP_MIN(len, MPTCP_MAX(MPTCP_MIN(t->cc.cwnd, 4 * tcb_pmss(t)), tcb_pmss(t)));
             uint32_t moved = sf_push(c, sf, m->snd_una, len);
             if (moved > 0) {
                 m->mst.reinjected_bytes += moved;

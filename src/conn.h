@@ -127,6 +127,7 @@ typedef struct mptcp_mpc {
      * snd_nxt, restarts when DATA_ACK moves, doubles on each expiry. */
     uint64_t rtx_at;
     uint8_t rtx_backoff;
+    bool peer_wnd_known;     /* a DATA_ACK with its window arrived */
     uint8_t *mem;            /* the two rings, one allocation */
     size_t mem_len;
     mptcp_sndbuf snd;
