@@ -1675,6 +1675,91 @@ START_TEST(add_addr_echo_without_dss_is_no_reason_to_fall_back)
 }
 END_TEST
 
+/* Drops the client's ACKs that carry a DATA_ACK until |until_us|, and counts
+ * the server's payload on path 1 before that time. */
+typedef struct noack_ctx {
+    uint64_t until_us;
+    unsigned dropped;
+    uint64_t first_dsn;    /* the first mapping the server sent (path 0) */
+    bool have_first;
+    uint64_t early_path1;  /* payload on path 1 before |until_us| ... */
+    uint64_t early_ooo;    /* ... of which not the stream's first bytes */
+} noack_ctx;
+
+typedef struct noack_path {
+    noack_ctx *n;
+    int path;
+} noack_path;
+
+static bool noack_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    noack_path *np = ctx;
+    noack_ctx *n = np->n;
+    uint64_t now = sim_now(s);
+    if (now >= n->until_us || !sim_seg_valid(p->data, p->len))
+        return true;
+    mptcp_opt o;
+    bool dss = pkt_find_form(p, MPTCP_OPT_DSS, &o);
+    if (dir == SIM_A2B && dss && o.u.dss.has_ack) {
+        n->dropped++;
+        return false;
+    }
+    size_t len = sim_seg_payload_len(p->data, p->len);
+    if (dir != SIM_B2A || len == 0 || !dss || !o.u.dss.has_map)
+        return true;
+    if (np->path == 0 && !n->have_first) {
+        n->have_first = true;
+        n->first_dsn = o.u.dss.dsn;
+    }
+    if (np->path == 1) {
+        /* Only the head of the stream (the data-level retransmission of the
+         * bytes the peer waits for) may go there: it arrives in order. */
+        n->early_path1 += len;
+        if (!n->have_first || o.u.dss.dsn != n->first_dsn)
+            n->early_ooo += len;
+    }
+    return true;
+}
+
+/* RFC 8684 3.3.4 with Linux as the peer: a window counts at its data level
+ * only once sent with a DATA_ACK, and out-of-order data beyond it is
+ * dropped. So until the client's first DATA_ACK arrives the server sends on
+ * the initial subflow only, even with a join up and the initial subflow's
+ * congestion window full (the data-level retransmission of the stream's
+ * first bytes may use the join: they arrive in order); afterwards both
+ * paths carry data. */
+START_TEST(first_bytes_stay_on_the_initial_subflow_until_a_data_ack)
+{
+    noack_ctx n0 = {.until_us = 1500 * MS};
+    noack_path p0 = {&n0, 0}, p1 = {&n0, 1};
+    sim_mbox_cfg mb0, mb1;
+    memset(&mb0, 0, sizeof(mb0));
+    memset(&mb1, 0, sizeof(mb1));
+    mb0.hook = noack_hook;
+    mb0.hook_ctx = &p0;
+    mb1.hook = noack_hook;
+    mb1.hook_ctx = &p1;
+    mscn x;
+    mscn_opts o = {.seed = 65, .n = 2};
+    o.p[0].mbox = &mb0;
+    o.p[1].mbox = &mb1;
+    mscn_init(&x, &o);
+    uint64_t down = 2000000;
+    mscn_start(&x, 0, down);
+    mscn_open_all(&x);
+    sim_run_until(x.s, 1400 * MS);
+    ck_assert_uint_eq(sflow(&x)->ev[MPTCP_EV_SUBFLOW_UP], 2); /* the join was up */
+    ck_assert_uint_gt(n0.dropped, 0);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, 0, down);
+    check_normal_close(&x);
+    ck_assert_msg(n0.early_ooo == 0, "%llu B out of order on the join before any DATA_ACK",
+                  (unsigned long long)n0.early_ooo);
+    ck_assert_uint_gt(path_down_bytes(&x, 1), 100 * 1400);
+    mscn_finish(&x);
+}
+END_TEST
+
 #ifdef SCN_MPTCP_DRAFTS
 /* scenarios that do not pass yet (tests/sim/mptcp_drafts/build-drafts.sh) */
 #include "sim/mptcp_drafts/scn_mptcp.c.draft"
@@ -1723,6 +1808,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, late_data_acks_fire_the_data_level_timer_and_the_transfer_finishes);
     tcase_add_test(tc, data_level_zero_window_is_probed_after_a_lost_window_update);
     tcase_add_test(tc, add_addr_echo_without_dss_is_no_reason_to_fall_back);
+    tcase_add_test(tc, first_bytes_stay_on_the_initial_subflow_until_a_data_ack);
     suite_add_tcase(s, tc);
     tc = tcase_create("goodput");
     tcase_set_timeout(tc, 300);
