@@ -1017,6 +1017,7 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
             c->mp->snd_nxt = c->mp->snd_una;
         /* Progress: the data-level retransmission timer starts over. */
         c->mp->rtx_backoff = 0;
+        c->mp->rtx_tries = 0;
         c->mp->rtx_at = mptcp_dsn_gt(c->mp->snd_nxt, c->mp->snd_una) ? now_us + rtx_ival(c)
                                                                       : MPTCP_TIMER_NONE;
         if ((c->flags & MPTCP_CF_FIN_PENDING) && mptcp_dsn_gt(ack, c->mp->fin_dsn)) {
@@ -1308,9 +1309,22 @@ static void fin_maybe_send(mptcp_conn *c, uint64_t now_us)
         return;
     if (c->mp->fin_rexmit_at != MPTCP_TIMER_NONE && c->mp->fin_rexmit_at > now_us)
         return;
+    if (c->flags & MPTCP_CF_CLOSE_QUEUED)
+        return;
     mptcp_subflow *sf = first_usable(c);
     if (sf == NULL) {
         c->mp->fin_rexmit_at = now_us + max_rto(c); /* none can carry it now */
+        return;
+    }
+    /* Every byte is DATA_ACKed and the DATA_FIN alone is not, after as many
+     * tries as TCP gives data (RFC 9293 section 3.8.3, R2): the peer's data
+     * level is gone (or never sees our options); give up as TCP would
+     * rather than retransmit it forever. While bytes are outstanding the
+     * DATA_FIN waits behind them (a peer not reading is no failure). */
+    if (c->mp->snd_una != c->mp->fin_dsn)
+        c->mp->fin_tries = 0;
+    else if (c->mp->fin_tries++ >= c->st->cfg.data_retries) {
+        conn_terminate(c, MPTCP_CLOSE_TIMEOUT, true, now_us);
         return;
     }
     /* On every subflow that can carry it: one of them may be a black hole
@@ -1479,6 +1493,14 @@ static void data_rtx(mptcp_conn *c, uint64_t now_us)
                 m->mst.reinjected_bytes += moved;
                 mptcp_tcp_output(t, now_us);
                 mptcp_tcp_touch(t);
+                /* The peer's subflows take the bytes, its data level never
+                 * acknowledges them: after TCP's retry budget, give up
+                 * (window probes do not count: a peer not reading is
+                 * alive). */
+                if (++m->rtx_tries > c->st->cfg.data_retries) {
+                    conn_terminate(c, MPTCP_CLOSE_TIMEOUT, true, now_us);
+                    return;
+                }
             }
         }
     }

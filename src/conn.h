@@ -128,6 +128,8 @@ typedef struct mptcp_mpc {
     uint64_t rtx_at;
     uint8_t rtx_backoff;
     bool peer_wnd_known;     /* a DATA_ACK with its window arrived */
+    uint8_t rtx_tries;       /* data resent by the timer since DATA_ACK last moved */
+    uint8_t fin_tries;       /* DATA_FIN sent while it alone was unacknowledged */
     uint8_t *mem;            /* the two rings, one allocation */
     size_t mem_len;
     mptcp_sndbuf snd;
