@@ -1007,6 +1007,8 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
     if (mptcp_dsn_gt(ack, top) || mptcp_dsn_lt(ack, c->mp->snd_una)) {
         return; /* acknowledges what we never sent, or old: ignored */
     }
+    uint64_t una0 = c->mp->snd_una, edge0 = c->mp->snd_edge;
+    uint32_t flags0 = c->flags;
     if (mptcp_dsn_gt(ack, c->mp->snd_una)) {
         uint64_t n = ack - c->mp->snd_una;
         uint32_t data = (uint32_t)MPTCP_MIN(n, (uint64_t)c->mp->snd.len);
@@ -1032,8 +1034,12 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
         }
     }
     c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
+    /* A step only when something moved (the fallback stream calls this
+     * from the step itself: an unconditional mark stepped it forever). */
+    if (c->mp->snd_una != una0 || c->mp->snd_edge != edge0 || c->flags != flags0 ||
+        !c->mp->peer_wnd_known)
+        mptcp_conn_dirty(c);
     c->mp->peer_wnd_known = true;
-    mptcp_conn_dirty(c);
 }
 
 /* ------------------------------------------------------------ receive side */
@@ -1812,8 +1818,10 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 acked = c->mp->lin_dsn - (c->mp->lin_ssn - una);
             if (c->mp->inf_pending && mptcp_seq_gt(una, c->mp->lin_ssn))
                 c->mp->inf_pending = false;
-            if (mptcp_dsn_gt(acked, c->mp->snd_una))
-                mptcp_conn_data_ack(c, acked, UINT32_MAX / 2, now_us);
+            if (mptcp_dsn_gt(acked, c->mp->snd_una) &&
+                (c->mp->snd.len > 0 ||
+                 (c->flags & (MPTCP_CF_FIN_PENDING | MPTCP_CF_FIN_ACKED)) == MPTCP_CF_FIN_PENDING))
+                mptcp_conn_data_ack(c, acked, UINT32_MAX / 2, now_us); /* (something left to ack) */
             c->mp->snd_edge = c->mp->snd_nxt + sf->t->snd_wnd + mptcp_sndbuf_free(&sf->t->snd);
             if (mptcp_dsn_gt(c->mp->snd_una + c->mp->snd.len, c->mp->snd_nxt)) {
                 uint32_t m = sf_push(c, sf, c->mp->snd_nxt,
