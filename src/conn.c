@@ -1158,7 +1158,12 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             ev.type = MPTCP_EV_MP_FAIL;
             ev.subflow_id = sf->id;
             mptcp_conn_event_push(c, &ev);
-            if (others > 0) {
+            /* Alone, but with a hole before the failing mapping (bytes a
+             * subflow that is gone carried): the stream after a fallback
+             * starts at the failing DSN and would never fill it, so there
+             * is no fallback either (Linux allows none once a join
+             * existed): reset, the connection ends in a visible error. */
+            if (others > 0 || mptcp_dsn_gt(p.dsn, c->mp->rcv_nxt)) {
                 mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
                 return advanced;
             }
