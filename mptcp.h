@@ -934,6 +934,7 @@ typedef struct mptcp_mp_stats {
      * RFC 8684 3.3.4) or its out-of-order range table was full. */
     uint64_t rcv_dropped;
     uint32_t rcv_wait_space, rcv_ooo_full;
+    uint32_t data_rtos;          /* data-level retransmission timeouts (RFC 8684 3.3.6) */
 } mptcp_mp_stats;
 MPTCP_API int mptcp_conn_get_mp_stats(const mptcp_conn *c, mptcp_mp_stats *out);
 

@@ -218,7 +218,7 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
         m->remote = *remote;
         mptcp_timer_node_init(&m->tn);
         m->tn.kind = MPTCP_TIMER_KIND_CONN;
-        m->probe_at = m->fin_rexmit_at = MPTCP_TIMER_NONE;
+        m->probe_at = m->fin_rexmit_at = m->rtx_at = MPTCP_TIMER_NONE;
         m->mem_len = mem_len;
         m->mem = mem;
         mptcp_sndbuf_init(&m->snd, m->mem, st->cfg.sndbuf);
@@ -878,6 +878,16 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
     if (!(c->flags & MPTCP_CF_MP))
         return;
     bool touched[MPTCP_MAX_SUBFLOWS] = {false};
+    /* Until the peer sent a DATA_ACK with its window, the only window known
+     * is the one on the initial subflow's handshake, which Linux does not
+     * count as advertised at the data level: it drops out-of-order data
+     * beyond it (NoDSSInWindow). So the first bytes go in order, on the
+     * initial subflow alone, while it can carry them (RFC 8684 3.3.4). */
+    bool mpc_only = false;
+    if (!c->mp->peer_wnd_known)
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            if (c->mp->sf[i].role == MPTCP_SF_MPC && sf_can_send(&c->mp->sf[i]))
+                mpc_only = true;
     for (unsigned guard = 0; guard < 64; guard++) {
         uint64_t end = c->mp->snd_una + c->mp->snd.len;
         uint64_t avail = end - c->mp->snd_nxt;
@@ -893,7 +903,7 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
             mptcp_sched_sf *s = &v[n++];
             memset(s, 0, sizeof *s);
             s->id = sf->id;
-            s->usable = sf_can_send(sf);
+            s->usable = sf_can_send(sf) && (!mpc_only || sf->role == MPTCP_SF_MPC);
             s->backup = sf->backup || sf->peer_backup;
             /* Potentially failed after two RTOs in a row (one is routine
              * after a slow-start overshoot); a persist probe is no failure. */
@@ -950,8 +960,10 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
         c->mp->mst.bytes_sent += moved;
     }
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-        if (touched[i] && c->mp->sf[i].t)
+        if (touched[i] && c->mp->sf[i].t) {
             mptcp_tcp_output(c->mp->sf[i].t, now_us);
+            mptcp_tcp_touch(c->mp->sf[i].t); /* its timers may have moved */
+        }
 }
 
 /*
@@ -975,13 +987,25 @@ static void reinject(mptcp_conn *c, mptcp_subflow *dead, uint64_t now_us)
     mptcp_conn_dirty(c);
 }
 
+static uint32_t max_rto(const mptcp_conn *c);
+
+/* The data-level retransmission interval: the largest RTO of the subflows
+ * that carry data (at least CONN_FIN_RTO_MIN, as Linux takes the subflows'
+ * RTO for its msk timer), doubled per expiry without progress. */
+static uint64_t rtx_ival(const mptcp_conn *c)
+{
+    uint64_t r = (uint64_t)max_rto(c) << MPTCP_MIN(c->mp->rtx_backoff, 16);
+    return MPTCP_MIN(r, (uint64_t)MPTCP_MAX(c->st->cfg.rto_max_us, CONN_FIN_RTO_MIN));
+}
+
 void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now_us)
 {
-    (void)now_us;
     uint64_t top = c->mp->snd_una + c->mp->snd.len + ((c->flags & MPTCP_CF_FIN_PENDING) ? 1 : 0);
     if (mptcp_dsn_gt(ack, top) || mptcp_dsn_lt(ack, c->mp->snd_una)) {
         return; /* acknowledges what we never sent, or old: ignored */
     }
+    uint64_t una0 = c->mp->snd_una, edge0 = c->mp->snd_edge;
+    uint32_t flags0 = c->flags;
     if (mptcp_dsn_gt(ack, c->mp->snd_una)) {
         uint64_t n = ack - c->mp->snd_una;
         uint32_t data = (uint32_t)MPTCP_MIN(n, (uint64_t)c->mp->snd.len);
@@ -990,6 +1014,11 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
         c->mp->mst.bytes_acked += data;
         if (mptcp_dsn_lt(c->mp->snd_nxt, c->mp->snd_una))
             c->mp->snd_nxt = c->mp->snd_una;
+        /* Progress: the data-level retransmission timer starts over. */
+        c->mp->rtx_backoff = 0;
+        c->mp->rtx_tries = 0;
+        c->mp->rtx_at = mptcp_dsn_gt(c->mp->snd_nxt, c->mp->snd_una) ? now_us + rtx_ival(c)
+                                                                      : MPTCP_TIMER_NONE;
         if ((c->flags & MPTCP_CF_FIN_PENDING) && mptcp_dsn_gt(ack, c->mp->fin_dsn)) {
             c->flags |= MPTCP_CF_FIN_ACKED;
             c->mp->fin_rexmit_at = MPTCP_TIMER_NONE;
@@ -1002,7 +1031,12 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
         }
     }
     c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
-    mptcp_conn_dirty(c);
+    /* A step only when something moved (the fallback stream calls this
+     * from the step itself: an unconditional mark stepped it forever). */
+    if (c->mp->snd_una != una0 || c->mp->snd_edge != edge0 || c->flags != flags0 ||
+        !c->mp->peer_wnd_known)
+        mptcp_conn_dirty(c);
+    c->mp->peer_wnd_known = true;
 }
 
 /* ------------------------------------------------------------ receive side */
@@ -1121,7 +1155,12 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             ev.type = MPTCP_EV_MP_FAIL;
             ev.subflow_id = sf->id;
             mptcp_conn_event_push(c, &ev);
-            if (others > 0) {
+            /* Alone, but with a hole before the failing mapping (bytes a
+             * subflow that is gone carried): the stream after a fallback
+             * starts at the failing DSN and would never fill it, so there
+             * is no fallback either (Linux allows none once a join
+             * existed): reset, the connection ends in a visible error. */
+            if (others > 0 || mptcp_dsn_gt(p.dsn, c->mp->rcv_nxt)) {
                 mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
                 return advanced;
             }
@@ -1278,9 +1317,22 @@ static void fin_maybe_send(mptcp_conn *c, uint64_t now_us)
         return;
     if (c->mp->fin_rexmit_at != MPTCP_TIMER_NONE && c->mp->fin_rexmit_at > now_us)
         return;
+    if (c->flags & MPTCP_CF_CLOSE_QUEUED)
+        return;
     mptcp_subflow *sf = first_usable(c);
     if (sf == NULL) {
         c->mp->fin_rexmit_at = now_us + max_rto(c); /* none can carry it now */
+        return;
+    }
+    /* Every byte is DATA_ACKed and the DATA_FIN alone is not, after as many
+     * tries as TCP gives data (RFC 9293 section 3.8.3, R2): the peer's data
+     * level is gone (or never sees our options); give up as TCP would
+     * rather than retransmit it forever. While bytes are outstanding the
+     * DATA_FIN waits behind them (a peer not reading is no failure). */
+    if (c->mp->snd_una != c->mp->fin_dsn)
+        c->mp->fin_tries = 0;
+    else if (c->mp->fin_tries++ >= c->st->cfg.data_retries) {
+        conn_terminate(c, MPTCP_CLOSE_TIMEOUT, true, now_us);
         return;
     }
     /* On every subflow that can carry it: one of them may be a black hole
@@ -1329,6 +1381,140 @@ static void window_probe(mptcp_conn *c, uint64_t now_us)
     }
     c->mp->probe_rto = MPTCP_MIN(c->mp->probe_rto * 2, c->st->cfg.rto_max_us);
     c->mp->probe_at = now_us + c->mp->probe_rto;
+}
+
+/* Bytes from |dsn| (at most |limit|) that no subflow holds unacknowledged:
+ * a subflow delivered them (TCP-acked) but the peer did not take them at
+ * the data level. 0 when a subflow still holds |dsn| itself. */
+static uint32_t unheld_run(const mptcp_conn *c, uint64_t dsn, uint32_t limit)
+{
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        const mptcp_subflow *sf = &c->mp->sf[i];
+        if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
+            continue;
+        for (uint8_t k = 0; k < sf->tx.n; k++) {
+            const mptcp_map_tx_ent *e = &sf->tx.ent[(sf->tx.head + k) % MPTCP_MAP_TX_MAX];
+            if (mptcp_dsn_leq(e->dsn, dsn) && mptcp_dsn_lt(dsn, e->dsn + e->len))
+                return 0;
+            if (mptcp_dsn_gt(e->dsn, dsn) && e->dsn - dsn < limit)
+                limit = (uint32_t)(e->dsn - dsn);
+        }
+    }
+    return limit;
+}
+
+/* Where a data-level retransmission goes: a usable subflow other than
+ * |avoid| that is not potentially failed, preferring regular over backup
+ * (3.3.8), then one with nothing queued (Linux's retransmit pick skips
+ * subflows with data outstanding), then the lowest smoothed RTT. */
+static bool sf_pf(const mptcp_subflow *sf)
+{
+    return sf->t->backoff >= 2 && !(sf->t->flags & MPTCP_TF_PERSIST);
+}
+
+static mptcp_subflow *rtx_target(mptcp_conn *c, int avoid)
+{
+    /* A backup only when no regular subflow works, even a full one. */
+    bool regular = false;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->mp->sf[i];
+        if (sf->role != MPTCP_SF_FREE && sf_can_send(sf) && !sf_pf(sf) && !sf->backup &&
+            !sf->peer_backup)
+            regular = true;
+    }
+    mptcp_subflow *best = NULL;
+    unsigned best_rank = 0;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        mptcp_subflow *sf = &c->mp->sf[i];
+        if (sf->role == MPTCP_SF_FREE || !sf_can_send(sf) || sf->id == avoid)
+            continue;
+        mptcp_tcb *t = sf->t;
+        bool bk = sf->backup || sf->peer_backup;
+        if (sf_pf(sf) || (bk && regular) || sf->tx.n >= MPTCP_MAP_TX_MAX ||
+            mptcp_sndbuf_free(&t->snd) == 0)
+            continue;
+        unsigned rank = (bk ? 2u : 0u) + (t->snd.len > 0 ? 1u : 0u);
+        if (best == NULL || rank < best_rank ||
+            (rank == best_rank && t->srtt_us < best->t->srtt_us)) {
+            best = sf;
+            best_rank = rank;
+        }
+    }
+    return best;
+}
+
+/*
+ * The data-level retransmission timer (RFC 8684 section 3.3.6: the sender
+ * keeps data until it is DATA_ACKed and may send it again on any subflow).
+ * A subflow can deliver bytes that the peer then drops at the data level
+ * (Linux drops what lies beyond the window it advertised, counting
+ * NoDSSInWindow, or what a checksum or a reset made it discard); nothing at
+ * the subflow level will send them again. When DATA_ACK has not moved for
+ * the data RTO, the oldest unacknowledged bytes go out once more: the run
+ * no subflow holds any longer, or, when a stalled subflow still holds
+ * them, its chunk on another subflow. Never beyond the peer's right edge
+ * (3.3.4); with its window closed a probe asks for a fresh one instead.
+ */
+static void data_rtx(mptcp_conn *c, uint64_t now_us)
+{
+    mptcp_mpc *m = c->mp;
+    if ((c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_FASTCLOSE)) ||
+        !mptcp_dsn_gt(m->snd_nxt, m->snd_una)) {
+        m->rtx_at = MPTCP_TIMER_NONE;
+        m->rtx_backoff = 0;
+        return;
+    }
+    if (m->rtx_at == MPTCP_TIMER_NONE) {
+        m->rtx_at = now_us + rtx_ival(c);
+        return;
+    }
+    if (m->rtx_at > now_us)
+        return;
+    m->mst.data_rtos++;
+    uint64_t out = m->snd_nxt - m->snd_una;
+    uint64_t wnd = mptcp_dsn_gt(m->snd_edge, m->snd_una) ? m->snd_edge - m->snd_una : 0;
+    if (wnd == 0) {
+        /* Zero window at the data level: what we sent lies beyond it; ask
+         * for the window (a probe below every subflow's window). */
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+            mptcp_subflow *sf = &m->sf[i];
+            if (sf->role == MPTCP_SF_FREE || !sf_can_send(sf))
+                continue;
+            mptcp_tcp_send_probe(sf->t, now_us);
+            sf->t->ctr.zero_window_probes++;
+            mptcp_tcp_touch(sf->t);
+        }
+    } else {
+        uint32_t cap = (uint32_t)MPTCP_MIN(MPTCP_MIN(out, wnd), (uint64_t)65535);
+        uint32_t held = 0;
+        int holder = holder_of(c, m->snd_una, &held);
+        uint32_t len = holder < 0 ? unheld_run(c, m->snd_una, cap) : MPTCP_MIN(held, cap);
+        mptcp_subflow *sf = len > 0 ? rtx_target(c, holder) : NULL;
+        if (sf) {
+            mptcp_tcb *t = sf->t;
+            /* A few segments: the peer usually lacks one hole (Linux resends
+             * one fragment per timeout); the timer starts over when DATA_ACK
+             * moves, so further holes follow quickly. */
+            len = MPTCP_MIN(len, MPTCP_MAX(MPTCP_MIN(t->cc.cwnd, 4 * tcb_pmss(t)), tcb_pmss(t)));
+            uint32_t moved = sf_push(c, sf, m->snd_una, len);
+            if (moved > 0) {
+                m->mst.reinjected_bytes += moved;
+                mptcp_tcp_output(t, now_us);
+                mptcp_tcp_touch(t);
+                /* The peer's subflows take the bytes, its data level never
+                 * acknowledges them: after TCP's retry budget, give up
+                 * (window probes do not count: a peer not reading is
+                 * alive). */
+                if (++m->rtx_tries > c->st->cfg.data_retries) {
+                    conn_terminate(c, MPTCP_CLOSE_TIMEOUT, true, now_us);
+                    return;
+                }
+            }
+        }
+    }
+    if (m->rtx_backoff < 16)
+        m->rtx_backoff++;
+    m->rtx_at = now_us + rtx_ival(c);
 }
 
 static void pm_views(mptcp_conn *c, mptcp_pm_subflow *v, size_t *n)
@@ -1634,8 +1820,10 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 acked = c->mp->lin_dsn - (c->mp->lin_ssn - una);
             if (c->mp->inf_pending && mptcp_seq_gt(una, c->mp->lin_ssn))
                 c->mp->inf_pending = false;
-            if (mptcp_dsn_gt(acked, c->mp->snd_una))
-                mptcp_conn_data_ack(c, acked, UINT32_MAX / 2, now_us);
+            if (mptcp_dsn_gt(acked, c->mp->snd_una) &&
+                (c->mp->snd.len > 0 ||
+                 (c->flags & (MPTCP_CF_FIN_PENDING | MPTCP_CF_FIN_ACKED)) == MPTCP_CF_FIN_PENDING))
+                mptcp_conn_data_ack(c, acked, UINT32_MAX / 2, now_us); /* (something left to ack) */
             c->mp->snd_edge = c->mp->snd_nxt + sf->t->snd_wnd + mptcp_sndbuf_free(&sf->t->snd);
             if (mptcp_dsn_gt(c->mp->snd_una + c->mp->snd.len, c->mp->snd_nxt)) {
                 uint32_t m = sf_push(c, sf, c->mp->snd_nxt,
@@ -1648,6 +1836,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
             if ((c->flags & MPTCP_CF_FIN_PENDING) && c->mp->snd_nxt == c->mp->fin_dsn &&
                 !(sf->t->flags & MPTCP_TF_FIN_PENDING))
                 tcp_shutdown(sf->t, now_us);
+            mptcp_tcp_touch(sf->t);
             /* The TCP FIN is the DATA_FIN only once every byte before it
              * went up to the data level (RFC 8684 3.7: the subflow is the
              * stream); bytes still in the subflow ring come first. */
@@ -1683,6 +1872,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
     }
     pm_step(c, now_us);
     conn_push(c, now_us);
+    data_rtx(c, now_us);
     window_probe(c, now_us);
     fin_maybe_send(c, now_us);
     if ((c->flags & MPTCP_CF_FIN_ACKED) && (c->flags & MPTCP_CF_PEER_FIN) &&
@@ -1719,6 +1909,8 @@ void mptcp_conn_touch(mptcp_conn *c)
         }
         if (c->mp->probe_rto && c->mp->probe_at < d && !(c->flags & MPTCP_CF_FALLBACK))
             d = c->mp->probe_at;
+        if (c->mp->rtx_at < d && !(c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_FASTCLOSE)))
+            d = c->mp->rtx_at;
     }
     mptcp_timer_set(&c->st->timers, &c->mp->tn, d);
 }

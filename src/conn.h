@@ -122,6 +122,14 @@ typedef struct mptcp_mpc {
     uint32_t fin_rto;
     uint64_t probe_at;       /* data-level zero-window probe deadline */
     uint32_t probe_rto;
+    /* Data-level retransmission timer (RFC 8684 3.3.6: data stays until
+     * DATA_ACKed; Linux's msk retransmit timer): runs while DATA_ACK lags
+     * snd_nxt, restarts when DATA_ACK moves, doubles on each expiry. */
+    uint64_t rtx_at;
+    uint8_t rtx_backoff;
+    bool peer_wnd_known;     /* a DATA_ACK with its window arrived */
+    uint8_t rtx_tries;       /* data resent by the timer since DATA_ACK last moved */
+    uint8_t fin_tries;       /* DATA_FIN sent while it alone was unacknowledged */
     uint8_t *mem;            /* the two rings, one allocation */
     size_t mem_len;
     mptcp_sndbuf snd;

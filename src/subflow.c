@@ -669,7 +669,11 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     }
     bool acked_new = mptcp_seq_gt(t->snd_una, sf->seen_una) && sf->seen_una != 0;
     sf->seen_una = t->snd_una;
-    if (sf->role == MPTCP_SF_MPC && !r.dss && !r.mpc && acked_new &&
+    /* Only before the peer DATA_ACKed any of our data, and only on an ACK
+     * with no MPTCP option at all: a bare ADD_ADDR echo (Linux sends it on
+     * its own pure ACK, without DSS) proves MPTCP got through. */
+    bool any_mp = r.mpc || r.join || r.dss || r.n_aa || r.rm || r.prio || r.fail || r.fastclose;
+    if (sf->role == MPTCP_SF_MPC && !any_mp && acked_new && c->mp->mst.bytes_acked == 0 &&
         ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
         size_t n = 0;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)

@@ -129,9 +129,14 @@ void mptcp_tcp_set_state(mptcp_tcb *t, uint8_t state, uint64_t now_us)
         break;
     case MPTCP_TCP_FIN_WAIT_2:
         /* Only an orphan (the host called close) is timed out here: a half-
-         * closed connection may legitimately wait for the peer forever. */
+         * closed connection may legitimately wait for the peer forever, so
+         * keepalive watches it (RFC 9293 section 3.8.4; Linux keeps its
+         * keepalive timer in FIN_WAIT_2): a peer that vanished, its RST
+         * lost, answers the probe with a RST. */
         t->t_misc = (t->flags & MPTCP_TF_HOST_CLOSED) ? now_us + t->st->cfg.fin_wait2_us
-                                                       : MPTCP_TIMER_NONE;
+                    : t->st->cfg.keepalive_idle_us ? now_us + t->st->cfg.keepalive_idle_us
+                                                   : MPTCP_TIMER_NONE;
+        t->keep_probes = 0;
         break;
     case MPTCP_TCP_CLOSE_WAIT:
     case MPTCP_TCP_CLOSING:

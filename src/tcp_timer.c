@@ -82,7 +82,8 @@ void mptcp_tcp_keepalive_reset(mptcp_tcb *t, uint64_t now_us)
     t->keep_probes = 0;
     t->flags &= ~(uint32_t)MPTCP_TF_KEEP_PROBING;
     uint32_t idle = t->st->cfg.keepalive_idle_us;
-    if (idle && (t->state == MPTCP_TCP_ESTABLISHED || t->state == MPTCP_TCP_CLOSE_WAIT))
+    if (idle && (t->state == MPTCP_TCP_ESTABLISHED || t->state == MPTCP_TCP_CLOSE_WAIT ||
+                 (t->state == MPTCP_TCP_FIN_WAIT_2 && !(t->flags & MPTCP_TF_HOST_CLOSED))))
         t->t_misc = now_us + idle;
 }
 
@@ -162,9 +163,13 @@ static void misc_expired(mptcp_tcb *t, uint64_t now)
         mptcp_tcp_terminate(t, MPTCP_CLOSE_NORMAL);
         return;
     case MPTCP_TCP_FIN_WAIT_2:
-        /* An orphan whose peer never closes (Linux: tcp_fin_timeout). */
-        mptcp_tcp_terminate(t, MPTCP_CLOSE_TIMEOUT);
-        return;
+        if (t->flags & MPTCP_TF_HOST_CLOSED) {
+            /* An orphan whose peer never closes (Linux: tcp_fin_timeout). */
+            mptcp_tcp_terminate(t, MPTCP_CLOSE_TIMEOUT);
+            return;
+        }
+        /* Half-closed and still held by the host: keepalive (tcp.c). */
+        /* fall through */
     case MPTCP_TCP_ESTABLISHED:
     case MPTCP_TCP_CLOSE_WAIT:
         if (cfg->keepalive_idle_us == 0)

@@ -50,6 +50,7 @@ typedef struct mscn_opts {
     void (*cfg)(mptcp_config *c);   /* both stacks */
     void (*ccfg)(mptcp_config *c);  /* the client only, after cfg */
     uint32_t rcvbuf, sndbuf;        /* 0: 1 MiB */
+    uint64_t c_rx_start_us;         /* the client app reads from then on (0: at once) */
 } mscn_opts;
 
 typedef struct mscn mscn;
@@ -270,7 +271,8 @@ static void mscn_start(mscn *x, uint64_t up, uint64_t down)
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .tx_bytes = down, .shutdown_when_sent = true,
                        .close_when_done = true, .rx_seed = UP_SEED};
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .tx_bytes = up, .shutdown_when_sent = true,
-                       .close_when_done = true, .rx_seed = DOWN_SEED};
+                       .close_when_done = true, .rx_seed = DOWN_SEED,
+                       .rx_start_us = x->o.c_rx_start_us};
     bool v4 = false, v6 = false;
     for (int i = 0; i < x->n; i++)
         x->o.p[i].v6 ? (v6 = true) : (v4 = true);
@@ -1249,6 +1251,111 @@ START_TEST(receiver_keeps_every_byte_its_subflows_acknowledged)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- data-level retransmission */
+
+/* Where the DSN of a DSS option starts in |p| (-1: no mapping in it). */
+static int dss_dsn_off(const sim_pkt *p, size_t *dsn_len)
+{
+    size_t olen;
+    int off = sim_seg_find_opt(p->data, p->len, MPTCP_TCPOPT_MPTCP, 2, &olen);
+    if (off < 0 || olen < 4)
+        return -1;
+    uint8_t fl = p->data[off + 3];
+    if (!(fl & 0x04))
+        return -1; /* M: no mapping */
+    size_t at = 4 + ((fl & 0x01) ? ((fl & 0x02) ? 8 : 4) : 0);
+    *dsn_len = (fl & 0x08) ? 8 : 4;
+    if (at + *dsn_len > olen)
+        return -1;
+    return off + (int)at;
+}
+
+/* A receiver that takes a mapping at the TCP level and drops it at the data
+ * level, as Linux does with data beyond the window it advertised
+ * (NoDSSInWindow): the |nth| mapping the server sends on this path gets its
+ * DSN moved 2^40 ahead, on every segment that carries it (retransmissions
+ * too), so the client's subflow acknowledges the bytes and its data level
+ * discards them. Only that (DSN, subflow sequence) pair is touched: the
+ * sender's data-level retransmission is a new mapping and passes. */
+typedef struct dropmap_ctx {
+    unsigned nth, seen;
+    bool have;
+    uint64_t dsn;
+    uint32_t ssn;
+    uint64_t last_dsn;
+    uint32_t last_ssn;
+    unsigned rewritten;
+} dropmap_ctx;
+
+static bool dropmap_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    (void)s;
+    dropmap_ctx *d = ctx;
+    mptcp_opt o;
+    if (dir != SIM_B2A || sim_seg_payload_len(p->data, p->len) == 0 ||
+        !pkt_find_form(p, MPTCP_OPT_DSS, &o) || !o.u.dss.has_map || o.u.dss.data_len == 0)
+        return true;
+    if (!d->have) {
+        if (d->seen == 0 || o.u.dss.dsn != d->last_dsn || o.u.dss.ssn != d->last_ssn) {
+            d->seen++;
+            d->last_dsn = o.u.dss.dsn;
+            d->last_ssn = o.u.dss.ssn;
+        }
+        if (d->seen < d->nth)
+            return true;
+        d->have = true;
+        d->dsn = o.u.dss.dsn;
+        d->ssn = o.u.dss.ssn;
+    }
+    if (o.u.dss.dsn != d->dsn || o.u.dss.ssn != d->ssn)
+        return true;
+    size_t dl;
+    int off = dss_dsn_off(p, &dl);
+    ck_assert_int_ge(off, 0);
+    ck_assert_uint_eq(dl, 8); /* we always send 64-bit DSNs */
+    bool ok = sim_pkt_csum_ok(p);
+    uint64_t v = d->dsn + (1ull << 40);
+    for (int i = 0; i < 8; i++)
+        p->data[off + i] = (uint8_t)(v >> (56 - 8 * i));
+    sim_pkt_csum_redo(p, ok);
+    d->rewritten++;
+    return true;
+}
+
+/* Two paths, a 3 MB download. One mapping on path 1 is acknowledged by the
+ * client's subflow but dropped by its data level; no subflow will ever send
+ * it again, so only the server's data-level retransmission timer (RFC 8684
+ * 3.3.6) can fill the hole. The stream arrives byte for byte. */
+START_TEST(mapping_dropped_at_the_data_level_is_retransmitted)
+{
+    dropmap_ctx dc;
+    memset(&dc, 0, sizeof(dc));
+    dc.nth = 30;
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.hook = dropmap_hook;
+    mb.hook_ctx = &dc;
+    mscn x;
+    mscn_opts o = {.seed = 61, .n = 2};
+    o.p[1].mbox = &mb;
+    mscn_init(&x, &o);
+    uint64_t up = 200000, down = 3000000;
+    mscn_start(&x, up, down);
+    mscn_open_all(&x);
+    ck_assert_msg(mscn_run(&x, 60 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, up, down);
+    check_normal_close(&x);
+    ck_assert_msg(dc.have && dc.rewritten >= 1, "no mapping rewritten (%u seen)", dc.seen);
+    /* the hole was filled by the data-level timer, not by TCP */
+    ck_assert_uint_ge(x.smp.data_rtos, 1);
+    ck_assert_uint_gt(x.smp.reinjected_bytes, 0);
+    ck_assert_uint_eq(x.cmp.map_errors + x.smp.map_errors, 0);
+    /* and quickly: a few data RTOs, not a stall */
+    ck_assert_uint_lt(cflow(&x)->t_eof, 20 * SEC);
+    mscn_finish(&x);
+}
+END_TEST
+
 /*
  * How Linux ends a stream (bugs G and C): the last mapping first goes out
  * without the DATA_FIN ({DSN, SSN, len}); once the DATA_FIN is due, it goes
@@ -1385,6 +1492,274 @@ START_TEST(remove_addr_then_data_fin_on_a_resent_mapping)
 }
 END_TEST
 
+/* A peer that DATA_ACKs late: for |len_us| from |from_us| the client's pure
+ * ACKs lose their MPTCP options (the TCP ACKs still arrive, the DATA_ACKs
+ * do not). */
+typedef struct lateack_ctx {
+    uint64_t from_us, len_us;
+    unsigned stripped;
+} lateack_ctx;
+
+static bool lateack_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    lateack_ctx *l = ctx;
+    uint64_t now = sim_now(s);
+    if (dir != SIM_A2B || now < l->from_us || now >= l->from_us + l->len_us ||
+        !sim_seg_valid(p->data, p->len) || sim_seg_payload_len(p->data, p->len) != 0)
+        return true;
+    sim_tcp h;
+    sim_seg_get(p->data, &h);
+    if (h.flags & (MPTCP_TH_SYN | MPTCP_TH_FIN | MPTCP_TH_RST))
+        return true;
+    l->stripped += (unsigned)nop_mptcp(p);
+    return true;
+}
+
+/* Two paths, a 2 MB download; for 1.5 s in the middle the server gets the
+ * client's TCP ACKs without DATA_ACKs. Its subflows are acknowledged, the
+ * data level is not: the data-level timer fires (and backs off) and resends
+ * the oldest bytes, which the client already holds and drops as old; when
+ * DATA_ACKs come back the transfer finishes, byte for byte. */
+START_TEST(late_data_acks_fire_the_data_level_timer_and_the_transfer_finishes)
+{
+    lateack_ctx lc = {.from_us = 2 * SEC, .len_us = 1500 * MS};
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.hook = lateack_hook;
+    mb.hook_ctx = &lc;
+    mscn x;
+    mscn_opts o = {.seed = 62, .n = 2, .rcvbuf = 256u << 10};
+    o.p[0].mbox = o.p[1].mbox = &mb;
+    o.p[0].rate_bps = o.p[1].rate_bps = 4000000;
+    mscn_init(&x, &o);
+    uint64_t down = 2000000;
+    mscn_start(&x, 0, down);
+    mscn_open_all(&x);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, 0, down);
+    check_normal_close(&x);
+    ck_assert_uint_gt(lc.stripped, 10);
+    ck_assert_uint_ge(x.smp.data_rtos, 1);
+    ck_assert_uint_lt(cflow(&x)->t_eof, 30 * SEC);
+    mscn_finish(&x);
+}
+END_TEST
+
+/* Drops everything the client sends for |len_us| from |from_us|. */
+typedef struct outage_ctx {
+    uint64_t from_us, len_us;
+    unsigned dropped;
+} outage_ctx;
+
+static bool outage_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    (void)p;
+    outage_ctx *oc = ctx;
+    uint64_t now = sim_now(s);
+    if (dir == SIM_A2B && now >= oc->from_us && now < oc->from_us + oc->len_us) {
+        oc->dropped++;
+        return false;
+    }
+    return true;
+}
+
+/* Zero window at the data level (RFC 8684 3.3.4): the client does not read
+ * for 3 s, so its 64 KiB connection window closes; the window updates it
+ * sends when it starts reading are lost. The server must ask (a probe while
+ * the data-level window is 0) rather than wait forever, and it never sends
+ * a byte beyond the right edge meanwhile (every DSS mapping the client got
+ * lay inside the window it advertised: the client counts no map error and
+ * takes every byte). */
+START_TEST(data_level_zero_window_is_probed_after_a_lost_window_update)
+{
+    outage_ctx oc = {.from_us = 3 * SEC, .len_us = 400 * MS};
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.hook = outage_hook;
+    mb.hook_ctx = &oc;
+    mscn x;
+    mscn_opts o = {.seed = 63, .n = 2, .rcvbuf = 64u << 10, .c_rx_start_us = 3 * SEC};
+    o.p[0].mbox = o.p[1].mbox = &mb;
+    mscn_init(&x, &o);
+    uint64_t down = 600000;
+    mscn_start(&x, 0, down);
+    mscn_open_all(&x);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, 0, down);
+    check_normal_close(&x);
+    ck_assert_uint_gt(oc.dropped, 0);
+    ck_assert_uint_eq(x.cmp.map_errors, 0);
+    /* the stall after the lost updates ended by probing, within seconds */
+    ck_assert_uint_gt(cflow(&x)->t_eof, 3 * SEC);
+    ck_assert_uint_lt(cflow(&x)->t_eof, 15 * SEC);
+    mscn_finish(&x);
+}
+END_TEST
+
+/* Linux echoes ADD_ADDR on a pure ACK of its own, without DSS. This box
+ * makes our client do the same: the DSS of every client pure ACK that
+ * carries an ADD_ADDR echo is NOPed. */
+typedef struct echo_nodss_ctx {
+    bool armed;        /* the announcement is under way */
+    unsigned dropped;  /* client ACKs dropped before the echo */
+    unsigned done;
+} echo_nodss_ctx;
+
+static bool echo_nodss_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    (void)s;
+    echo_nodss_ctx *e = ctx;
+    size_t olen;
+    if (dir != SIM_A2B || !sim_seg_valid(p->data, p->len) ||
+        sim_seg_payload_len(p->data, p->len) != 0)
+        return true;
+    if (sim_seg_find_opt(p->data, p->len, MPTCP_TCPOPT_MPTCP, 3, &olen) < 0) {
+        /* Until the echo: the client's other ACKs are lost, so that the
+         * echo acknowledges new data (as Linux's did in the capture). */
+        if (e->armed && e->done == 0) {
+            e->dropped++;
+            return false;
+        }
+        return true;
+    }
+    int off = sim_seg_find_opt(p->data, p->len, MPTCP_TCPOPT_MPTCP, 2, &olen);
+    if (off < 0)
+        return true;
+    bool ok = sim_pkt_csum_ok(p);
+    memset(p->data + off, 1, olen);
+    sim_pkt_csum_redo(p, ok);
+    e->done++;
+    return true;
+}
+
+static void cfg_refuse_addrs(mptcp_config *c)
+{
+    c->add_addr_accept_max = 0;
+}
+
+/* One subflow, a download; mid-transfer the server announces a second
+ * address and the client's echo arrives on an ACK of new data without any
+ * DATA_ACK (the form Linux sends). The server already had DATA_ACKs, so
+ * this is no middlebox stripping MPTCP (RFC 8684 3.7): it must not fall
+ * back (it did, and Linux then saw data without DSS and fell back on DSS
+ * corruption). */
+START_TEST(add_addr_echo_without_dss_is_no_reason_to_fall_back)
+{
+    echo_nodss_ctx ec;
+    memset(&ec, 0, sizeof(ec));
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.hook = echo_nodss_hook;
+    mb.hook_ctx = &ec;
+    mscn x;
+    mscn_opts o = {.seed = 64, .n = 2, .cfg = cfg_refuse_addrs};
+    o.p[0].mbox = &mb;
+    o.p[1].no_open = true;
+    mscn_init(&x, &o);
+    uint64_t down = 3000000;
+    mscn_start(&x, 0, down);
+    mscn_open_all(&x);
+    run_to_client_rx(&x, down / 3, 60 * SEC);
+    ec.armed = true;
+    ck_assert_int_ge(mptcp_announce(sflow(&x)->conn, &x.sip[1], sim_now(x.s)), 1);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, 0, down);
+    check_normal_close(&x);
+    ck_assert_uint_ge(ec.done, 1);
+    ck_assert_uint_ge(ec.dropped, 1);
+    ck_assert_uint_eq(cflow(&x)->ev[MPTCP_EV_ADDR_ANNOUNCED], 1);
+    ck_assert_uint_eq(sflow(&x)->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(cflow(&x)->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert(!x.smp.fallback && !x.cmp.fallback);
+    mscn_finish(&x);
+}
+END_TEST
+
+/* Drops the client's ACKs that carry a DATA_ACK until |until_us|, and counts
+ * the server's payload on path 1 before that time. */
+typedef struct noack_ctx {
+    uint64_t until_us;
+    unsigned dropped;
+    uint64_t first_dsn;    /* the first mapping the server sent (path 0) */
+    bool have_first;
+    uint64_t early_path1;  /* payload on path 1 before |until_us| ... */
+    uint64_t early_ooo;    /* ... of which not the stream's first bytes */
+} noack_ctx;
+
+typedef struct noack_path {
+    noack_ctx *n;
+    int path;
+} noack_path;
+
+static bool noack_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    noack_path *np = ctx;
+    noack_ctx *n = np->n;
+    uint64_t now = sim_now(s);
+    if (now >= n->until_us || !sim_seg_valid(p->data, p->len))
+        return true;
+    mptcp_opt o;
+    bool dss = pkt_find_form(p, MPTCP_OPT_DSS, &o);
+    if (dir == SIM_A2B && dss && o.u.dss.has_ack) {
+        n->dropped++;
+        return false;
+    }
+    size_t len = sim_seg_payload_len(p->data, p->len);
+    if (dir != SIM_B2A || len == 0 || !dss || !o.u.dss.has_map)
+        return true;
+    if (np->path == 0 && !n->have_first) {
+        n->have_first = true;
+        n->first_dsn = o.u.dss.dsn;
+    }
+    if (np->path == 1) {
+        /* Only the head of the stream (the data-level retransmission of the
+         * bytes the peer waits for) may go there: it arrives in order. */
+        n->early_path1 += len;
+        if (!n->have_first || o.u.dss.dsn != n->first_dsn)
+            n->early_ooo += len;
+    }
+    return true;
+}
+
+/* RFC 8684 3.3.4 with Linux as the peer: a window counts at its data level
+ * only once sent with a DATA_ACK, and out-of-order data beyond it is
+ * dropped. So until the client's first DATA_ACK arrives the server sends on
+ * the initial subflow only, even with a join up and the initial subflow's
+ * congestion window full (the data-level retransmission of the stream's
+ * first bytes may use the join: they arrive in order); afterwards both
+ * paths carry data. */
+START_TEST(first_bytes_stay_on_the_initial_subflow_until_a_data_ack)
+{
+    noack_ctx n0 = {.until_us = 1500 * MS};
+    noack_path p0 = {&n0, 0}, p1 = {&n0, 1};
+    sim_mbox_cfg mb0, mb1;
+    memset(&mb0, 0, sizeof(mb0));
+    memset(&mb1, 0, sizeof(mb1));
+    mb0.hook = noack_hook;
+    mb0.hook_ctx = &p0;
+    mb1.hook = noack_hook;
+    mb1.hook_ctx = &p1;
+    mscn x;
+    mscn_opts o = {.seed = 65, .n = 2};
+    o.p[0].mbox = &mb0;
+    o.p[1].mbox = &mb1;
+    mscn_init(&x, &o);
+    uint64_t down = 2000000;
+    mscn_start(&x, 0, down);
+    mscn_open_all(&x);
+    sim_run_until(x.s, 1400 * MS);
+    ck_assert_uint_eq(sflow(&x)->ev[MPTCP_EV_SUBFLOW_UP], 2); /* the join was up */
+    ck_assert_uint_gt(n0.dropped, 0);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, 0, down);
+    check_normal_close(&x);
+    ck_assert_msg(n0.early_ooo == 0, "%llu B out of order on the join before any DATA_ACK",
+                  (unsigned long long)n0.early_ooo);
+    ck_assert_uint_gt(path_down_bytes(&x, 1), 100 * 1400);
+    mscn_finish(&x);
+}
+END_TEST
+
 #ifdef SCN_MPTCP_DRAFTS
 /* scenarios that do not pass yet (tests/sim/mptcp_drafts/build-drafts.sh) */
 #include "sim/mptcp_drafts/scn_mptcp.c.draft"
@@ -1426,6 +1801,14 @@ Suite *scn_mptcp_suite(void)
     /* 0: our sender as is; 1: it sees windows as a Linux sender does */
     tcase_add_loop_test(tc, receiver_keeps_every_byte_its_subflows_acknowledged, 0, 2);
     tcase_add_test(tc, remove_addr_then_data_fin_on_a_resent_mapping);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("data_rtx");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, mapping_dropped_at_the_data_level_is_retransmitted);
+    tcase_add_test(tc, late_data_acks_fire_the_data_level_timer_and_the_transfer_finishes);
+    tcase_add_test(tc, data_level_zero_window_is_probed_after_a_lost_window_update);
+    tcase_add_test(tc, add_addr_echo_without_dss_is_no_reason_to_fall_back);
+    tcase_add_test(tc, first_bytes_stay_on_the_initial_subflow_until_a_data_ack);
     suite_add_tcase(s, tc);
     tc = tcase_create("goodput");
     tcase_set_timeout(tc, 300);

@@ -13,7 +13,9 @@ if [ "${1:-}" = --one ]; then
     if [ -d "fuzz/corpus/$t" ]; then
         find "fuzz/corpus/$t" -maxdepth 1 -type f -exec cp {} "$work/corpus/" \;
     fi
-    "$O/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+    # Per-input wall-clock limit: a hang, not a slow input on a busy machine
+    # (a mptcp_pair input can drain 20 simulated minutes of tiny segments).
+    "$O/fuzz/$t" -max_total_time="$secs" -timeout="${FUZZ_SMOKE_TIMEOUT:-30}" -rss_limit_mb=2048 -max_len=4096 \
         -dict=fuzz/mptcp.dict -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
         "$work/corpus" >"$work/log" 2>&1
     rc=$?

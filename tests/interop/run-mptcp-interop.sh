@@ -95,10 +95,8 @@ row_done() {
 }
 
 # Open library bugs that make a row fail against Linux 6.18 (row: bug).
-# A: a chunk the kernel TCP-acked but never DATA_ACKed is not resent at the
-#    data level, and mappings may run past the peer's data-level window.
-# (B, G and C, fixed: rows 2, 3, 5, 7, 10, 13 run again; docs/conformance.md.)
-KNOWN_FAILS=${MPTCP_INTEROP_KNOWN:-"4:A 6:A 11:A"}
+# (A, B, G and C fixed: every row runs; docs/conformance.md.)
+KNOWN_FAILS=${MPTCP_INTEROP_KNOWN:-""}
 known_fail() {
     for __k in $KNOWN_FAILS; do
         [ "${__k%%:*}" = "$1" ] && { echo "${__k#*:}"; return 0; }
