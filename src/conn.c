@@ -1019,6 +1019,15 @@ static void ring_peek(const mptcp_rcvbuf *rb, uint32_t off, uint8_t *dst, uint32
         memcpy(dst + first, rb->data, len - first);
 }
 
+/* Frees |n| in-order bytes of |rb| without copying them out (the pump has
+ * placed them in the connection ring already). */
+static void ring_drop(mptcp_rcvbuf *rb, uint32_t n)
+{
+    n = MPTCP_MIN(n, rb->len);
+    rb->head = (uint32_t)(((uint64_t)rb->head + n) % rb->cap);
+    rb->len -= n;
+}
+
 static void take_peer_fin(mptcp_conn *c, mptcp_tcb *t)
 {
     if ((c->flags & MPTCP_CF_PEER_FIN) || !(c->flags & MPTCP_CF_PEER_FIN_SEEN) ||
@@ -1182,7 +1191,7 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             else
                 c->mp->mst.rcv_dropped += n - skip - take;
         }
-        mptcp_rcvbuf_read(&t->rcv, buf, n);
+        ring_drop(&t->rcv, n);
         mptcp_map_rx_consume(&sf->rx, n);
         sf->rx_end_dsn = p.dsn + n;
         if (p.fin && n == p.len)
