@@ -277,14 +277,10 @@ static bool orp(mptcp_sched_state *st, const mptcp_sched_sf *sf, size_t n,
     bool found;
     size_t k = pen_slot(st, sf[h].id, &found);
     if (!found || now_us - st->pen[k].at_us >= sf[h].srtt_us) {
-        /* Half the window it actually uses: a subflow that the data-level
-         * window kept from filling its cwnd may have grown that cwnd far
-         * beyond its flight, and halving such a cwnd changes nothing. */
         uint32_t mss = sf[h].mss ? sf[h].mss : 536;
-        uint32_t used = MPTCP_MIN(sf[h].cwnd, sf[h].inflight + sf[h].queued);
         out->penalize = true;
         out->penalize_id = sf[h].id;
-        out->penalize_cwnd = MPTCP_MAX(used / 2, mss);
+        out->penalize_cwnd = MPTCP_MAX(sf[h].cwnd / 2, mss);
         st->pen[k].used = true;
         st->pen[k].id = sf[h].id;
         st->pen[k].at_us = now_us;

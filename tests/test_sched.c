@@ -193,33 +193,6 @@ START_TEST(orp_exactly_when_window_blocks)
 }
 END_TEST
 
-START_TEST(orp_penalizes_the_window_in_use_not_an_inflated_cwnd)
-{
-    mptcp_sched_sf sf[2];
-    mptcp_sched_conn c;
-    mptcp_sched_state st;
-    mptcp_sched_default.init(&st);
-    orp_setup(sf, &c, 0);
-    /* The data-level window kept the slow subflow at 40000 in flight (+ 8000
-     * handed over, unsent) while its cwnd grew to 2 MB: halving 2 MB would
-     * leave it free to fill the whole window again. */
-    sf[1].cwnd = 2000000;
-    sf[1].queued = 8000;
-    mptcp_sched_decision d = pick(&mptcp_sched_default, &st, sf, 2, &c, 0);
-    ck_assert_int_eq(d.kind, MPTCP_SCHED_REINJECT);
-    ck_assert(d.penalize);
-    ck_assert_uint_eq(d.penalize_id, 2);
-    ck_assert_uint_eq(d.penalize_cwnd, 24000);
-    /* Never below one segment. */
-    mptcp_sched_default.init(&st);
-    orp_setup(sf, &c, 0);
-    sf[1].inflight = 1000;
-    d = pick(&mptcp_sched_default, &st, sf, 2, &c, 0);
-    ck_assert(d.penalize);
-    ck_assert_uint_eq(d.penalize_cwnd, 1000); /* mss */
-}
-END_TEST
-
 START_TEST(orp_needs_a_slower_holder_and_fast_space)
 {
     mptcp_sched_sf sf[2];
@@ -772,7 +745,6 @@ Suite *sched_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("orp");
     tcase_add_test(tc, orp_exactly_when_window_blocks);
-    tcase_add_test(tc, orp_penalizes_the_window_in_use_not_an_inflated_cwnd);
     tcase_add_test(tc, orp_needs_a_slower_holder_and_fast_space);
     tcase_add_test(tc, penalization_at_most_once_per_rtt);
     tcase_add_test(tc, data_ack_clears_reinjection_marker);
