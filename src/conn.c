@@ -83,6 +83,13 @@ static void sf_event(mptcp_subflow *sf, mptcp_ev_type type)
 
 void mptcp_conn_dirty(mptcp_conn *c)
 {
+    if (c->mp)
+        c->mp->pm_kick = true;
+    mptcp_conn_dirty_data(c);
+}
+
+void mptcp_conn_dirty_data(mptcp_conn *c)
+{
     if (c->flags & MPTCP_CF_DIRTY)
         return;
     c->flags |= MPTCP_CF_DIRTY;
@@ -1005,7 +1012,7 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
         }
     }
     c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
-    mptcp_conn_dirty(c);
+    mptcp_conn_dirty_data(c);
 }
 
 /* ------------------------------------------------------------ receive side */
@@ -1423,6 +1430,12 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
 {
     if (!pm_active(c))
         return;
+    /* Polled when something it sees may have changed (mptcp_conn_dirty,
+     * subflows up or gone) or a deadline of its came: not for every data
+     * segment (it was a tenth of the CPU of a bulk transfer). */
+    if (c->mp->pm.established && !c->mp->pm_kick && c->mp->pm_deadline > now_us)
+        return;
+    c->mp->pm_kick = false;
     if (!c->mp->pm.established)
         mptcp_pm_set_established(&c->mp->pm, (c->flags & MPTCP_CF_PEER_DENY0) != 0);
     mptcp_pm_set_rto(&c->mp->pm, max_rto(c));
@@ -1432,6 +1445,8 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
     pm_views(c, v, &n);
     mptcp_pm_action act[8];
     size_t k = mptcp_pm_poll(&c->mp->pm, v, n, act, 8, now_us);
+    if (k > 0)
+        c->mp->pm_kick = true; /* its actions change what it sees: look again */
     bool want_ack = false;
     for (size_t i = 0; i < k; i++) {
         mptcp_pm_action *a = &act[i];
@@ -1470,6 +1485,7 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
     }
     if (want_ack)
         send_ack_on(first_usable(c), now_us);
+    c->mp->pm_deadline = mptcp_pm_next_deadline(&c->mp->pm);
 }
 
 /* ------------------------------------------------------------ MP_FASTCLOSE on an ACK */
@@ -1570,6 +1586,7 @@ static void reap_subflows(mptcp_conn *c, uint64_t now_us)
         }
         uint8_t reason = sf->t ? sf->t->close_reason : MPTCP_CLOSE_RESET;
         sf_clear(sf);
+        c->mp->pm_kick = true;
         bool any = false;
         for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)
             any |= c->mp->sf[k].role != MPTCP_SF_FREE;
@@ -1629,6 +1646,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 }
             }
             sf_event(sf, MPTCP_EV_SUBFLOW_UP);
+            c->mp->pm_kick = true;
         }
     }
     if (c->flags & MPTCP_CF_FALLBACK) {
@@ -1725,7 +1743,8 @@ void mptcp_conn_touch(mptcp_conn *c)
             !(c->flags & MPTCP_CF_FALLBACK) && c->mp->snd_nxt == c->mp->fin_dsn)
             d = c->mp->fin_rexmit_at;
         if (c->mp->pm.established && pm_active(c)) {
-            uint64_t p = mptcp_pm_next_deadline(&c->mp->pm);
+            /* Every change to the PM comes with pm_kick (mptcp_conn_dirty). */
+            uint64_t p = c->mp->pm_kick ? mptcp_pm_next_deadline(&c->mp->pm) : c->mp->pm_deadline;
             if (p < d)
                 d = p;
         }
@@ -1765,7 +1784,7 @@ mptcp_ssize mptcp_conn_send(mptcp_conn *c, const uint8_t *data, size_t len, uint
     if (n < len)
         c->flags |= MPTCP_CF_WANT_WRITE;
     if (n > 0)
-        mptcp_conn_dirty(c);
+        mptcp_conn_dirty_data(c);
     return n > 0 ? (mptcp_ssize)n : MPTCP_EAGAIN;
 }
 
@@ -1808,7 +1827,7 @@ mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t no
                 mptcp_tcp_rcv_window_opened(t, now_us); /* its own view reopened */
             mptcp_tcp_touch(t);
         }
-        mptcp_conn_dirty(c);
+        mptcp_conn_dirty_data(c);
         ret = (mptcp_ssize)n;
     } else if (c->flags & MPTCP_CF_PEER_FIN) {
         ret = 0;

@@ -193,6 +193,7 @@ typedef struct bulk_result {
     double wall;         /* wall time of the transfer */
     uint64_t got;
     uint64_t data_segs;  /* sender's segments with payload */
+    uint64_t acks;       /* segments the sender's stack received */
     int subflows;        /* subflows that carried data (MPTCP) */
     mptcp_conn_stats snd, rcv;
     size_t peak_a, peak_b;
@@ -281,6 +282,8 @@ static int run_bulk(uint64_t total, queue *qab, queue *qba, const uint8_t *src, 
     }
     a.data_segs = 0;
     uint64_t sent = 0, got = 0, idle = 0;
+    mptcp_stack_stats sst0;
+    mptcp_stack_get_stats(a.st, &sst0);
     double t0 = cpu_s(), w0 = now_s();
     while (got < total) {
         /* the application: fill the send buffer, drain the receive buffer */
@@ -327,6 +330,9 @@ static int run_bulk(uint64_t total, queue *qab, queue *qba, const uint8_t *src, 
                 out->subflows++;
         }
     }
+    mptcp_stack_stats sst;
+    mptcp_stack_get_stats(a.st, &sst);
+    out->acks = sst.segs_in - sst0.segs_in;
     mptcp_conn_get_stats(a.conn, &out->snd);
     mptcp_conn_get_stats(b.conn, &out->rcv);
     out->peak_a = a.peak;
@@ -672,15 +678,20 @@ int main(int argc, char **argv)
         printf("libmptcp %s bench: MPTCP CPU cost, %llu bytes one way back to back, "
                "%d rounds of TCP / MPTCP 1 subflow / MPTCP 2 subflows\n",
                MPTCP_VERSION_STRING, (unsigned long long)total, runs);
-        printf("  tcp       best %.1f ns CPU per data segment (%llu data segments, %.1f ns/KB)\n",
-               ns_tcp, (unsigned long long)best.data_segs, best.secs * 1e12 / (double)total);
+        printf("  tcp       best %.1f ns CPU per data segment (%llu data segments, %.2f ACKs per "
+               "data segment, %.1f ns/KB)\n",
+               ns_tcp, (unsigned long long)best.data_segs,
+               (double)best.acks / (double)(best.data_segs ? best.data_segs : 1),
+               best.secs * 1e12 / (double)total);
         for (int sf = 1; sf <= 2; sf++) {
             bulk_result *m = &mp_best[sf];
             double ns = m->data_segs ? m->secs * 1e9 / (double)m->data_segs : 0;
             printf("  mptcp     %d subflow%s, best %.3f s  %.1f ns CPU per data segment  "
-                   "%.1f ns/KB  %.2f Gbit/s; %llu data segments, %d subflow%s carried data; %s\n",
+                   "%.1f ns/KB  %.2f Gbit/s; %llu data segments, %.2f ACKs per data segment, "
+                   "%d subflow%s carried data; %s\n",
                    sf, sf > 1 ? "s" : "", m->secs, ns, m->secs * 1e12 / (double)total,
                    (double)total * 8 / m->secs / 1e9, (unsigned long long)m->data_segs,
+                   (double)m->acks / (double)(m->data_segs ? m->data_segs : 1),
                    m->subflows, m->subflows == 1 ? "" : "s",
                    m->got + 64 >= total && m->subflows == sf ? "ok" : "MISMATCH");
         }
