@@ -1426,16 +1426,15 @@ static bool pm_active(const mptcp_conn *c)
            !(c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_DONE)) && !mptcp_conn_gone(c);
 }
 
-static void pm_step(mptcp_conn *c, uint64_t now_us)
+static void pm_step(mptcp_conn *c, bool kick, uint64_t now_us)
 {
     if (!pm_active(c))
         return;
-    /* Polled when something it sees may have changed (mptcp_conn_dirty,
-     * subflows up or gone) or a deadline of its came: not for every data
+    /* Polled when something it sees may have changed (|kick|: see
+     * mptcp_conn_step) or a deadline of its came: not for every data
      * segment (it was a tenth of the CPU of a bulk transfer). */
-    if (c->mp->pm.established && !c->mp->pm_kick && c->mp->pm_deadline > now_us)
+    if (c->mp->pm.established && !kick && c->mp->pm_deadline > now_us)
         return;
-    c->mp->pm_kick = false;
     if (!c->mp->pm.established)
         mptcp_pm_set_established(&c->mp->pm, (c->flags & MPTCP_CF_PEER_DENY0) != 0);
     mptcp_pm_set_rto(&c->mp->pm, max_rto(c));
@@ -1586,7 +1585,6 @@ static void reap_subflows(mptcp_conn *c, uint64_t now_us)
         }
         uint8_t reason = sf->t ? sf->t->close_reason : MPTCP_CLOSE_RESET;
         sf_clear(sf);
-        c->mp->pm_kick = true;
         bool any = false;
         for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)
             any |= c->mp->sf[k].role != MPTCP_SF_FREE;
@@ -1620,7 +1618,14 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         fc_step(c, now_us);
         return;
     }
-    reap_subflows(c, now_us);
+    /* Only data moved since the last step (mptcp_conn_dirty_data): no
+     * subflow ended (a TCB's CLOSED comes with mptcp_conn_dirty) and the
+     * path manager has nothing new to look at. What happens during this
+     * step sets the flag again for the next one. */
+    bool kick = c->mp->pm_kick;
+    c->mp->pm_kick = false;
+    if (kick)
+        reap_subflows(c, now_us);
     if (c->flags & MPTCP_CF_CLOSE_QUEUED)
         return;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
@@ -1646,7 +1651,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 }
             }
             sf_event(sf, MPTCP_EV_SUBFLOW_UP);
-            c->mp->pm_kick = true;
+            kick = true; /* the path manager sees it established */
         }
     }
     if (c->flags & MPTCP_CF_FALLBACK) {
@@ -1711,7 +1716,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
             sf->reinjected = false;
         }
     }
-    pm_step(c, now_us);
+    pm_step(c, kick, now_us);
     conn_push(c, now_us);
     window_probe(c, now_us);
     fin_maybe_send(c, now_us);

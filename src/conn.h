@@ -148,7 +148,9 @@ typedef struct mptcp_mpc {
     mptcp_opt_rm_addr rm_q;
     bool rm_pending;
     /* Path manager and scheduler. */
-    bool pm_kick;            /* something the PM sees may have changed: poll it */
+    bool pm_kick;            /* not only data moved (mptcp_conn_dirty): a subflow may
+                                have come or gone, the PM's inputs may have changed;
+                                the step reaps subflows and polls the PM */
     uint64_t pm_deadline;    /* its next deadline when last polled (valid unless pm_kick) */
     mptcp_pm pm;
     mptcp_sched_state sched;

@@ -334,6 +334,7 @@ static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
      * struct was most of this function's time. */
     r->mpc = r->join = r->dss = r->fail = r->fastclose = r->tcprst = r->prio = r->rm = false;
     r->n_aa = 0;
+    r->n_exp = 0;
     r->mpc_form = r->join_form = MPTCP_OPT_NONE;
     size_t i = 0;
     while (i < len) {
