@@ -509,7 +509,8 @@ static void gp_report(const char *name, const gp_path *p, uint32_t rcvbuf, uint6
            "transfer (from connected) %.1f%%; %s\n",
            mp.steady_mbit, 100 * mp.steady_mbit / sum, sum, 100 * mp.full_mbit / sum,
            mp.ok ? "received byte for byte" : "TRANSFER FAILED");
-    printf("            payload sent per path %.2f + %.2f Mbit/s (retransmissions included); "
+    printf("            payload entering each path %.2f + %.2f Mbit/s (queued and resent bytes "
+           "included); "
            "payload is %.2f%% of the IP bytes sent; %llu B reinjected\n",
            mp.path_mbit[0], mp.path_mbit[1], 100 * mp.payload_frac,
            (unsigned long long)mp.reinjected);
