@@ -1140,7 +1140,11 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             ev.type = MPTCP_EV_MP_FAIL;
             ev.subflow_id = sf->id;
             mptcp_conn_event_push(c, &ev);
-            if (others > 0) {
+            /* Already fallen back (our infinite mapping answers the
+             * peer's MP_FAIL; the peer maps until it arrives): the peer,
+             * falling back on it, takes no MP_FAIL of ours and sends no
+             * infinite mapping, so waiting for one would stall: reset. */
+            if (others > 0 || (c->flags & MPTCP_CF_FALLBACK)) {
                 mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
                 return advanced;
             }
