@@ -164,83 +164,6 @@ static void mp_transfer_ex(int from, size_t len, uint64_t seed, const mptcp_conf
     fx_pair_fini(&p);
 }
 
-/* RFC 8684 3.3.1: a mapping need not be on every packet. Ours goes on the
- * segment that starts its chunk; every other data segment carries the
- * DATA_ACK alone and lies inside a mapping sent before it. */
-START_TEST(dss_mapping_rides_on_the_first_segment_of_each_chunk)
-{
-    fx_pair p;
-    fx_pair_init_mp(&p, NULL, NULL, 31, 5000);
-    log_on(&p);
-    const size_t len = 400000;
-    uint8_t *data = malloc(len);
-    fx_fill(data, len, 31);
-    fx_pair_connect(&p);
-    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
-    fx_pair_send(&p, 0, data, len, 2);
-    p.e[1].close_on_eof = true;
-    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
-    ck_assert_uint_eq(p.e[1].rx_len, len);
-    ck_assert(memcmp(p.e[1].rx, data, len) == 0);
-    ck_assert_uint_lt(p.n_log, p.log_cap);
-    uint32_t iss = 0;
-    bool have_iss = false;
-    struct { uint32_t ssn, end; } map[256];
-    size_t n_map = 0, mapped = 0, bare = 0;
-    for (size_t i = 0; i < p.n_log; i++) {
-        if (p.log_from[i] != 0)
-            continue;
-        mptcp_seg sg;
-        ck_assert_int_eq(mptcp_seg_parse(p.log[i].data, p.log[i].len, &sg), 0);
-        if ((sg.hdr.flags & MPTCP_TH_SYN) && !have_iss) {
-            iss = sg.hdr.seq;
-            have_iss = true;
-        }
-        mptcp_opt o;
-        if (sg.payload_len == 0)
-            continue;
-        if (seg_has(&p.log[i], MPTCP_OPT_MPC_DATA, &o)) {
-            /* The first chunk goes in MP_CAPABLE's data form until the
-             * server shows it has our key (3.1): its implicit mapping
-             * starts at subflow sequence 1. */
-            if (n_map < 256) {
-                map[n_map].ssn = 1;
-                map[n_map].end = 1 + o.u.mpc.data_len;
-                n_map++;
-            }
-            continue;
-        }
-        ck_assert_msg(seg_has(&p.log[i], MPTCP_OPT_DSS, &o), "data segment %zu without DSS", i);
-        ck_assert(o.u.dss.has_ack);
-        uint32_t rel = sg.hdr.seq - iss;
-        if (o.u.dss.has_map) {
-            ck_assert_uint_eq(o.u.dss.ssn, rel); /* the mapping starts here */
-            ck_assert_uint_ge(o.u.dss.data_len, sg.payload_len);
-            if (n_map < 256) {
-                map[n_map].ssn = o.u.dss.ssn;
-                map[n_map].end = o.u.dss.ssn + o.u.dss.data_len;
-                n_map++;
-            }
-            mapped++;
-            continue;
-        }
-        bool covered = false;
-        for (size_t k = 0; k < n_map && !covered; k++)
-            covered = rel >= map[k].ssn && rel + sg.payload_len <= map[k].end;
-        ck_assert_msg(covered, "segment at %u (%zu bytes) outside every mapping sent", rel,
-                      sg.payload_len);
-        bare++;
-    }
-    ck_assert(have_iss);
-    ck_assert_uint_gt(mapped, 0);
-    ck_assert_uint_gt(bare, 2 * mapped); /* chunks span several segments */
-    free(data);
-    free(p.log);
-    p.log = NULL;
-    fx_pair_fini(&p);
-}
-END_TEST
-
 START_TEST(dss_transfer_client_to_server_1mb)
 {
     mp_transfer(0, 1u << 20, 21, NULL);
@@ -482,7 +405,6 @@ Suite *mptcp_conn_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, mp_capable_handshake_forms_and_keys);
-    tcase_add_test(tc, dss_mapping_rides_on_the_first_segment_of_each_chunk);
     tcase_add_test(tc, dss_transfer_client_to_server_1mb);
     tcase_add_test(tc, dss_transfer_server_to_client_1mb);
     tcase_add_test(tc, dss_transfer_with_checksums);
