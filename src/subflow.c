@@ -213,15 +213,8 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
             return used;
         }
     }
-    /* DSS: DATA_ACK always (3.3.2); the mapping (3.3.1) on the segment
-     * that starts its chunk only, the others of the chunk are covered by it
-     * ("does not need to be included in every MPTCP packet, as long as the
-     * subflow sequence space in that packet is covered by a mapping known
-     * at the receiver"): 12 more payload bytes per segment. A retransmission
-     * from the chunk start repeats it; the receiver acknowledges no byte of
-     * a chunk before it holds the mapping, so a retransmission starting
-     * later needs none. The DATA_FIN goes on a pure ACK once every byte was
-     * scheduled (3.3.3). */
+    /* DSS: DATA_ACK always (3.3.2), a mapping with payload (3.3.1), the
+     * DATA_FIN on a pure ACK once every byte was scheduled (3.3.3). */
     o.form = MPTCP_OPT_DSS;
     o.u.dss.has_ack = true;
     o.u.dss.ack64 = false;
@@ -229,9 +222,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     /* The window field of this segment (the same computation follows in
      * the TCP layer) offers the data level up to DATA_ACK + window. */
     mptcp_conn_rcv_advertised(c, (mptcp_tcp_rcv_window(t) >> t->rcv_wscale) << t->rcv_wscale);
-    if (room >= 0 && (uint32_t)(seq - t->iss) != m.ssn) {
-        /* inside a chunk: DATA_ACK only */
-    } else if (room >= 0) {
+    if (room >= 0) {
         o.u.dss.has_map = true;
         o.u.dss.dsn64 = true;
         o.u.dss.dsn = m.dsn;
