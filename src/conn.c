@@ -83,6 +83,13 @@ static void sf_event(mptcp_subflow *sf, mptcp_ev_type type)
 
 void mptcp_conn_dirty(mptcp_conn *c)
 {
+    if (c->mp)
+        c->mp->pm_kick = true;
+    mptcp_conn_dirty_data(c);
+}
+
+void mptcp_conn_dirty_data(mptcp_conn *c)
+{
     if (c->flags & MPTCP_CF_DIRTY)
         return;
     c->flags |= MPTCP_CF_DIRTY;
@@ -1032,10 +1039,12 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
     }
     c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
     /* A step only when something moved (the fallback stream calls this
-     * from the step itself: an unconditional mark stepped it forever). */
-    if (c->mp->snd_una != una0 || c->mp->snd_edge != edge0 || c->flags != flags0 ||
-        !c->mp->peer_wnd_known)
+     * from the step itself: an unconditional mark stepped it forever);
+     * data-only movement does not need the path manager. */
+    if (c->flags != flags0)
         mptcp_conn_dirty(c);
+    else if (c->mp->snd_una != una0 || c->mp->snd_edge != edge0 || !c->mp->peer_wnd_known)
+        mptcp_conn_dirty_data(c);
     c->mp->peer_wnd_known = true;
 }
 
@@ -1048,6 +1057,15 @@ static void ring_peek(const mptcp_rcvbuf *rb, uint32_t off, uint8_t *dst, uint32
     memcpy(dst, rb->data + idx, first);
     if (len > first)
         memcpy(dst + first, rb->data, len - first);
+}
+
+/* Frees |n| in-order bytes of |rb| without copying them out (the pump has
+ * placed them in the connection ring already). */
+static void ring_drop(mptcp_rcvbuf *rb, uint32_t n)
+{
+    n = MPTCP_MIN(n, rb->len);
+    rb->head = (uint32_t)(((uint64_t)rb->head + n) % rb->cap);
+    rb->len -= n;
 }
 
 static void take_peer_fin(mptcp_conn *c, mptcp_tcb *t)
@@ -1159,8 +1177,13 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
              * subflow that is gone carried): the stream after a fallback
              * starts at the failing DSN and would never fill it, so there
              * is no fallback either (Linux allows none once a join
-             * existed): reset, the connection ends in a visible error. */
-            if (others > 0 || mptcp_dsn_gt(p.dsn, c->mp->rcv_nxt)) {
+             * existed): reset, the connection ends in a visible error.
+             * Already fallen back (our infinite mapping answers the
+             * peer's MP_FAIL; the peer maps until it arrives): the peer,
+             * falling back on it, takes no MP_FAIL of ours and sends no
+             * infinite mapping, so waiting for one would stall: reset. */
+            if (others > 0 || mptcp_dsn_gt(p.dsn, c->mp->rcv_nxt) ||
+                (c->flags & MPTCP_CF_FALLBACK)) {
                 mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
                 return advanced;
             }
@@ -1218,7 +1241,7 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             else
                 c->mp->mst.rcv_dropped += n - skip - take;
         }
-        mptcp_rcvbuf_read(&t->rcv, buf, n);
+        ring_drop(&t->rcv, n);
         mptcp_map_rx_consume(&sf->rx, n);
         sf->rx_end_dsn = p.dsn + n;
         if (p.fin && n == p.len)
@@ -1593,9 +1616,14 @@ static bool pm_active(const mptcp_conn *c)
            !(c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_DONE)) && !mptcp_conn_gone(c);
 }
 
-static void pm_step(mptcp_conn *c, uint64_t now_us)
+static void pm_step(mptcp_conn *c, bool kick, uint64_t now_us)
 {
     if (!pm_active(c))
+        return;
+    /* Polled when something it sees may have changed (|kick|: see
+     * mptcp_conn_step) or a deadline of its came: not for every data
+     * segment (it was a tenth of the CPU of a bulk transfer). */
+    if (c->mp->pm.established && !kick && c->mp->pm_deadline > now_us)
         return;
     if (!c->mp->pm.established)
         mptcp_pm_set_established(&c->mp->pm, (c->flags & MPTCP_CF_PEER_DENY0) != 0);
@@ -1606,6 +1634,8 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
     pm_views(c, v, &n);
     mptcp_pm_action act[8];
     size_t k = mptcp_pm_poll(&c->mp->pm, v, n, act, 8, now_us);
+    if (k > 0)
+        c->mp->pm_kick = true; /* its actions change what it sees: look again */
     bool want_ack = false;
     for (size_t i = 0; i < k; i++) {
         mptcp_pm_action *a = &act[i];
@@ -1644,6 +1674,7 @@ static void pm_step(mptcp_conn *c, uint64_t now_us)
     }
     if (want_ack)
         send_ack_on(first_usable(c), now_us);
+    c->mp->pm_deadline = mptcp_pm_next_deadline(&c->mp->pm);
 }
 
 /* ------------------------------------------------------------ MP_FASTCLOSE on an ACK */
@@ -1777,7 +1808,14 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         fc_step(c, now_us);
         return;
     }
-    reap_subflows(c, now_us);
+    /* Only data moved since the last step (mptcp_conn_dirty_data): no
+     * subflow ended (a TCB's CLOSED comes with mptcp_conn_dirty) and the
+     * path manager has nothing new to look at. What happens during this
+     * step sets the flag again for the next one. */
+    bool kick = c->mp->pm_kick;
+    c->mp->pm_kick = false;
+    if (kick)
+        reap_subflows(c, now_us);
     if (c->flags & MPTCP_CF_CLOSE_QUEUED)
         return;
     for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
@@ -1803,6 +1841,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 }
             }
             sf_event(sf, MPTCP_EV_SUBFLOW_UP);
+            kick = true; /* the path manager sees it established */
         }
     }
     if (c->flags & MPTCP_CF_FALLBACK) {
@@ -1870,7 +1909,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
             sf->reinjected = false;
         }
     }
-    pm_step(c, now_us);
+    pm_step(c, kick, now_us);
     conn_push(c, now_us);
     data_rtx(c, now_us);
     window_probe(c, now_us);
@@ -1903,7 +1942,8 @@ void mptcp_conn_touch(mptcp_conn *c)
             !(c->flags & MPTCP_CF_FALLBACK) && c->mp->snd_nxt == c->mp->fin_dsn)
             d = c->mp->fin_rexmit_at;
         if (c->mp->pm.established && pm_active(c)) {
-            uint64_t p = mptcp_pm_next_deadline(&c->mp->pm);
+            /* Every change to the PM comes with pm_kick (mptcp_conn_dirty). */
+            uint64_t p = c->mp->pm_kick ? mptcp_pm_next_deadline(&c->mp->pm) : c->mp->pm_deadline;
             if (p < d)
                 d = p;
         }
@@ -1945,7 +1985,7 @@ mptcp_ssize mptcp_conn_send(mptcp_conn *c, const uint8_t *data, size_t len, uint
     if (n < len)
         c->flags |= MPTCP_CF_WANT_WRITE;
     if (n > 0)
-        mptcp_conn_dirty(c);
+        mptcp_conn_dirty_data(c);
     return n > 0 ? (mptcp_ssize)n : MPTCP_EAGAIN;
 }
 
@@ -1988,7 +2028,7 @@ mptcp_ssize mptcp_conn_recv(mptcp_conn *c, uint8_t *buf, size_t len, uint64_t no
                 mptcp_tcp_rcv_window_opened(t, now_us); /* its own view reopened */
             mptcp_tcp_touch(t);
         }
-        mptcp_conn_dirty(c);
+        mptcp_conn_dirty_data(c);
         ret = (mptcp_ssize)n;
     } else if (c->flags & MPTCP_CF_PEER_FIN) {
         ret = 0;

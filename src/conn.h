@@ -156,6 +156,10 @@ typedef struct mptcp_mpc {
     mptcp_opt_rm_addr rm_q;
     bool rm_pending;
     /* Path manager and scheduler. */
+    bool pm_kick;            /* not only data moved (mptcp_conn_dirty): a subflow may
+                                have come or gone, the PM's inputs may have changed;
+                                the step reaps subflows and polls the PM */
+    uint64_t pm_deadline;    /* its next deadline when last polled (valid unless pm_kick) */
     mptcp_pm pm;
     mptcp_sched_state sched;
     const mptcp_sched_ops *sched_ops;
@@ -228,6 +232,10 @@ void mptcp_conn_event(mptcp_conn *c, uint8_t evb);
 void mptcp_conn_event_push(mptcp_conn *c, const mptcp_event *ev);
 /* Marks |c| to be stepped before events are delivered. */
 void mptcp_conn_dirty(mptcp_conn *c);
+/* The same for data-path activity only (DSS-only segments, payload, TCB
+ * readable/writable, host send/recv): nothing the path manager looks at
+ * changed, so the step need not poll it. */
+void mptcp_conn_dirty_data(mptcp_conn *c);
 /* Steps |c|: schedules data, runs the path manager, finishes closes. */
 void mptcp_conn_step(mptcp_conn *c, uint64_t now_us);
 /* Connection-level timers. */

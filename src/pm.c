@@ -514,7 +514,15 @@ static void poll_rm(mptcp_pm *pm, out_buf *o)
 
 static void poll_prio(mptcp_pm *pm, const mptcp_pm_subflow *sf, size_t n, out_buf *o)
 {
-    for (unsigned id = 0; id < 256; id++) {
+    /* Called on every connection step: usually nothing is pending. */
+    uint8_t any = 0;
+    for (size_t i = 0; i < sizeof(pm->prio_set); i++)
+        any |= pm->prio_set[i];
+    for (unsigned id = 0; any && id < 256; id++) {
+        if ((id & 7) == 0 && pm->prio_set[id >> 3] == 0) {
+            id += 7;
+            continue;
+        }
         if (!bit_get(pm->prio_set, (uint8_t)id))
             continue;
         bool want = bit_get(pm->prio_val, (uint8_t)id);

@@ -339,7 +339,13 @@ typedef struct rx_opts {
 
 static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
 {
-    memset(r, 0, sizeof *r);
+    /* Per segment: only the presence flags are cleared (each option's
+     * fields are read only when its flag is set); clearing the whole
+     * struct was most of this function's time. */
+    r->mpc = r->join = r->dss = r->fail = r->fastclose = r->tcprst = r->prio = r->rm = false;
+    r->n_aa = 0;
+    r->n_exp = 0;
+    r->mpc_form = r->join_form = MPTCP_OPT_NONE;
     size_t i = 0;
     while (i < len) {
         if (p[i] == 0)
@@ -631,7 +637,13 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     uint64_t now_us = c->st->now_us;
     rx_opts r;
     parse_all(opts, opts_len, &r);
-    mptcp_conn_dirty(c);
+    /* A segment with nothing but a DSS (or no MPTCP option) changes nothing
+     * the path manager looks at. */
+    if (r.mpc || r.join || r.fail || r.fastclose || r.tcprst || r.prio || r.rm || r.n_aa ||
+        r.n_exp > 0 || (h->flags & (MPTCP_TH_SYN | MPTCP_TH_RST | MPTCP_TH_FIN)))
+        mptcp_conn_dirty(c);
+    else
+        mptcp_conn_dirty_data(c);
     if (r.n_exp > 0)
         exp_in(sf, &r);
     if (h->flags & MPTCP_TH_RST) {
@@ -771,7 +783,7 @@ static void sf_data_in(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len)
     (void)t;
     (void)seq;
     (void)len;
-    mptcp_conn_dirty(sf->c);
+    mptcp_conn_dirty_data(sf->c);
     if (!(sf->c->flags & MPTCP_CF_MP))
         return;
     mptcp_conn_sf_rx_pump(sf, sf->c->st->now_us);
@@ -783,7 +795,10 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
     if (sf == NULL)
         return;
     mptcp_conn *c = sf->c;
-    mptcp_conn_dirty(c);
+    if (evb == MPTCP_EVB_READABLE || evb == MPTCP_EVB_WRITABLE)
+        mptcp_conn_dirty_data(c);
+    else
+        mptcp_conn_dirty(c);
     switch (evb) {
     case MPTCP_EVB_CONNECTED:
     case MPTCP_EVB_ACCEPTED:

@@ -1076,7 +1076,8 @@ static double aggregate_ratio(mscn *x, uint64_t down, double *mbit)
  * the aggregate comes close to the sum. With 1500-byte packets carrying
  * 20 + 20 + 12 (timestamps) + 24 (DSS) bytes of headers, 94.9% is the
  * ceiling; `make bench` prints the measured figure against the 95% target,
- * this asserts a floor. */
+ * this asserts a floor (92.6% measured: the start of a 16 MB transfer
+ * weighs in). */
 START_TEST(goodput_two_equal_paths_near_the_sum)
 {
     mscn x;
@@ -1093,9 +1094,9 @@ END_TEST
 
 /* 10 ms and 100 ms RTT paths of 20 Mbit/s (queues of 50 and 250 packets),
  * receive buffer twice the larger bandwidth-delay product (2 x 250 kB).
- * The issue's target is 90% of the sum (`make bench` reports it); the floor
- * asserted here is what the scheduler must never fall below: the fast path
- * alone would give 50%. */
+ * The issue's target is 90% of the sum (`make bench` reports it); 78.9%
+ * measured here, the floor is what the scheduler must not fall below (the
+ * fast path alone would give 50%). */
 START_TEST(goodput_10ms_and_100ms_paths_with_2_bdp_buffer)
 {
     mscn x;
@@ -1105,7 +1106,7 @@ START_TEST(goodput_10ms_and_100ms_paths_with_2_bdp_buffer)
     mscn_init(&x, &o);
     double mbit;
     double r = aggregate_ratio(&x, 20000000, &mbit);
-    ck_assert_msg(r >= 0.50, "aggregate %.2f Mbit/s = %.1f%% of 40 Mbit/s", mbit, r * 100);
+    ck_assert_msg(r >= 0.70, "aggregate %.2f Mbit/s = %.1f%% of 40 Mbit/s", mbit, r * 100);
     mscn_finish(&x);
 }
 END_TEST
@@ -1760,6 +1761,83 @@ START_TEST(first_bytes_stay_on_the_initial_subflow_until_a_data_ack)
 }
 END_TEST
 
+/* The configuration `make bench` measures (tests/bench/bench.c gp_run): one
+ * server address reached over a 20 Mbit/s 10 ms path (queue 50 packets) and
+ * a 20 Mbit/s 100 ms path (queue 250), receive buffer twice the larger
+ * bandwidth-delay product, the second subflow joining as soon as the
+ * connection is fully established, a 20 MB download. Steady-state goodput
+ * (application bytes between 20% and 90% of the transfer) against the sum
+ * of the link rates (IP bytes): the issue's target is 90%; this floor
+ * (80.6% measured) catches a regression of the scheduler (ORP and
+ * penalization) or of the receive side. The start weighs much in these
+ * runs, so the floor holds this one configuration, deterministic in the
+ * simulator. */
+static bool hetero_reached(void *arg)
+{
+    void **a = arg;
+    sim_flow *f = a[0];
+    return f->rx.off >= *(uint64_t *)a[1] || f->closed;
+}
+
+START_TEST(goodput_bench_10ms_100ms_configuration_above_75_percent)
+{
+    const uint64_t down = 20000000;
+    sim *s = sim_new(7, 1 * SEC);
+    mptcp_config cfg;
+    mptcp_config_init(&cfg);
+    cfg.mptcp = true;
+    cfg.rcvbuf = 500000;
+    cfg.sndbuf = 8u << 20;
+    sim_host *c = sim_host_new(s, "client", &cfg, 11);
+    sim_host *sv = sim_host_new(s, "server", &cfg, 12);
+    mptcp_addr sip = addr_of(false, true, 0, 80), cip[2];
+    sim_path path[2];
+    const uint64_t rtt[2] = {10 * MS, 100 * MS};
+    const uint32_t queue[2] = {50, 250};
+    for (int i = 0; i < 2; i++) {
+        cip[i] = addr_of(false, false, i, 0);
+        sim_path_cfg pc;
+        memset(&pc, 0, sizeof(pc));
+        pc.ab = sim_link_cfg_make(20000000, rtt[i], queue[i], 0);
+        pc.ba = pc.ab;
+        ck_assert_int_eq(sim_path_new(s, &path[i], sim_host_node(c), &cip[i],
+                                      sim_host_node(sv), &sip, &pc),
+                         0);
+    }
+    sim_flow_cfg scfg = {.tx_seed = DOWN_SEED, .tx_bytes = down, .shutdown_when_sent = true,
+                         .close_when_done = true};
+    sim_flow_cfg ccfg = {.rx_seed = DOWN_SEED, .shutdown_when_sent = true,
+                         .close_when_done = true};
+    ck_assert_int_eq(sim_host_listen(sv, &sip, &scfg), 0);
+    int err;
+    sim_flow *f = sim_host_connect(c, &cip[0], &sip, &ccfg, &err);
+    ck_assert_ptr_nonnull(f);
+    mptcp_mp_stats ms;
+    for (int k = 0; k < 10000; k++) {
+        sim_run_until(s, sim_now(s) + 1 * MS);
+        if (f->conn && mptcp_conn_get_mp_stats(f->conn, &ms) == 0 && ms.fully_established)
+            break;
+    }
+    ck_assert_int_ge(mptcp_subflow_open(f->conn, &cip[1], &sip, false, sim_now(s)), 1);
+    uint64_t goal = down / 5;
+    void *arg[2] = {f, &goal};
+    sim_run_while(s, sim_now(s) + 120 * SEC, hetero_reached, arg);
+    uint64_t t0 = sim_now(s), b0 = f->rx.off;
+    goal = down * 9 / 10;
+    sim_run_while(s, sim_now(s) + 120 * SEC, hetero_reached, arg);
+    uint64_t t1 = sim_now(s), b1 = f->rx.off;
+    ck_assert_int_eq(f->ev[MPTCP_EV_SUBFLOW_UP], 2);
+    goal = down + 1;
+    sim_run_while(s, sim_now(s) + 120 * SEC, hetero_reached, arg);
+    ck_assert_msg(sim_flow_rx_ok(f, down) && f->eof, "download incomplete or altered");
+    ck_assert_uint_gt(t1, t0);
+    double mbit = (double)(b1 - b0) * 8 / (double)(t1 - t0);
+    ck_assert_msg(mbit >= 0.75 * 40, "aggregate %.2f Mbit/s = %.1f%% of 40 Mbit/s", mbit,
+                  mbit / 40 * 100);
+    sim_free(s);
+}
+END_TEST
+
 #ifdef SCN_MPTCP_DRAFTS
 /* scenarios that do not pass yet (tests/sim/mptcp_drafts/build-drafts.sh) */
 #include "sim/mptcp_drafts/scn_mptcp.c.draft"
@@ -1814,6 +1892,7 @@ Suite *scn_mptcp_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, goodput_two_equal_paths_near_the_sum);
     tcase_add_test(tc, goodput_10ms_and_100ms_paths_with_2_bdp_buffer);
+    tcase_add_test(tc, goodput_bench_10ms_100ms_configuration_above_75_percent);
     suite_add_tcase(s, tc);
 #ifdef SCN_MPTCP_DRAFTS
     tc = tcase_create("drafts");

@@ -6,15 +6,17 @@
  * ns per segment, memcpy of the same bytes (same chunking) in the same run
  * and the ratio, peak memory of both stacks (counting allocator), and the
  * bytes of state per idle established connection.
- * Then MPTCP: the same bulk transfer over an MPTCP connection with two
- * subflows, its CPU cost per data segment as a ratio to plain TCP's in this
- * run; and, in the simulator (simulated time, so the figures are protocol
- * behaviour, not CPU), the aggregate goodput of two paths against the sum
- * of their rates: two equal lossless paths, and 10 ms + 100 ms RTT paths
- * with a receive buffer of twice the larger bandwidth-delay product.
- * Targets from the project: >= 1,000,000 full-size segments/s on one core,
- * < 512 B of state per idle connection; MPTCP (issue 4): 2-subflow cost per
- * segment <= 1.3 x TCP, aggregate >= 95% (equal paths) and >= 90% (10/100 ms).
+ * Then MPTCP (issue 4 section 4), each target printed PASS/FAIL with its ratio:
+ *  - CPU: the same bulk transfer over MPTCP with two subflows; CPU time of
+ *    this thread (both stacks run in it) per data segment, as a ratio to
+ *    plain TCP's in the same round; median of the rounds' ratios.
+ *  - goodput, in the simulator (simulated time: protocol behaviour, not CPU,
+ *    deterministic, so one run): application bytes delivered per second
+ *    against the sum of the path capacities, a capacity being the link's
+ *    byte rate on IP packets (IP + TCP headers + options + payload; no L2).
+ *    Two equal lossless paths (>= 95%), and 10 ms + 100 ms RTT paths with a
+ *    receive buffer twice the larger bandwidth-delay product (>= 90%).
+ * Arguments: [bytes] [rounds] [tcp|cpu|goodput|idle ...] (default: all).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +125,15 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU time of this thread: both stacks run in it, so this is the work done,
+ * unaffected by other processes on the machine (wall time is not). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static mptcp_addr ip4(uint8_t d, uint16_t port)
 {
     mptcp_addr a;
@@ -179,9 +190,11 @@ static void timers(end *e, uint64_t now)
 }
 
 typedef struct bulk_result {
-    double secs;
+    double secs;         /* thread CPU time of the transfer */
+    double wall;         /* wall time of the transfer */
     uint64_t got;
     uint64_t data_segs;  /* sender's segments with payload */
+    uint64_t acks;       /* segments the sender's stack received */
     int subflows;        /* subflows that carried data (MPTCP) */
     mptcp_conn_stats snd, rcv;
     size_t peak_a, peak_b;
@@ -270,7 +283,9 @@ static int run_bulk(uint64_t total, queue *qab, queue *qba, const uint8_t *src, 
     }
     a.data_segs = 0;
     uint64_t sent = 0, got = 0, idle = 0;
-    double t0 = now_s();
+    mptcp_stack_stats sst0;
+    mptcp_stack_get_stats(a.st, &sst0);
+    double t0 = cpu_s(), w0 = now_s();
     while (got < total) {
         /* the application: fill the send buffer, drain the receive buffer */
         while (sent < total) {
@@ -302,7 +317,8 @@ static int run_bulk(uint64_t total, queue *qab, queue *qba, const uint8_t *src, 
             }
         }
     }
-    out->secs = now_s() - t0;
+    out->secs = cpu_s() - t0;
+    out->wall = now_s() - w0;
     out->got = got;
     out->data_segs = a.data_segs;
     out->subflows = 0;
@@ -315,6 +331,9 @@ static int run_bulk(uint64_t total, queue *qab, queue *qba, const uint8_t *src, 
                 out->subflows++;
         }
     }
+    mptcp_stack_stats sst;
+    mptcp_stack_get_stats(a.st, &sst);
+    out->acks = sst.segs_in - sst0.segs_in;
     mptcp_conn_get_stats(a.conn, &out->snd);
     mptcp_conn_get_stats(b.conn, &out->rcv);
     out->peak_a = a.peak;
@@ -335,19 +354,29 @@ typedef struct gp_path {
     uint32_t queue;
 } gp_path;
 
+/* What one path carried toward the receiver (counted where it enters). */
+typedef struct gp_wire {
+    uint64_t payload; /* TCP payload bytes, retransmissions included */
+    uint64_t ip;      /* IP packet bytes: what the link's rate is spent on */
+} gp_wire;
+
 typedef struct gp_result {
     double steady_mbit;  /* application bytes between 20% and 90% of the transfer */
     double full_mbit;    /* connected to end of stream */
-    double path_mbit[2]; /* payload bytes per path over the steady window */
+    double path_mbit[2]; /* payload bytes sent per path over the steady window */
+    double payload_frac; /* payload / IP bytes sent toward the receiver, steady window */
+    uint64_t reinjected; /* data-level bytes the sender resent on another subflow */
     bool ok;             /* complete, byte for byte, MPTCP with the subflows wanted */
 } gp_result;
 
 static bool gp_count(void *ctx, sim *s, unsigned dir, sim_pkt *p)
 {
     (void)s;
-    uint64_t *bytes = ctx;
-    if (dir == SIM_B2A && p->len >= 20 && p->len > (size_t)(p->data[12] >> 4) * 4)
-        *bytes += p->len - (size_t)(p->data[12] >> 4) * 4;
+    gp_wire *w = ctx;
+    if (dir == SIM_B2A && p->len >= 20 && p->len > (size_t)(p->data[12] >> 4) * 4) {
+        w->payload += p->len - (size_t)(p->data[12] >> 4) * 4;
+        w->ip += p->len + (p->src.family == MPTCP_AF_INET6 ? 40 : 20);
+    }
     return true;
 }
 
@@ -377,7 +406,8 @@ static gp_result gp_run(const gp_path *p, int n, bool mptcp, uint32_t rcvbuf, ui
     sim_host *c = sim_host_new(s, "client", &cfg, 11);
     sim_host *sv = sim_host_new(s, "server", &cfg, 12);
     mptcp_addr sip = ip4(100, 80), cip[2];
-    uint64_t bytes[2] = {0, 0};
+    gp_wire wire[2];
+    memset(wire, 0, sizeof(wire));
     sim_mbox_cfg mb[2];
     sim_path path[2];
     for (int i = 0; i < n; i++) {
@@ -389,7 +419,7 @@ static gp_result gp_run(const gp_path *p, int n, bool mptcp, uint32_t rcvbuf, ui
         pc.ba = pc.ab;
         memset(&mb[i], 0, sizeof(mb[i]));
         mb[i].hook = gp_count;
-        mb[i].hook_ctx = &bytes[i];
+        mb[i].hook_ctx = &wire[i];
         pc.mbox = &mb[i];
         sim_path_new(s, &path[i], sim_host_node(c), &cip[i], sim_host_node(sv), &sip, &pc);
     }
@@ -419,7 +449,8 @@ static gp_result gp_run(const gp_path *p, int n, bool mptcp, uint32_t rcvbuf, ui
     }
     gp_goal g = {f, down / 5};
     sim_run_while(s, limit, gp_reached, &g);
-    uint64_t t0 = sim_now(s), b0 = f->rx.off, p0[2] = {bytes[0], bytes[1]};
+    uint64_t t0 = sim_now(s), b0 = f->rx.off;
+    gp_wire w0[2] = {wire[0], wire[1]};
     g.bytes = down * 9 / 10;
     sim_run_while(s, limit, gp_reached, &g);
     uint64_t t1 = sim_now(s), b1 = f->rx.off;
@@ -428,19 +459,39 @@ static gp_result gp_run(const gp_path *p, int n, bool mptcp, uint32_t rcvbuf, ui
     if (f->conn)
         mptcp_conn_get_mp_stats(f->conn, &ms);
     unsigned up = f->ev[MPTCP_EV_SUBFLOW_UP];
+    mptcp_mp_stats sms;
+    memset(&sms, 0, sizeof(sms));
+    if (sim_host_flow_count(sv) > 0 && sim_host_flow(sv, 0)->conn)
+        mptcp_conn_get_mp_stats(sim_host_flow(sv, 0)->conn, &sms);
     g.bytes = down + 1;
     sim_run_while(s, limit, gp_reached, &g);
     if (t1 > t0) {
+        uint64_t pay = 0, ip = 0;
         res.steady_mbit = (double)(b1 - b0) * 8 / (double)(t1 - t0);
-        for (int i = 0; i < n; i++)
-            res.path_mbit[i] = (double)(bytes[i] - p0[i]) * 8 / (double)(t1 - t0);
+        for (int i = 0; i < n; i++) {
+            res.path_mbit[i] = (double)(wire[i].payload - w0[i].payload) * 8 / (double)(t1 - t0);
+            pay += wire[i].payload - w0[i].payload;
+            ip += wire[i].ip - w0[i].ip;
+        }
+        res.payload_frac = ip ? (double)pay / (double)ip : 0;
     }
+    res.reinjected = sms.reinjected_bytes;
     if (f->t_eof > f->t_connected)
         res.full_mbit = (double)f->rx.off * 8 / (double)(f->t_eof - f->t_connected);
     res.ok = sim_flow_rx_ok(f, down) && f->eof &&
              (!mptcp || (ms.mptcp && !ms.fallback && up == (unsigned)n));
     sim_free(s);
     return res;
+}
+
+static int fails; /* targets not met */
+
+static void verdict(const char *what, double got, double target, bool valid)
+{
+    bool pass = valid && got >= target;
+    printf("  %s %-40s %.3f (target >= %.2f)\n", pass ? "PASS" : "FAIL", what, got, target);
+    if (!pass)
+        fails++;
 }
 
 static void gp_report(const char *name, const gp_path *p, uint32_t rcvbuf, uint64_t down,
@@ -455,24 +506,31 @@ static void gp_report(const char *name, const gp_path *p, uint32_t rcvbuf, uint6
            "rcvbuf %u B, %.0f MB\n",
            name, p[0].rate_mbit, p[0].rtt_ms, p[1].rate_mbit, p[1].rtt_ms, p[0].queue, p[1].queue,
            rcvbuf, (double)down / 1e6);
-    printf("            aggregate %.2f Mbit/s (paths %.2f + %.2f) = %.1f%% of the %.0f Mbit/s sum "
-           "of path rates; whole transfer %.1f%%; %s\n",
-           mp.steady_mbit, mp.path_mbit[0], mp.path_mbit[1], 100 * mp.steady_mbit / sum, sum,
-           100 * mp.full_mbit / sum, mp.ok ? "ok" : "FAILED");
-    printf("            plain TCP alone on each path: %.2f + %.2f Mbit/s; MPTCP = %.1f%% of that "
-           "sum\n",
-           tcp[0].steady_mbit, tcp[1].steady_mbit,
+    printf("            goodput %.2f Mbit/s = %.1f%% of the %.0f Mbit/s sum of capacities; whole "
+           "transfer (from connected) %.1f%%; %s\n",
+           mp.steady_mbit, 100 * mp.steady_mbit / sum, sum, 100 * mp.full_mbit / sum,
+           mp.ok ? "received byte for byte" : "TRANSFER FAILED");
+    printf("            payload entering each path %.2f + %.2f Mbit/s (queued and resent bytes "
+           "included); "
+           "payload is %.2f%% of the IP bytes sent; %llu B reinjected\n",
+           mp.path_mbit[0], mp.path_mbit[1], 100 * mp.payload_frac,
+           (unsigned long long)mp.reinjected);
+    printf("            plain TCP alone on each path: %.2f + %.2f Mbit/s (%.1f%% of the sum); "
+           "MPTCP = %.1f%% of theirs\n",
+           tcp[0].steady_mbit, tcp[1].steady_mbit, 100 * tcp_sum / sum,
            tcp_sum > 0 ? 100 * mp.steady_mbit / tcp_sum : 0);
-    printf("  target    >= %.0f%% of the sum of path rates: %s (headers cap payload at 94.9%%); "
-           ">= %.0f%% of the sum of plain TCP goodputs: %s\n",
-           target * 100, mp.ok && mp.steady_mbit >= target * sum ? "met" : "NOT met",
-           target * 100, mp.ok && mp.steady_mbit >= target * tcp_sum ? "met" : "NOT met");
+    char what[64];
+    snprintf(what, sizeof(what), "goodput / capacity, %s:", name);
+    verdict(what, mp.steady_mbit / sum, target, mp.ok);
 }
 
 static void goodput_bench(void)
 {
-    printf("libmptcp %s bench: MPTCP aggregate goodput in the simulator (simulated time; "
-           "steady state = 20%%..90%% of the transfer)\n",
+    printf("libmptcp %s bench: MPTCP aggregate goodput in the simulator\n"
+           "  capacity = a link's rate in IP packet bytes (IP + TCP headers, options, payload; "
+           "no L2 overhead)\n"
+           "  goodput  = application bytes received in order, 20%%..90%% of the transfer "
+           "(steady state), simulated time: deterministic, one run\n",
            MPTCP_VERSION_STRING);
     /* Lossless: no random loss, and queues (4000 packets) larger than
      * anything the 4 MiB buffers let into flight, so no packet is dropped. */
@@ -490,10 +548,37 @@ static int cmp_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static bool want(int argc, char **argv, const char *what)
+{
+    bool any = false;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] >= '0' && argv[i][0] <= '9')
+            continue;
+        any = true;
+        if (strcmp(argv[i], what) == 0)
+            return true;
+    }
+    return !any;
+}
+
 int main(int argc, char **argv)
 {
-    uint64_t total = argc > 1 ? strtoull(argv[1], NULL, 0) : (1ull << 30); /* 1 GiB */
-    int runs = argc > 2 ? atoi(argv[2]) : 3;
+    uint64_t total = 1ull << 30; /* 1 GiB */
+    int runs = 3, npos = 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] < '0' || argv[i][0] > '9')
+            continue;
+        if (npos++ == 0)
+            total = strtoull(argv[i], NULL, 0);
+        else
+            runs = atoi(argv[i]);
+    }
     if (runs < 1 || runs > 20)
         runs = 3;
     queue qab = {calloc(QCAP, sizeof(qpkt)), 0, 0, 0}, qba = {calloc(QCAP, sizeof(qpkt)), 0, 0, 0};
@@ -502,152 +587,181 @@ int main(int argc, char **argv)
         return 1;
     for (size_t i = 0; i < CHUNK; i++)
         src[i] = (uint8_t)(i * 7 + 3);
+    bool ok = true;
+    uint64_t now = 1;
+    mptcp_addr aa = ip4(1, 0), ba = ip4(2, 80);
 
-    /* ------------------------------------------------ bulk transfer, best of N */
-    bulk_result r, best;
-    double secs[20];
+    /* ------------------------------------------------ bulk transfer, rounds */
+    /* Each round runs plain TCP, then MPTCP with 1 and 2 subflows, so that
+     * a change in machine load touches the three alike; the MPTCP ratios
+     * are taken per round and their median printed. */
+    bool do_tcp = want(argc, argv, "tcp"), do_cpu = want(argc, argv, "cpu");
+    bulk_result best, mp_best[3], r;
+    double secs[20], ratio1[20], ratio2[20];
     memset(&best, 0, sizeof(best));
-    for (int i = 0; i < runs; i++) {
+    memset(mp_best, 0, sizeof(mp_best));
+    for (int i = 0; (do_tcp || do_cpu) && i < runs; i++) {
         if (run_bulk(total, &qab, &qba, src, dst, &r, 0) < 0)
             return 1;
         secs[i] = r.secs;
         if (i == 0 || r.secs < best.secs)
             best = r;
-    }
-    qsort(secs, (size_t)runs, sizeof(secs[0]), cmp_double);
-    double t_stack = best.secs, t_median = secs[runs / 2];
-    mptcp_conn_stats cs = best.snd, rs = best.rcv;
-    uint64_t got = best.got;
-    uint64_t now = 1;
-    mptcp_addr aa = ip4(1, 0), ba = ip4(2, 80);
-
-    /* ------------------------------------------------ baseline: memcpy */
-    /* Segments that carried data: the sender's count less SYN and FIN;
-     * their payload (MSS less the timestamp option) is the baseline's chunk. */
-    uint64_t segs = cs.segs_out > 2 ? cs.segs_out - 2 : 1;
-    uint32_t mss = (uint32_t)((total + segs - 1) / segs);
-    uint8_t *ring = malloc(1 << 20);
-    if (!ring)
-        return 1;
-    volatile uint8_t sink = 0;
-    double t_copy = 0;
-    for (int k = 0; k < runs; k++) {
-        double t1 = now_s();
-        for (uint64_t i = 0, off = 0; i < segs; i++) {
-            size_t n = total - i * mss < mss ? (size_t)(total - i * mss) : mss;
-            memcpy(ring + off, src + (i * 64) % (CHUNK - SEGMAX), n);
-            off = (off + n) % ((1 << 20) - SEGMAX);
-            sink ^= ring[off / 2];
+        double ns_tcp = r.data_segs ? r.secs * 1e9 / (double)r.data_segs : 0;
+        for (int sf = 1; do_cpu && sf <= 2; sf++) {
+            bulk_result m;
+            if (run_bulk(total, &qab, &qba, src, dst, &m, sf) < 0)
+                return 1;
+            if (i == 0 || m.secs < mp_best[sf].secs)
+                mp_best[sf] = m;
+            double ns = m.data_segs ? m.secs * 1e9 / (double)m.data_segs : 0;
+            (sf == 1 ? ratio1 : ratio2)[i] = ns_tcp > 0 ? ns / ns_tcp : 0;
+            if (m.got + 64 < total || m.subflows != sf)
+                ok = false;
         }
-        double t = now_s() - t1;
-        if (k == 0 || t < t_copy)
-            t_copy = t;
     }
-    (void)sink;
+    if (do_tcp) {
+        double t_stack = best.secs, t_median = median(secs, runs);
+        mptcp_conn_stats cs = best.snd, rs = best.rcv;
+        uint64_t got = best.got;
 
-    printf("libmptcp %s bench: %llu bytes one way, two stacks back to back, no loss\n",
-           MPTCP_VERSION_STRING, (unsigned long long)total);
-    printf("  stack     best of %d: %.3f s  %.0f full-size segments/s  %.1f ns/segment  "
-           "%.2f Gbit/s (median %.0f segments/s)\n",
-           runs, t_stack, segs / t_stack, t_stack * 1e9 / segs, total * 8 / t_stack / 1e9,
-           segs / t_median);
-    printf("            %u B per segment; %u segments out, %u ACKs in at the sender; "
-           "%llu queue drops\n",
-           mss, cs.segs_out, cs.segs_in, (unsigned long long)best.drops);
-    printf("  memcpy    best of %d: %.3f s  %.1f ns/segment (same bytes, same chunks)\n", runs,
-           t_copy, t_copy * 1e9 / segs);
-    printf("  ratio     stack / memcpy = %.1f x\n", t_copy > 0 ? t_stack / t_copy : 0);
-    printf("  target    >= 1,000,000 segments/s: %s\n", segs / t_stack >= 1e6 ? "met" : "NOT met");
-    printf("  memory    peak %zu B sender + %zu B receiver (%llu + %llu allocations)\n",
-           best.peak_a, best.peak_b, (unsigned long long)best.allocs_a,
-           (unsigned long long)best.allocs_b);
-    printf("  check     %s: %llu of %llu bytes received, retransmissions %u\n",
-           got == total && rs.bytes_received == total ? "ok" : "MISMATCH",
-           (unsigned long long)got, (unsigned long long)total, cs.retrans_segs);
+        /* ---------------------------------------- baseline: memcpy */
+        /* Segments that carried data: the sender's count less SYN and FIN;
+         * their payload (MSS less the timestamp option) is the baseline's chunk. */
+        uint64_t segs = cs.segs_out > 2 ? cs.segs_out - 2 : 1;
+        uint32_t mss = (uint32_t)((total + segs - 1) / segs);
+        uint8_t *ring = malloc(1 << 20);
+        if (!ring)
+            return 1;
+        volatile uint8_t sink = 0;
+        double t_copy = 0;
+        for (int k = 0; k < runs; k++) {
+            double t1 = cpu_s();
+            for (uint64_t i = 0, off = 0; i < segs; i++) {
+                size_t n = total - i * mss < mss ? (size_t)(total - i * mss) : mss;
+                memcpy(ring + off, src + (i * 64) % (CHUNK - SEGMAX), n);
+                off = (off + n) % ((1 << 20) - SEGMAX);
+                sink ^= ring[off / 2];
+            }
+            double t = cpu_s() - t1;
+            if (k == 0 || t < t_copy)
+                t_copy = t;
+        }
+        (void)sink;
+        free(ring);
+
+        printf("libmptcp %s bench: %llu bytes one way, two stacks back to back, no loss; "
+               "times are this thread's CPU time\n",
+               MPTCP_VERSION_STRING, (unsigned long long)total);
+        printf("  stack     best of %d: %.3f s  %.0f full-size segments/s  %.1f ns/segment  "
+               "%.2f Gbit/s (median %.0f segments/s; wall %.3f s)\n",
+               runs, t_stack, segs / t_stack, t_stack * 1e9 / segs, total * 8 / t_stack / 1e9,
+               segs / t_median, best.wall);
+        printf("            %u B per segment; %u segments out, %u ACKs in at the sender; "
+               "%llu queue drops\n",
+               mss, cs.segs_out, cs.segs_in, (unsigned long long)best.drops);
+        printf("  memcpy    best of %d: %.3f s  %.1f ns/segment (same bytes, same chunks)\n", runs,
+               t_copy, t_copy * 1e9 / segs);
+        printf("  ratio     stack / memcpy = %.1f x\n", t_copy > 0 ? t_stack / t_copy : 0);
+        printf("  target    >= 1,000,000 segments/s: %s\n",
+               segs / t_stack >= 1e6 ? "met" : "NOT met");
+        printf("  memory    peak %zu B sender + %zu B receiver (%llu + %llu allocations)\n",
+               best.peak_a, best.peak_b, (unsigned long long)best.allocs_a,
+               (unsigned long long)best.allocs_b);
+        printf("  check     %s: %llu of %llu bytes received, retransmissions %u\n",
+               got == total && rs.bytes_received == total ? "ok" : "MISMATCH",
+               (unsigned long long)got, (unsigned long long)total, cs.retrans_segs);
+        if (got != total)
+            ok = false;
+    }
 
     /* ------------------------------------------------ MPTCP: CPU per segment */
-    /* The same transfer over MPTCP with one and with two subflows, best of
-     * N each, against plain TCP's ns per data segment in this run. */
-    double ns_tcp = best.data_segs ? t_stack * 1e9 / (double)best.data_segs : 0;
-    bulk_result mp_best[3];
-    for (int sf = 1; sf <= 2; sf++) {
-        memset(&mp_best[sf], 0, sizeof(mp_best[sf]));
-        for (int i = 0; i < runs; i++) {
-            if (run_bulk(total, &qab, &qba, src, dst, &r, sf) < 0)
-                return 1;
-            if (i == 0 || r.secs < mp_best[sf].secs)
-                mp_best[sf] = r;
+    if (do_cpu) {
+        double ns_tcp = best.data_segs ? best.secs * 1e9 / (double)best.data_segs : 0;
+        printf("libmptcp %s bench: MPTCP CPU cost, %llu bytes one way back to back, "
+               "%d rounds of TCP / MPTCP 1 subflow / MPTCP 2 subflows\n",
+               MPTCP_VERSION_STRING, (unsigned long long)total, runs);
+        printf("  tcp       best %.1f ns CPU per data segment (%llu data segments, %.2f ACKs per "
+               "data segment, %.1f ns/KB)\n",
+               ns_tcp, (unsigned long long)best.data_segs,
+               (double)best.acks / (double)(best.data_segs ? best.data_segs : 1),
+               best.secs * 1e12 / (double)total);
+        for (int sf = 1; sf <= 2; sf++) {
+            bulk_result *m = &mp_best[sf];
+            double ns = m->data_segs ? m->secs * 1e9 / (double)m->data_segs : 0;
+            printf("  mptcp     %d subflow%s, best %.3f s  %.1f ns CPU per data segment  "
+                   "%.1f ns/KB  %.2f Gbit/s; %llu data segments, %.2f ACKs per data segment, "
+                   "%d subflow%s carried data; %s\n",
+                   sf, sf > 1 ? "s" : "", m->secs, ns, m->secs * 1e12 / (double)total,
+                   (double)total * 8 / m->secs / 1e9, (unsigned long long)m->data_segs,
+                   (double)m->acks / (double)(m->data_segs ? m->data_segs : 1),
+                   m->subflows, m->subflows == 1 ? "" : "s",
+                   m->got + 64 >= total && m->subflows == sf ? "ok" : "MISMATCH");
         }
+        double med1 = median(ratio1, runs), med2 = median(ratio2, runs);
+        printf("  ratio     per data segment, median of %d rounds: MPTCP 1 subflow / TCP = %.2f x, "
+               "MPTCP 2 subflows / TCP = %.2f x\n",
+               runs, med1, med2);
+        /* lower is better: compare the inverse with the inverse threshold */
+        bool pass = ok && med2 > 0 && med2 <= 1.3;
+        printf("  %s CPU per segment, 2 subflows / TCP:        %.3f (target <= 1.30)\n",
+               pass ? "PASS" : "FAIL", med2);
+        if (!pass)
+            fails++;
     }
-    printf("  tcp       %.1f ns per data segment (%llu data segments)\n", ns_tcp,
-           (unsigned long long)best.data_segs);
-    double ns_mp[3] = {0, 0, 0};
-    for (int sf = 1; sf <= 2; sf++) {
-        bulk_result *m = &mp_best[sf];
-        ns_mp[sf] = m->data_segs ? m->secs * 1e9 / (double)m->data_segs : 0;
-        printf("  mptcp     %d subflow%s, best of %d: %.3f s  %.0f segments/s  %.1f ns/segment  "
-               "%.2f Gbit/s; %llu data segments, %d subflow%s carried data; %s\n",
-               sf, sf > 1 ? "s" : "", runs, m->secs, (double)m->data_segs / m->secs, ns_mp[sf],
-               (double)total * 8 / m->secs / 1e9, (unsigned long long)m->data_segs, m->subflows,
-               m->subflows == 1 ? "" : "s",
-               m->got + 64 >= total && m->subflows == sf ? "ok" : "MISMATCH");
-    }
-    double cpu_ratio = ns_tcp > 0 ? ns_mp[2] / ns_tcp : 0;
-    printf("  ratio     per segment: MPTCP 1 subflow / TCP = %.2f x, MPTCP 2 subflows / TCP = "
-           "%.2f x\n",
-           ns_tcp > 0 ? ns_mp[1] / ns_tcp : 0, cpu_ratio);
-    printf("  target    2 subflows <= 1.3 x TCP per segment: %s\n",
-           cpu_ratio > 0 && cpu_ratio <= 1.3 ? "met" : "NOT met");
 
     /* ------------------------------------------------ MPTCP: aggregate goodput */
-    goodput_bench();
+    if (want(argc, argv, "goodput"))
+        goodput_bench();
 
     /* ------------------------------------------------ idle connections */
-    enum { NCONN = 200 }; /* buffers may be allocated per connection: keep the total modest */
-    end c, d;
-    end_init(&c, &qab, 3, NCONN + 8);
-    end_init(&d, &qba, 4, NCONN + 8);
-    mptcp_listen(d.st, &ba);
-    size_t c0 = c.cur, d0 = d.cur;
-    mptcp_conn *conns[NCONN];
-    for (int i = 0; i < NCONN; i++) {
-        if (mptcp_connect(c.st, &aa, &ba, now, &conns[i]) < 0) {
-            fprintf(stderr, "connect %d failed\n", i);
-            return 1;
+    if (want(argc, argv, "idle")) {
+        enum { NCONN = 200 }; /* buffers may be allocated per connection: keep the total modest */
+        end c, d;
+        end_init(&c, &qab, 3, NCONN + 8);
+        end_init(&d, &qba, 4, NCONN + 8);
+        mptcp_listen(d.st, &ba);
+        size_t c0 = c.cur, d0 = d.cur;
+        mptcp_conn *conns[NCONN];
+        for (int i = 0; i < NCONN; i++) {
+            if (mptcp_connect(c.st, &aa, &ba, now, &conns[i]) < 0) {
+                fprintf(stderr, "connect %d failed\n", i);
+                return 1;
+            }
+            deliver(&qab, &d, now);
+            deliver(&qba, &c, now);
+            deliver(&qab, &d, now);
         }
+        now += 1000000;
+        timers(&c, now);
+        timers(&d, now);
         deliver(&qab, &d, now);
         deliver(&qba, &c, now);
-        deliver(&qab, &d, now);
+        printf("  idle      %d established connections: %.0f B per connection (client side), "
+               "%.0f B (server side); %d accepted\n",
+               NCONN, (double)(c.cur - c0) / NCONN, (double)(d.cur - d0) / NCONN, d.accepted);
+        /* The rings are one allocation of sndbuf + rcvbuf per connection; the
+         * rest is the connection's state (allocator accounting, as the
+         * tcp_memory Check suite measures it). */
+        mptcp_config dc;
+        mptcp_config_init(&dc);
+        /* Buffers: the rings and the RACK transmit records of the send ring. */
+        size_t recs = mptcp_rack_size(mptcp_rack_cap_for(dc.sndbuf));
+        size_t rings = (size_t)dc.sndbuf + dc.rcvbuf + recs;
+        size_t per_c = (c.cur - c0) / NCONN, per_d = (d.cur - d0) / NCONN;
+        size_t st_c = per_c > rings ? per_c - rings : 0, st_d = per_d > rings ? per_d - rings : 0;
+        printf("  idle      state per idle connection (without buffers): %zu B (client side), "
+               "%zu B (server side); buffers %zu B (rings %zu B + transmit records %zu B)\n",
+               st_c, st_d, rings, rings - recs, recs);
+        printf("  target    < 512 B state per idle connection (without buffers): %s\n",
+               st_c < 512 && st_d < 512 ? "met" : "NOT met");
+        mptcp_stack_free(c.st);
+        mptcp_stack_free(d.st);
     }
-    now += 1000000;
-    timers(&c, now);
-    timers(&d, now);
-    deliver(&qab, &d, now);
-    deliver(&qba, &c, now);
-    printf("  idle      %d established connections: %.0f B per connection (client side), "
-           "%.0f B (server side); %d accepted\n",
-           NCONN, (double)(c.cur - c0) / NCONN, (double)(d.cur - d0) / NCONN, d.accepted);
-    /* The rings are one allocation of sndbuf + rcvbuf per connection; the
-     * rest is the connection's state (allocator accounting, as the
-     * tcp_memory Check suite measures it). */
-    mptcp_config dc;
-    mptcp_config_init(&dc);
-    /* Buffers: the rings and the RACK transmit records of the send ring. */
-    size_t recs = mptcp_rack_size(mptcp_rack_cap_for(dc.sndbuf));
-    size_t rings = (size_t)dc.sndbuf + dc.rcvbuf + recs;
-    size_t per_c = (c.cur - c0) / NCONN, per_d = (d.cur - d0) / NCONN;
-    size_t st_c = per_c > rings ? per_c - rings : 0, st_d = per_d > rings ? per_d - rings : 0;
-    printf("  idle      state per idle connection (without buffers): %zu B (client side), "
-           "%zu B (server side); buffers %zu B (rings %zu B + transmit records %zu B)\n", st_c, st_d, rings,
-           rings - recs, recs);
-    printf("  target    < 512 B state per idle connection (without buffers): %s\n",
-           st_c < 512 && st_d < 512 ? "met" : "NOT met");
-    mptcp_stack_free(c.st);
-    mptcp_stack_free(d.st);
+    if (want(argc, argv, "cpu") || want(argc, argv, "goodput"))
+        printf("MPTCP targets (issue 4 section 4): %d not met\n", fails);
     free(src);
     free(dst);
-    free(ring);
     free(qab.q);
     free(qba.q);
-    return got == total ? 0 : 1;
+    return ok ? 0 : 1;
 }
