@@ -12,6 +12,7 @@
  * behaviour, not CPU), the aggregate goodput of two paths against the sum
  * of their rates: two equal lossless paths, and 10 ms + 100 ms RTT paths
  * with a receive buffer of twice the larger bandwidth-delay product.
+ * `mptcp-bench BYTES RUNS tcp` runs the TCP transfer alone, RUNS times.
  * Targets from the project: >= 1,000,000 full-size segments/s on one core,
  * < 512 B of state per idle connection; MPTCP (issue 4): 2-subflow cost per
  * segment <= 1.3 x TCP, aggregate >= 95% (equal paths) and >= 90% (10/100 ms).
@@ -501,6 +502,21 @@ int main(int argc, char **argv)
         return 1;
     for (size_t i = 0; i < CHUNK; i++)
         src[i] = (uint8_t)(i * 7 + 3);
+    if (argc > 3 && strcmp(argv[3], "tcp") == 0) {
+        /* The TCP transfer alone (for perf stat or valgrind: their totals
+         * divided by the segments printed here, nothing else in the run). */
+        bulk_result t;
+        for (int i = 0; i < runs; i++) {
+            if (run_bulk(total, &qab, &qba, src, dst, &t, 0) < 0)
+                return 1;
+            printf("tcp %llu bytes %llu data segments %.3f s %.0f segments/s %s\n",
+                   (unsigned long long)total, (unsigned long long)t.data_segs, t.secs,
+                   (double)t.data_segs / t.secs, t.got == total ? "ok" : "MISMATCH");
+            if (t.got != total)
+                return 1;
+        }
+        return 0;
+    }
 
     /* ------------------------------------------------ bulk transfer, best of N */
     bulk_result r, best;
