@@ -857,7 +857,7 @@ static void input(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
     s.local.port = s.h.dport;
     s.remote = *src;
     s.remote.port = s.h.sport;
-    mptcp_tcb *t = mptcp_demux_lookup(&st->demux, &s.local, &s.remote);
+    mptcp_tcb *t = mptcp_demux_lookup_rx(&st->demux, &s.local, &s.remote);
     if (t != NULL) {
         bool relisten = conn_input(t, &s);
         if (!relisten) {
