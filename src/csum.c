@@ -89,22 +89,25 @@ static uint32_t copy_sum_native(uint8_t *dst, const uint8_t *src, size_t len)
     uint64_t w0, w1, w2, w3;
 
     while (len >= 32) {
+        /* Word by word (load, store, add): grouped loads and stores get
+         * paired into vector moves whose halves then cost extra
+         * instructions to reach the adder. */
         memcpy(&w0, src, 8);
-        memcpy(&w1, src + 8, 8);
-        memcpy(&w2, src + 16, 8);
-        memcpy(&w3, src + 24, 8);
-        memcpy(dst, &w0, 8);
-        memcpy(dst + 8, &w1, 8);
-        memcpy(dst + 16, &w2, 8);
-        memcpy(dst + 24, &w3, 8);
         acc += w0;
         carry += acc < w0;
+        memcpy(dst, &w0, 8);
+        memcpy(&w1, src + 8, 8);
         acc += w1;
         carry += acc < w1;
+        memcpy(dst + 8, &w1, 8);
+        memcpy(&w2, src + 16, 8);
         acc += w2;
         carry += acc < w2;
+        memcpy(dst + 16, &w2, 8);
+        memcpy(&w3, src + 24, 8);
         acc += w3;
         carry += acc < w3;
+        memcpy(dst + 24, &w3, 8);
         src += 32;
         dst += 32;
         len -= 32;
