@@ -36,37 +36,100 @@ static inline uint32_t swap16(uint32_t v)
  * Sum of |len| bytes as native-endian 16-bit words, padded with a zero byte
  * when |len| is odd, folded to 16 bits. RFC 1071 section 2(B): the sum is
  * byte-order independent up to a final swap, so words are loaded in host
- * order (no per-word shifts) and 32-bit words are added into a 64-bit
- * accumulator, which cannot overflow before 2^32 words.
+ * order (no per-word shifts). 64-bit words are added with their carries
+ * counted apart (2^64 == 1 modulo 0xffff, so a carry is worth 1): half the
+ * loads and adds of 32-bit words, in portable C (a 32-bit core does each
+ * add as two).
  */
 static uint32_t sum_native(const uint8_t *p, size_t len)
 {
-    uint64_t acc = 0;
-    uint32_t w0, w1, w2, w3;
+    uint64_t acc = 0, carry = 0;
+    uint64_t w0, w1, w2, w3;
 
-    while (len >= 16) {
-        memcpy(&w0, p, 4);
-        memcpy(&w1, p + 4, 4);
-        memcpy(&w2, p + 8, 4);
-        memcpy(&w3, p + 12, 4);
-        acc += (uint64_t)w0 + w1 + w2 + w3;
-        p += 16;
-        len -= 16;
-    }
-    while (len >= 4) {
-        memcpy(&w0, p, 4);
+    while (len >= 32) {
+        memcpy(&w0, p, 8);
+        memcpy(&w1, p + 8, 8);
+        memcpy(&w2, p + 16, 8);
+        memcpy(&w3, p + 24, 8);
         acc += w0;
-        p += 4;
-        len -= 4;
+        carry += acc < w0;
+        acc += w1;
+        carry += acc < w1;
+        acc += w2;
+        carry += acc < w2;
+        acc += w3;
+        carry += acc < w3;
+        p += 32;
+        len -= 32;
+    }
+    while (len >= 8) {
+        memcpy(&w0, p, 8);
+        acc += w0;
+        carry += acc < w0;
+        p += 8;
+        len -= 8;
     }
     if (len) {
-        /* Tail of 1..3 bytes: the missing bytes are the zero padding. */
-        uint8_t t[4] = { 0, 0, 0, 0 };
+        /* Tail of 1..7 bytes: the missing bytes are the zero padding. */
+        uint8_t t[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
         memcpy(t, p, len);
-        memcpy(&w0, t, 4);
+        memcpy(&w0, t, 8);
         acc += w0;
+        carry += acc < w0;
     }
-    return fold16(acc);
+    /* carry < 2^59, so the three halves cannot overflow 64 bits. */
+    return fold16((acc & 0xffffffffu) + (acc >> 32) + carry);
+}
+
+/* The same sum over the bytes copied from |src| to |dst| in one pass: the
+ * segment builder reads each payload byte once for both. */
+static uint32_t copy_sum_native(uint8_t *dst, const uint8_t *src, size_t len)
+{
+    uint64_t acc = 0, carry = 0;
+    uint64_t w0, w1, w2, w3;
+
+    while (len >= 32) {
+        /* Word by word (load, store, add): grouped loads and stores get
+         * paired into vector moves whose halves then cost extra
+         * instructions to reach the adder. */
+        memcpy(&w0, src, 8);
+        acc += w0;
+        carry += acc < w0;
+        memcpy(dst, &w0, 8);
+        memcpy(&w1, src + 8, 8);
+        acc += w1;
+        carry += acc < w1;
+        memcpy(dst + 8, &w1, 8);
+        memcpy(&w2, src + 16, 8);
+        acc += w2;
+        carry += acc < w2;
+        memcpy(dst + 16, &w2, 8);
+        memcpy(&w3, src + 24, 8);
+        acc += w3;
+        carry += acc < w3;
+        memcpy(dst + 24, &w3, 8);
+        src += 32;
+        dst += 32;
+        len -= 32;
+    }
+    while (len >= 8) {
+        memcpy(&w0, src, 8);
+        memcpy(dst, &w0, 8);
+        acc += w0;
+        carry += acc < w0;
+        src += 8;
+        dst += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint8_t t[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+        memcpy(t, src, len);
+        memcpy(dst, t, len);
+        memcpy(&w0, t, 8);
+        acc += w0;
+        carry += acc < w0;
+    }
+    return fold16((acc & 0xffffffffu) + (acc >> 32) + carry);
 }
 
 uint32_t mptcp_csum_add(uint32_t sum, const void *data, size_t len, size_t offset)
@@ -78,6 +141,17 @@ uint32_t mptcp_csum_add(uint32_t sum, const void *data, size_t len, size_t offse
     /* Native words on a little-endian host are byte-swapped network words;
      * a chunk starting at an odd offset has its bytes in the other half of
      * each word. Either swaps the 16-bit sum, both cancel. */
+    if (host_le() != ((offset & 1u) != 0))
+        s = swap16(s);
+    return fold16((uint64_t)sum + s);
+}
+
+uint32_t mptcp_csum_copy(uint32_t sum, uint8_t *dst, const uint8_t *src, size_t len,
+                         size_t offset)
+{
+    if (len == 0)
+        return sum;
+    uint32_t s = copy_sum_native(dst, src, len);
     if (host_le() != ((offset & 1u) != 0))
         s = swap16(s);
     return fold16((uint64_t)sum + s);
@@ -99,7 +173,6 @@ uint16_t mptcp_csum_update16(uint16_t csum, uint16_t old_val, uint16_t new_val)
 int mptcp_csum_pseudo(const mptcp_addr *src, const mptcp_addr *dst, size_t tcp_len,
                       uint32_t *sum)
 {
-    uint8_t ph[40];
     size_t n;
 
     if (!src || !dst || !sum || src->family != dst->family)
@@ -108,28 +181,26 @@ int mptcp_csum_pseudo(const mptcp_addr *src, const mptcp_addr *dst, size_t tcp_l
         /* src(4) dst(4) zero(1) protocol(1) TCP length(2) */
         if (tcp_len > 0xffffu)
             return MPTCP_EINVAL;
-        memcpy(ph, src->ip, 4);
-        memcpy(ph + 4, dst->ip, 4);
-        ph[8] = 0;
-        ph[9] = MPTCP_IPPROTO_TCP;
-        mptcp_put_be16(ph + 10, (uint16_t)tcp_len);
-        n = 12;
+        n = 4;
     } else if (src->family == MPTCP_AF_INET6) {
         /* src(16) dst(16) upper-layer length(4) zero(3) next header(1) */
 #if SIZE_MAX > 0xffffffffu
         if (tcp_len > 0xffffffffu) /* only where size_t can exceed it */
             return MPTCP_EINVAL;
 #endif
-        memcpy(ph, src->ip, 16);
-        memcpy(ph + 16, dst->ip, 16);
-        mptcp_put_be32(ph + 32, (uint32_t)tcp_len);
-        ph[36] = ph[37] = ph[38] = 0;
-        ph[39] = MPTCP_IPPROTO_TCP;
-        n = 40;
+        n = 16;
     } else {
         return MPTCP_EINVAL;
     }
-    *sum = mptcp_csum_add(0, ph, n, 0);
+    /* Every field is whole 16-bit words, so the sum is taken from the
+     * fields as numbers instead of laying them out in a buffer first: the
+     * addresses as big-endian 32-bit words (2^16 == 1 modulo 0xffff, so a
+     * 32-bit word counts as its two halves), the protocol, and the length
+     * (two words for IPv6's 32 bits, one for IPv4's 16). */
+    uint64_t w = (uint64_t)MPTCP_IPPROTO_TCP + (tcp_len & 0xffffu) + (tcp_len >> 16);
+    for (size_t i = 0; i < n; i += 4)
+        w += (uint64_t)mptcp_get_be32(src->ip + i) + mptcp_get_be32(dst->ip + i);
+    *sum = fold16(w);
     return 0;
 }
 
@@ -149,6 +220,19 @@ int mptcp_tcp_csum_fill(uint8_t *seg, size_t len, const mptcp_addr *src, const m
     sum = mptcp_csum_add(sum, seg, len, 0);
     mptcp_put_be16(seg + MPTCP_TCP_CSUM_OFF, mptcp_csum_fold(sum));
     return 0;
+}
+
+void mptcp_tcp_csum_fill_payload(uint8_t *seg, size_t len, size_t hlen, uint32_t payload_sum,
+                                 const mptcp_addr *src, const mptcp_addr *dst)
+{
+    uint32_t sum;
+
+    if (mptcp_csum_pseudo(src, dst, len, &sum) != 0)
+        return;
+    seg[MPTCP_TCP_CSUM_OFF] = 0;
+    seg[MPTCP_TCP_CSUM_OFF + 1] = 0;
+    sum = mptcp_csum_add(sum, seg, hlen, 0);
+    mptcp_put_be16(seg + MPTCP_TCP_CSUM_OFF, mptcp_csum_fold(sum + payload_sum));
 }
 
 bool mptcp_tcp_csum_ok(const uint8_t *seg, size_t len, const mptcp_addr *src,

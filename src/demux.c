@@ -21,8 +21,10 @@ bool mptcp_addr_equal(const mptcp_addr *a, const mptcp_addr *b)
 {
     if (a->family != b->family || a->port != b->port)
         return false;
-    size_t n = a->family == MPTCP_AF_INET ? 4 : 16;
-    return memcmp(a->ip, b->ip, n) == 0;
+    /* Constant lengths: the compiler compares inline, no library call. */
+    if (a->family == MPTCP_AF_INET)
+        return memcmp(a->ip, b->ip, 4) == 0;
+    return memcmp(a->ip, b->ip, 16) == 0;
 }
 
 bool mptcp_addr_is_any(const mptcp_addr *a)
@@ -69,6 +71,18 @@ mptcp_tcb *mptcp_demux_lookup(const mptcp_demux *d, const mptcp_addr *local,
     return NULL;
 }
 
+mptcp_tcb *mptcp_demux_lookup_rx(mptcp_demux *d, const mptcp_addr *local,
+                                  const mptcp_addr *remote)
+{
+    mptcp_tcb *c = d->last;
+    if (c && mptcp_addr_equal(&c->local, local) && mptcp_addr_equal(&c->remote, remote))
+        return c;
+    c = mptcp_demux_lookup(d, local, remote);
+    if (c)
+        d->last = c;
+    return c;
+}
+
 void mptcp_demux_insert(mptcp_demux *d, mptcp_tcb *c)
 {
     uint32_t b = tuple_hash(d, &c->local, &c->remote);
@@ -79,6 +93,8 @@ void mptcp_demux_insert(mptcp_demux *d, mptcp_tcb *c)
 
 void mptcp_demux_remove(mptcp_demux *d, mptcp_tcb *c)
 {
+    if (d->last == c)
+        d->last = NULL;
     mptcp_tcb **pp = &d->bucket[tuple_hash(d, &c->local, &c->remote)];
     for (; *pp; pp = &(*pp)->hnext) {
         if (*pp == c) {

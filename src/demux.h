@@ -21,6 +21,10 @@ typedef struct mptcp_demux {
     mptcp_addr *listen; /* listener addresses (port != 0 marks a used slot) */
     uint32_t listen_cap;
     uint16_t next_port; /* where the ephemeral port search starts */
+    /* The connection that took the previous segment (a bulk transfer
+     * sends many in a row): tried before hashing; NULL, or in the table
+     * (mptcp_demux_remove forgets it). */
+    struct mptcp_tcb *last;
 } mptcp_demux;
 
 /* Buckets for |max_conns| connections (a power of two, >= max_conns). */
@@ -30,6 +34,10 @@ bool mptcp_addr_is_any(const mptcp_addr *a);
 
 struct mptcp_tcb *mptcp_demux_lookup(const mptcp_demux *d, const mptcp_addr *local,
                                       const mptcp_addr *remote);
+/* mptcp_demux_lookup for an arriving segment: the connection that took the
+ * previous one is tried first, and the one found is remembered. */
+struct mptcp_tcb *mptcp_demux_lookup_rx(mptcp_demux *d, const mptcp_addr *local,
+                                        const mptcp_addr *remote);
 void mptcp_demux_insert(mptcp_demux *d, struct mptcp_tcb *c);
 /* Removes |c| if it is in the table (no-op otherwise). */
 void mptcp_demux_remove(mptcp_demux *d, struct mptcp_tcb *c);

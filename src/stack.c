@@ -200,6 +200,15 @@ void mptcp_stack_emit(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *
     st->cb.send(st->user, src, dst, seg, len);
 }
 
+void mptcp_stack_emit_payload(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
+                              uint8_t *seg, size_t len, size_t hlen, uint32_t payload_sum)
+{
+    mptcp_tcp_csum_fill_payload(seg, len, hlen, payload_sum, src, dst);
+    st->stats.segs_out++;
+    st->stats.bytes_out += len;
+    st->cb.send(st->user, src, dst, seg, len);
+}
+
 static void deliver(mptcp_stack *st, mptcp_conn *c, mptcp_ev_type type)
 {
     mptcp_event ev;
@@ -314,7 +323,7 @@ static uint64_t enter(mptcp_stack *st, uint64_t now_us)
 
 static void leave(mptcp_stack *st)
 {
-    if (st->depth == 1) {
+    if (st->depth == 1 && (st->dirty || st->ev_head || st->grave || st->tgrave)) {
         /* Connections touched by this call take their step (scheduling,
          * path manager, close), then events go out, then the dead go. */
         for (unsigned round = 0; round < 64; round++) {

@@ -71,6 +71,12 @@ static inline const mptcp_tcp_upper_ops *mptcp_tcp_upper(const mptcp_tcb *t)
 void mptcp_stack_emit(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
                       uint8_t *seg, size_t len);
 
+/* The same for a segment whose payload (from offset |hlen|, even) is
+ * already summed into |payload_sum| (mptcp_csum_copy): the checksum reads
+ * only the header. */
+void mptcp_stack_emit_payload(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
+                              uint8_t *seg, size_t len, size_t hlen, uint32_t payload_sum);
+
 /* The TCP view of one TCB (mptcp_conn_get_stats, mptcp_subflow_get_stats). */
 void mptcp_stack_tcb_stats(const mptcp_tcb *t, mptcp_conn_stats *out);
 /* Entry-point bracket for public calls implemented outside stack.c:

@@ -44,6 +44,15 @@ int mptcp_tcp_parse_opts(const uint8_t *p, size_t len, mptcp_tcp_rx_opts *o)
 {
     o->present = o->bad = 0;
     o->sack_count = 0;
+    if (len == 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10) {
+        /* NOP NOP TS: what every segment of a connection with timestamps
+         * carries (RFC 7323 appendix A layout); the walk below would find
+         * the same. */
+        o->ts_val = mptcp_get_be32(p + 4);
+        o->ts_ecr = mptcp_get_be32(p + 8);
+        o->present = MPTCP_TCPO_TS;
+        return 0;
+    }
     size_t i = 0;
     while (i < len) {
         uint8_t kind = p[i];
@@ -857,7 +866,7 @@ static void input(mptcp_stack *st, const mptcp_addr *src, const mptcp_addr *dst,
     s.local.port = s.h.dport;
     s.remote = *src;
     s.remote.port = s.h.sport;
-    mptcp_tcb *t = mptcp_demux_lookup(&st->demux, &s.local, &s.remote);
+    mptcp_tcb *t = mptcp_demux_lookup_rx(&st->demux, &s.local, &s.remote);
     if (t != NULL) {
         bool relisten = conn_input(t, &s);
         if (!relisten) {

@@ -8,6 +8,7 @@
  * receiver SWS avoidance (section 3.8.6.2.2), RST replies (section 3.10.7.1).
  * Segments are built in the stack's scratch buffer: no allocation here.
  */
+#include "csum.h"
 #include "rack.h"
 #include "stack.h"
 #include "tcp.h"
@@ -47,6 +48,27 @@ static void put_nop2(uint8_t *o)
 {
     o[0] = OPT_NOP;
     o[1] = OPT_NOP;
+}
+
+/*
+ * mptcp_sndbuf_copy that also sums the bytes for the TCP checksum (RFC 1071
+ * partial sum from the payload's first byte, *sum): the payload is read
+ * once, not copied and then read again by the checksum.
+ */
+static uint32_t copy_payload(const mptcp_sndbuf *sb, uint32_t off, uint8_t *dst, uint32_t len,
+                             uint32_t *sum)
+{
+    if (off >= sb->len)
+        return 0;
+    uint32_t n = MPTCP_MIN(len, sb->len - off);
+    /* ring index of |off|, wrapping at cap (see buf.c) */
+    uint32_t at = off >= sb->cap - sb->head ? off - (sb->cap - sb->head) : sb->head + off;
+    uint32_t first = MPTCP_MIN(n, sb->cap - at);
+    uint32_t s = mptcp_csum_copy(0, dst, sb->data + at, first, 0);
+    if (n > first)
+        s = mptcp_csum_copy(s, dst + first, sb->data, n - first, first);
+    *sum = s;
+    return n;
 }
 
 /*
@@ -147,10 +169,9 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
         len = room;
         flags &= (uint16_t)~MPTCP_TH_FIN; /* FIN only rides on the last byte */
     }
-    if (len > 0) {
-        uint32_t off = seq - t->snd_una;
-        len = mptcp_sndbuf_copy(&t->snd, off, p + MPTCP_TCP_HDR_LEN + ol, len);
-    }
+    uint32_t psum = 0;
+    if (len > 0)
+        len = copy_payload(&t->snd, seq - t->snd_una, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
     uint32_t wnd = mptcp_tcp_rcv_window(t);
     uint16_t wfield = syn ? (uint16_t)MPTCP_MIN(wnd, 65535u)
                           : (uint16_t)MPTCP_MIN(wnd >> t->rcv_wscale, 65535u);
@@ -174,7 +195,7 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
     mptcp_put_be16(p + 18, 0);
     t->ctr.segs_out++;
     t->ctr.bytes_sent += len;
-    mptcp_stack_emit(st, &t->local, &t->remote, p, doff + len);
+    mptcp_stack_emit_payload(st, &t->local, &t->remote, p, doff + len, doff, psum);
     return len;
 }
 

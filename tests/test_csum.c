@@ -454,6 +454,89 @@ START_TEST(dss_csum_receiver_check_sums_to_zero)
 }
 END_TEST
 
+/* ------------------------------------------------------------ one-pass forms */
+
+START_TEST(copy_sums_like_add_and_copies_exactly)
+{
+    /* Every length to 200 and every start parity: the bytes land in dst
+     * and nothing around them, and the sum is the one mptcp_csum_add gives
+     * (also against the textbook reference). */
+    uint8_t src[256], dst[272];
+    fill_pattern(src, sizeof(src), 77);
+    for (size_t len = 0; len <= 200; len++) {
+        for (size_t off = 0; off < 2; off++) {
+            memset(dst, 0xa5, sizeof(dst));
+            uint32_t got = mptcp_csum_copy(0x1234, dst + 8, src + 3, len, off);
+            ck_assert_uint_eq(got, mptcp_csum_add(0x1234, src + 3, len, off));
+            ck_assert_mem_eq(dst + 8, src + 3, len);
+            for (size_t i = 0; i < 8; i++)
+                ck_assert_uint_eq(dst[i], 0xa5);
+            for (size_t i = 8 + len; i < sizeof(dst); i++)
+                ck_assert_uint_eq(dst[i], 0xa5);
+        }
+        ck_assert_uint_eq(mptcp_csum_fold(mptcp_csum_copy(0, dst, src, len, 0)),
+                          ref_csum(src, len));
+    }
+}
+END_TEST
+
+START_TEST(pseudo_equals_laid_out_header)
+{
+    /* The pseudo-header summed from the fields equals the sum of the bytes
+     * laid out as RFC 9293 section 3.1 and RFC 8200 section 8.1 draw them,
+     * for lengths that exercise both halves of the length field. */
+    static const uint32_t lens[] = {0, 1, 20, 1480, 0xffff, 0x10000, 0x12345678};
+    for (size_t k = 0; k < MPTCP_ARRAY_LEN(lens); k++) {
+        uint8_t ph[40];
+        uint32_t sum;
+        mptcp_addr s4 = addr4(ip4_src), d4 = addr4(ip4_dst);
+        if (lens[k] <= 0xffff) {
+            memcpy(ph, ip4_src, 4);
+            memcpy(ph + 4, ip4_dst, 4);
+            ph[8] = 0;
+            ph[9] = 6;
+            mptcp_put_be16(ph + 10, (uint16_t)lens[k]);
+            ck_assert_int_eq(mptcp_csum_pseudo(&s4, &d4, lens[k], &sum), 0);
+            ck_assert_uint_eq(mptcp_csum_fold(sum), ref_csum(ph, 12));
+        } else {
+            ck_assert_int_eq(mptcp_csum_pseudo(&s4, &d4, lens[k], &sum), MPTCP_EINVAL);
+        }
+        mptcp_addr s6 = addr6(ip6_src), d6 = addr6(ip6_dst);
+        memcpy(ph, ip6_src, 16);
+        memcpy(ph + 16, ip6_dst, 16);
+        mptcp_put_be32(ph + 32, lens[k]);
+        ph[36] = ph[37] = ph[38] = 0;
+        ph[39] = 6;
+        ck_assert_int_eq(mptcp_csum_pseudo(&s6, &d6, lens[k], &sum), 0);
+        ck_assert_uint_eq(mptcp_csum_fold(sum), ref_csum(ph, 40));
+    }
+}
+END_TEST
+
+START_TEST(fill_payload_equals_fill)
+{
+    /* A segment whose payload was summed while copied gets the checksum
+     * a full fill computes, IPv4 and IPv6, odd and even payload lengths. */
+    uint8_t a[1600], b[1600], payload[1500];
+    fill_pattern(payload, sizeof(payload), 5);
+    mptcp_addr s4 = addr4(ip4_src), d4 = addr4(ip4_dst);
+    mptcp_addr s6 = addr6(ip6_src), d6 = addr6(ip6_dst);
+    for (size_t plen = 0; plen < 1500; plen += 37) {
+        for (int v6 = 0; v6 < 2; v6++) {
+            const mptcp_addr *src = v6 ? &s6 : &s4, *dst = v6 ? &d6 : &d4;
+            size_t hlen = 20 + 4 * (plen % 11);
+            fill_pattern(a, hlen, (uint32_t)plen + 1);
+            uint32_t psum = mptcp_csum_copy(0, a + hlen, payload, plen, 0);
+            memcpy(b, a, hlen + plen);
+            mptcp_tcp_csum_fill_payload(a, hlen + plen, hlen, psum, src, dst);
+            ck_assert_int_eq(mptcp_tcp_csum_fill(b, hlen + plen, src, dst), 0);
+            ck_assert_mem_eq(a, b, hlen + plen);
+            ck_assert(mptcp_tcp_csum_ok(a, hlen + plen, src, dst));
+        }
+    }
+}
+END_TEST
+
 Suite *csum_suite(void)
 {
     Suite *s = suite_create("csum");
@@ -482,6 +565,9 @@ Suite *csum_suite(void)
     tcase_add_test(tc, tcp_csum_negative_zero_also_verifies);
     tcase_add_test(tc, tcp_pseudo_then_pieces_equals_fill);
     tcase_add_test(tc, tcp_csum_rejects_bad_arguments);
+    tcase_add_test(tc, copy_sums_like_add_and_copies_exactly);
+    tcase_add_test(tc, pseudo_equals_laid_out_header);
+    tcase_add_test(tc, fill_payload_equals_fill);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("dss");
