@@ -1767,8 +1767,8 @@ END_TEST
  * bandwidth-delay product, the second subflow joining as soon as the
  * connection is fully established, a 20 MB download. Steady-state goodput
  * (application bytes between 20% and 90% of the transfer) against the sum
- * of the link rates (IP bytes): the issue's target is 90%; this floor
- * (80.6% measured) catches a regression of the scheduler (ORP and
+ * of the link rates (IP bytes) must reach the issue's 90%; the test
+ * (92.9% measured) catches a regression of the scheduler (ORP and
  * penalization) or of the receive side. The start weighs much in these
  * runs, so the floor holds this one configuration, deterministic in the
  * simulator. */
@@ -1779,7 +1779,7 @@ static bool hetero_reached(void *arg)
     return f->rx.off >= *(uint64_t *)a[1] || f->closed;
 }
 
-START_TEST(goodput_bench_10ms_100ms_configuration_above_75_percent)
+START_TEST(goodput_bench_10ms_100ms_configuration_meets_the_90_percent_target)
 {
     const uint64_t down = 20000000;
     sim *s = sim_new(7, 1 * SEC);
@@ -1832,7 +1832,7 @@ START_TEST(goodput_bench_10ms_100ms_configuration_above_75_percent)
     ck_assert_msg(sim_flow_rx_ok(f, down) && f->eof, "download incomplete or altered");
     ck_assert_uint_gt(t1, t0);
     double mbit = (double)(b1 - b0) * 8 / (double)(t1 - t0);
-    ck_assert_msg(mbit >= 0.75 * 40, "aggregate %.2f Mbit/s = %.1f%% of 40 Mbit/s", mbit,
+    ck_assert_msg(mbit >= 0.90 * 40, "aggregate %.2f Mbit/s = %.1f%% of 40 Mbit/s", mbit,
                   mbit / 40 * 100);
     sim_free(s);
 }
@@ -1892,7 +1892,7 @@ Suite *scn_mptcp_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, goodput_two_equal_paths_near_the_sum);
     tcase_add_test(tc, goodput_10ms_and_100ms_paths_with_2_bdp_buffer);
-    tcase_add_test(tc, goodput_bench_10ms_100ms_configuration_above_75_percent);
+    tcase_add_test(tc, goodput_bench_10ms_100ms_configuration_meets_the_90_percent_target);
     suite_add_tcase(s, tc);
 #ifdef SCN_MPTCP_DRAFTS
     tc = tcase_create("drafts");
