@@ -568,7 +568,8 @@ c21() {
     all_used; lib_joined 1
     need "library subflows not all IPv6" eq "$(awk 'index($4, "[") != 1' "$d/lib.subflows" | wc -l)" 0
 }
-defaults; R_LABEL="IPv6, lib MP_JOIN"; R_ROLE=client; R_DIR=up; R_KADDR=$MP_KERN1_6
+# (Big: at 20 MB a fast run could end before the join took data.)
+defaults; R_LABEL="IPv6, lib MP_JOIN"; R_ROLE=client; R_DIR=up; R_KADDR=$MP_KERN1_6; R_SIZE=big
 R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2_6/64,subflow"; R_LOPTS="--limits 2 0"; R_CHECK=c21; run_row
 
 # 22. IPv6: the kernel as client joins from its second IPv6 address.
@@ -596,7 +597,7 @@ R_CHECK=c23; run_row
 # 24. Coupled congestion control (--coupled-cc lia) on the library's
 # subflows: the transfer and the kernel's view are as with uncoupled ones.
 c24() { all_used; lib_joined 1; }
-defaults; R_LABEL="lib LIA coupled cc, 2 sf"; R_ROLE=client; R_DIR=up
+defaults; R_LABEL="lib LIA coupled cc, 2 sf"; R_ROLE=client; R_DIR=up; R_SIZE=big
 R_A2="$MP_LIB2/24,subflow"; R_LOPTS="--limits 2 0 --coupled-cc lia"; R_CHECK=c24; run_row
 
 T1=$(date +%s)
