@@ -374,7 +374,7 @@ c4() {
     all_used; kernel_joined 3
     need "kernel AddAddr (rx) +$(mp_ctr "$nd" AddAddr)" ge "$(mp_ctr "$nd" AddAddr)" 1
 }
-defaults; R_LABEL="4 sf fullmesh, lib ADD_ADDR"; R_ROLE=server; R_DIR=up
+defaults; R_LABEL="4 sf fullmesh, lib ADD_ADDR"; R_ROLE=server; R_DIR=up; R_SIZE=big
 R_KLIM="3 1"; R_KEP="$MP_KERN1,$MP_DEV1,subflow,fullmesh $MP_KERN2,$MP_DEV2,subflow,fullmesh"
 R_A2="$MP_LIB2/24,signal"; R_LOPTS="--limits 3 0"; R_NSF=4; R_CHECK=c4; run_row
 
@@ -395,7 +395,7 @@ c6() {
     need "kernel MPTCP_INFO add_addr_accepted $(mp_get "$d/kernel.log" add_addr_accepted)" \
         ge "$(mp_get "$d/kernel.log" add_addr_accepted)" 1
 }
-defaults; R_LABEL="lib ADD_ADDR -> kernel joins"; R_ROLE=server; R_DIR=up; R_KLIM="2 1"
+defaults; R_LABEL="lib ADD_ADDR -> kernel joins"; R_ROLE=server; R_DIR=up; R_KLIM="2 1"; R_SIZE=big
 R_A2="$MP_LIB2/24,signal"; R_CHECK=c6; run_row
 
 # 7. DSS checksum required by the kernel (sysctl), the library as client.
@@ -409,7 +409,7 @@ R_A2="$MP_LIB2/24,subflow"; R_CHECK=c7; run_row
 
 # 8. DSS checksum required by the library (--checksum), the library as server.
 c8() { all_used; kernel_joined 1; ck; }
-defaults; R_LABEL="checksum (lib --checksum), kernel joins"; R_ROLE=server; R_DIR=up
+defaults; R_LABEL="checksum (lib --checksum), kernel joins"; R_ROLE=server; R_DIR=up; R_SIZE=big
 R_KEP="$MP_KERN2,$MP_DEV2,subflow"; R_LOPTS="--checksum"; R_CHECK=c8; run_row
 
 # 9. 2% loss both ways on the second path.
@@ -546,7 +546,7 @@ c19() {
     need "a library join went to the kernel's initial address" eq "$(joins_to "$MP_KERN1:")" 0
     need "no library join to the announced address" ge "$(joins_to "$MP_KERN2:")" 1
 }
-defaults; R_LABEL="kernel C flag + ADD_ADDR, lib joins it"; R_ROLE=client; R_DIR=up
+defaults; R_LABEL="kernel C flag + ADD_ADDR, lib joins it"; R_ROLE=client; R_DIR=up; R_SIZE=big
 R_JOIN0=0; R_KEP="$MP_KERN2,$MP_DEV2,signal"; R_A2="$MP_LIB2/24,subflow"
 R_LOPTS="--limits 2 0 --checksum"; R_CHECK=c19; run_row
 
@@ -559,7 +559,7 @@ c20() {
     need "a kernel join reached the library's initial address" eq "$(joins_from "$MP_LIB1:")" 0
     need "no kernel join to the announced address" ge "$(joins_from "$MP_LIB2:")" 1
 }
-defaults; R_LABEL="lib C flag + ADD_ADDR, kernel joins it"; R_ROLE=server; R_DIR=up
+defaults; R_LABEL="lib C flag + ADD_ADDR, kernel joins it"; R_ROLE=server; R_DIR=up; R_SIZE=big
 R_KEP="$MP_KERN2,$MP_DEV2,subflow"; R_A2="$MP_LIB2/24,signal"; R_LOPTS="--deny-join-id0 --checksum"
 R_CHECK=c20; run_row
 
@@ -578,7 +578,7 @@ c22() {
     all_used; kernel_joined 1
     need "library subflows not all IPv6" eq "$(awk 'index($4, "[") != 1' "$d/lib.subflows" | wc -l)" 0
 }
-defaults; R_LABEL="IPv6, kernel MP_JOIN"; R_ROLE=server; R_DIR=up; R_LADDR=$MP_LIB1_6
+defaults; R_LABEL="IPv6, kernel MP_JOIN"; R_ROLE=server; R_DIR=up; R_LADDR=$MP_LIB1_6; R_SIZE=big
 R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2_6/64"; R_KEP="$MP_KERN2_6,$MP_DEV2,subflow"
 R_LOPTS="--checksum"; R_CHECK=c22; run_row
 
@@ -589,7 +589,7 @@ c23() {
     need "kernel AddAddrTx +$(mp_ctr "$nd" AddAddrTx)" ge "$(mp_ctr "$nd" AddAddrTx)" 1
     need "no IPv4 library join to the announced address" ge "$(joins_to "$MP_KERN2:")" 1
 }
-defaults; R_LABEL="IPv6 conn, kernel ADD_ADDR IPv4"; R_ROLE=client; R_DIR=up
+defaults; R_LABEL="IPv6 conn, kernel ADD_ADDR IPv4"; R_ROLE=client; R_DIR=up; R_SIZE=big
 R_KADDR=$MP_KERN1_6; R_KEP="$MP_KERN2,$MP_DEV2,signal"
 R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2/24,subflow,fullmesh"; R_LOPTS="--limits 2 1"
 R_CHECK=c23; run_row
