@@ -334,6 +334,21 @@ static bool can_send_state(uint8_t state)
            state == MPTCP_TCP_LAST_ACK;
 }
 
+/* True when the |len| bytes at snd_nxt end an MPTCP mapping whose earlier
+ * bytes already went out (the byte before snd_nxt is in the same mapping):
+ * the connection gave them to this subflow and the other subflows send the
+ * data after them, so holding them here for an ACK leaves a data-level hole
+ * at the receiver for a round trip (RFC 8684 3.3.1; Linux's Nagle test,
+ * Minshall's variant, would not hold it either; docs/conformance.md, the
+ * row 19 stall). The query only reads a mapping that a segment carried. */
+static bool mapping_tail(mptcp_tcb *t, uint32_t len)
+{
+    const mptcp_tcp_upper_ops *u = mptcp_tcp_upper(t);
+    if (!(t->flags & MPTCP_TF_SUBFLOW) || u == NULL || u->seg_room == NULL)
+        return false;
+    return u->seg_room(t->conn, t, t->snd_nxt - 1u) == len + 1u;
+}
+
 /* Sends new data at snd_nxt if the windows and SWS avoidance allow. Returns
  * the bytes sent (0: nothing to do now). */
 static uint32_t send_new(mptcp_tcb *t, uint32_t usable, uint64_t now)
@@ -354,7 +369,7 @@ static uint32_t send_new(mptcp_tcb *t, uint32_t usable, uint64_t now)
         bool all = len == avail;
         bool idle = t->snd_nxt == t->snd_una;
         bool fin = all && (t->flags & MPTCP_TF_FIN_PENDING);
-        if (!((all && idle) || fin || len >= t->max_snd_wnd / 2))
+        if (!((all && (idle || mapping_tail(t, len))) || fin || len >= t->max_snd_wnd / 2))
             return 0;
     }
     bool rexmit = mptcp_seq_lt(t->snd_nxt, t->snd_max);

@@ -1761,6 +1761,124 @@ START_TEST(first_bytes_stay_on_the_initial_subflow_until_a_data_ack)
 }
 END_TEST
 
+/*
+ * Interop row 19 (Linux 6.18 server, docs/conformance.md "Data-level hole
+ * behind a held tail"): the library sent a mapping of 14864 bytes on its
+ * join as ten 1424-byte segments and a 624-byte tail; the tail was the end
+ * of that subflow's send queue with data in flight, so sender SWS avoidance
+ * (Nagle) held it for a round trip while the initial subflow filled the
+ * rest of the peer's 80 KB data-level window. The kernel queued all of that
+ * out of order, charged it to its receive buffer and, once over it, never
+ * took the missing 624 bytes in when they came (mptcp_data_ready returns
+ * early): the connection stalled for good with every subflow byte
+ * acknowledged. A box on each path watches the server's mappings: a
+ * mapping sent in several segments whose short last segment passes only
+ * after the client's ACK covered everything sent of it before was held.
+ */
+typedef struct tail_ctx {
+    bool have_isn;
+    uint32_t isn;         /* the server's ISN on this path */
+    bool open;            /* a mapping whose last segment has not passed */
+    uint64_t dsn;
+    uint32_t ssn, dlen;   /* the open mapping (ssn relative to the ISN) */
+    uint32_t sent_end;    /* subflow offset after the last segment of it seen */
+    uint32_t seg_max;     /* its largest segment so far */
+    bool head_acked;      /* an ACK covered sent_end before more of it passed */
+    unsigned multi, held; /* multi-segment mappings seen, tails held */
+    uint32_t held_ssn, held_dlen, held_tail; /* the first held tail */
+} tail_ctx;
+
+static bool tail_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    (void)s;
+    tail_ctx *t = ctx;
+    if (!sim_seg_valid(p->data, p->len))
+        return true;
+    sim_tcp h;
+    sim_seg_get(p->data, &h);
+    if (dir == SIM_B2A && (h.flags & MPTCP_TH_SYN)) {
+        t->have_isn = true;
+        t->isn = h.seq;
+        t->open = false;
+        return true;
+    }
+    if (!t->have_isn)
+        return true;
+    if (dir == SIM_A2B) {
+        if (t->open && (h.flags & MPTCP_TH_ACK) && h.ack - t->isn == t->sent_end)
+            t->head_acked = true;
+        return true;
+    }
+    uint32_t plen = (uint32_t)sim_seg_payload_len(p->data, p->len);
+    mptcp_opt o;
+    if (plen == 0 || !pkt_find_form(p, MPTCP_OPT_DSS, &o) || !o.u.dss.has_map ||
+        o.u.dss.data_len == 0)
+        return true;
+    uint32_t dlen = (uint32_t)o.u.dss.data_len - (o.u.dss.fin ? 1u : 0u);
+    uint32_t rel = h.seq - t->isn;
+    if (!t->open || o.u.dss.dsn != t->dsn || o.u.dss.ssn != t->ssn || dlen != t->dlen) {
+        t->open = true;
+        t->dsn = o.u.dss.dsn;
+        t->ssn = o.u.dss.ssn;
+        t->dlen = dlen;
+        t->head_acked = false;
+        t->seg_max = 0;
+    }
+    if (rel + plen != t->ssn + t->dlen) {
+        t->sent_end = rel + plen; /* more of it to come */
+        t->head_acked = false;
+        t->seg_max = plen > t->seg_max ? plen : t->seg_max;
+        return true;
+    }
+    if (rel != t->ssn) {
+        t->multi++;
+        /* (a full-size last segment may wait for the congestion window) */
+        if (t->head_acked && plen < t->seg_max && t->held++ == 0) {
+            t->held_ssn = t->ssn;
+            t->held_dlen = t->dlen;
+            t->held_tail = plen;
+        }
+    }
+    t->open = false;
+    return true;
+}
+
+/* Two equal paths, a 2 MB download: mappings are cut into 1424-byte
+ * segments (a DSS option beside the timestamps) and a short tail, which
+ * leaves with the rest of its mapping, never a round trip later (the old
+ * code held the 806-byte tail of a 5078-byte mapping on path 0). */
+START_TEST(a_mapping_tail_is_not_held_behind_its_own_head)
+{
+    tail_ctx tc[2];
+    memset(tc, 0, sizeof(tc));
+    sim_mbox_cfg mb[2];
+    memset(mb, 0, sizeof(mb));
+    mscn x;
+    mscn_opts o = {.seed = 67, .n = 2};
+    for (int i = 0; i < 2; i++) {
+        mb[i].hook = tail_hook;
+        mb[i].hook_ctx = &tc[i];
+        o.p[i].mbox = &mb[i];
+    }
+    mscn_init(&x, &o);
+    uint64_t down = 2000000;
+    mscn_start(&x, 0, down);
+    mscn_open_all(&x);
+    ck_assert_msg(mscn_run(&x, 60 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, 0, down);
+    check_normal_close(&x);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_ge(tc[i].multi, 2);
+        ck_assert_msg(tc[i].held == 0,
+                      "path %d: %u of %u mapping tails held for an ACK (first: ssn %u len %u, "
+                      "tail %u B)",
+                      i, tc[i].held, tc[i].multi, tc[i].held_ssn, tc[i].held_dlen,
+                      tc[i].held_tail);
+    }
+    mscn_finish(&x);
+}
+END_TEST
+
 /* The configuration `make bench` measures (tests/bench/bench.c gp_run): one
  * server address reached over a 20 Mbit/s 10 ms path (queue 50 packets) and
  * a 20 Mbit/s 100 ms path (queue 250), receive buffer twice the larger
@@ -1887,6 +2005,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, data_level_zero_window_is_probed_after_a_lost_window_update);
     tcase_add_test(tc, add_addr_echo_without_dss_is_no_reason_to_fall_back);
     tcase_add_test(tc, first_bytes_stay_on_the_initial_subflow_until_a_data_ack);
+    tcase_add_test(tc, a_mapping_tail_is_not_held_behind_its_own_head);
     suite_add_tcase(s, tc);
     tc = tcase_create("goodput");
     tcase_set_timeout(tc, 300);
