@@ -335,16 +335,22 @@ static bool can_send_state(uint8_t state)
 }
 
 /* True when the |len| bytes at snd_nxt end an MPTCP mapping whose earlier
- * bytes already went out (the byte before snd_nxt is in the same mapping):
- * the connection gave them to this subflow and the other subflows send the
- * data after them, so holding them here for an ACK leaves a data-level hole
- * at the receiver for a round trip (RFC 8684 3.3.1; Linux's Nagle test,
- * Minshall's variant, would not hold it either; docs/conformance.md, the
- * row 19 stall). The query only reads a mapping that a segment carried. */
+ * bytes already went out (the byte before snd_nxt is in the same mapping)
+ * on a path shorter than the delayed-ACK timeout. The connection gave these
+ * bytes to this subflow and the other subflows send the data after them;
+ * held for an ACK, they leave a data-level hole at the receiver, and on
+ * such a path the wait is the peer's delayed ACK of the mapping's last full
+ * segment (the Nagle/delayed-ACK interaction, RFC 1122 4.2.3.4; Linux's
+ * Minshall variant would not hold them), many round trips in which the
+ * other subflows can fill the peer's window beyond the hole (Linux 6.18
+ * then stalls for good: docs/conformance.md, bug I). On longer paths the
+ * hold costs about one round trip, as for TCP. The query only reads a
+ * mapping that a segment already carried. */
 static bool mapping_tail(mptcp_tcb *t, uint32_t len)
 {
     const mptcp_tcp_upper_ops *u = mptcp_tcp_upper(t);
-    if (!(t->flags & MPTCP_TF_SUBFLOW) || u == NULL || u->seg_room == NULL)
+    if (!(t->flags & MPTCP_TF_SUBFLOW) || u == NULL || u->seg_room == NULL ||
+        t->srtt_us >= t->st->cfg.delack_us)
         return false;
     return u->seg_room(t->conn, t, t->snd_nxt - 1u) == len + 1u;
 }
