@@ -553,7 +553,8 @@ joins_from() { awk -v a="$1" '$1 != 0 && index($4, a) == 1' "$d/lib.subflows" | 
 # 19. The C flag from the kernel (allow_join_initial_addr_port=0) with a
 # signal endpoint: the library, with a subflow endpoint and the default
 # limit of 0 accepted ADD_ADDRs, joins the announced address only.
-# (With --checksum: without it, one first attempt in two stalled on bug A.)
+# (No --checksum since bug A's fix; its stall in 1 of 8 runs was bug I,
+# fixed: docs/conformance.md.)
 c19() {
     all_used; lib_joined 1
     need "kernel AddAddrTx +$(mp_ctr "$nd" AddAddrTx)" ge "$(mp_ctr "$nd" AddAddrTx)" 1
@@ -566,7 +567,7 @@ R_LOPTS="--limits 2 0"; R_CHECK=c19; run_row
 
 # 20. The C flag from the library (--deny-join-id0) with a signal endpoint:
 # the kernel (subflow endpoint, default limits) joins the announced address.
-# (With --checksum, as row 8: without it this topology hits bug A.)
+# (No --checksum since bug A's fix: docs/conformance.md.)
 c20() {
     all_used; kernel_joined 1
     need "kernel AddAddr (rx) +$(mp_ctr "$nd" AddAddr)" ge "$(mp_ctr "$nd" AddAddr)" 1
@@ -587,7 +588,7 @@ defaults; R_LABEL="IPv6, lib MP_JOIN"; R_ROLE=client; R_DIR=up; R_KADDR=$MP_KERN
 R_A1="$MP_LIB1_6/64"; R_A2="$MP_LIB2_6/64,subflow"; R_LOPTS="--limits 2 0"; R_CHECK=c21; run_row
 
 # 22. IPv6: the kernel as client joins from its second IPv6 address.
-# (With --checksum, as row 8: without it this topology hits bug A.)
+# (No --checksum since bug A's fix: docs/conformance.md.)
 c22() {
     all_used; kernel_joined 1
     need "library subflows not all IPv6" eq "$(awk 'index($4, "[") != 1' "$d/lib.subflows" | wc -l)" 0
