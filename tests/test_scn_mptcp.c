@@ -1886,7 +1886,7 @@ END_TEST
  * connection is fully established, a 20 MB download. Steady-state goodput
  * (application bytes between 20% and 90% of the transfer) against the sum
  * of the link rates (IP bytes) must reach the issue's 90%; the test
- * (92.9% measured) catches a regression of the scheduler (ORP and
+ * (91.5% measured) catches a regression of the scheduler (ORP and
  * penalization) or of the receive side. The start weighs much in these
  * runs, so the floor holds this one configuration, deterministic in the
  * simulator. */
