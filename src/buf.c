@@ -67,6 +67,26 @@ uint32_t mptcp_sndbuf_copy(const mptcp_sndbuf *sb, uint32_t off, uint8_t *dst, u
     return n;
 }
 
+uint32_t mptcp_sndbuf_append_from(mptcp_sndbuf *sb, const mptcp_sndbuf *from, uint32_t off,
+                                  uint32_t len)
+{
+    if (off >= from->len)
+        return 0;
+    uint32_t n = MPTCP_MIN(MPTCP_MIN(len, from->len - off), sb->cap - sb->len);
+    uint32_t at = ring_add(sb->head, sb->len, sb->cap);
+    uint32_t src = ring_add(from->head, off, from->cap);
+    for (uint32_t done = 0; done < n;) {
+        /* Both rings may wrap: copy up to the nearer wrap point. */
+        uint32_t k = MPTCP_MIN(n - done, MPTCP_MIN(sb->cap - at, from->cap - src));
+        memcpy(sb->data + at, from->data + src, k);
+        at = ring_add(at, k, sb->cap);
+        src = ring_add(src, k, from->cap);
+        done += k;
+    }
+    sb->len += n;
+    return n;
+}
+
 void mptcp_sndbuf_consume(mptcp_sndbuf *sb, uint32_t n)
 {
     MPTCP_ASSERT(n <= sb->len);
@@ -226,6 +246,16 @@ int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, const mptcp_mem *m, uint32_t off,
      * triggered this ACK, even when it only repeated bytes already held. */
     rb->recent = (uint8_t)first;
     return 0;
+}
+
+uint32_t mptcp_rcvbuf_span(const mptcp_rcvbuf *rb, uint32_t off, uint32_t len,
+                           const uint8_t **p)
+{
+    if (off >= rb->len)
+        return 0;
+    uint32_t at = ring_add(rb->head, off, rb->cap);
+    *p = rb->data + at;
+    return MPTCP_MIN(MPTCP_MIN(len, rb->len - off), rb->cap - at);
 }
 
 uint32_t mptcp_rcvbuf_read(mptcp_rcvbuf *rb, uint8_t *dst, uint32_t len)

@@ -30,6 +30,11 @@ uint32_t mptcp_sndbuf_append(mptcp_sndbuf *sb, const uint8_t *src, uint32_t len)
 /* Copies |len| bytes starting at |off| into |dst|; returns bytes copied
  * (fewer when the buffer ends first). */
 uint32_t mptcp_sndbuf_copy(const mptcp_sndbuf *sb, uint32_t off, uint8_t *dst, uint32_t len);
+/* Appends up to |len| bytes that |from| holds at offset |off|, ring to ring
+ * (no bounce buffer); returns the number taken (fewer when |sb| fills or
+ * |from| ends first). */
+uint32_t mptcp_sndbuf_append_from(mptcp_sndbuf *sb, const mptcp_sndbuf *from, uint32_t off,
+                                  uint32_t len);
 /* Drops the |n| oldest bytes (they were acknowledged). n <= len. */
 void mptcp_sndbuf_consume(mptcp_sndbuf *sb, uint32_t n);
 static inline uint32_t mptcp_sndbuf_free(const mptcp_sndbuf *sb) { return sb->cap - sb->len; }
@@ -95,6 +100,11 @@ int32_t mptcp_rcvbuf_write(mptcp_rcvbuf *rb, const mptcp_mem *m, uint32_t off,
  * (RFC 2883: a duplicate to report in a D-SACK block). */
 bool mptcp_rcvbuf_held(const mptcp_rcvbuf *rb, uint32_t off, uint32_t len, uint32_t *s,
                        uint32_t *e);
+/* The in-order bytes from unread offset |off| (off < len) up to the ring's
+ * wrap point, at most |len|: *p gets their address, the count is returned
+ * (0 when off >= the bytes held). Lets a caller move bytes ring to ring. */
+uint32_t mptcp_rcvbuf_span(const mptcp_rcvbuf *rb, uint32_t off, uint32_t len,
+                           const uint8_t **p);
 /* Copies up to |len| in-order bytes out and frees their space. */
 uint32_t mptcp_rcvbuf_read(mptcp_rcvbuf *rb, uint8_t *dst, uint32_t len);
 /* Out-of-order ranges for SACK: the most recent first, then the others in

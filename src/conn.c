@@ -849,13 +849,25 @@ static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t
         want = MPTCP_MIN(want, mptcp_sndbuf_free(&t->snd));
         if (want == 0)
             break;
-        uint32_t n = mptcp_sndbuf_copy(&c->mp->snd, off, buf, want);
-        if (n == 0)
-            break;
         uint32_t seq = t->snd_una + t->snd.len;
-        if (!(c->flags & MPTCP_CF_FALLBACK) && mptcp_map_tx_add(&sf->tx, dsn + done, seq, n, buf) < 0)
-            break; /* (after fallback there are no mappings to keep) */
-        mptcp_sndbuf_append(&t->snd, buf, n);
+        uint32_t n;
+        if (sf->tx.csum) {
+            /* the mapping's checksum reads the payload: through |buf| */
+            n = mptcp_sndbuf_copy(&c->mp->snd, off, buf, want);
+            if (n == 0)
+                break;
+            if (!(c->flags & MPTCP_CF_FALLBACK) && mptcp_map_tx_add(&sf->tx, dsn + done, seq, n, buf) < 0)
+                break; /* (after fallback there are no mappings to keep) */
+            mptcp_sndbuf_append(&t->snd, buf, n);
+        } else {
+            /* Without checksums the bytes go ring to ring, one copy. */
+            n = MPTCP_MIN(want, c->mp->snd.len > off ? c->mp->snd.len - off : 0);
+            if (n == 0)
+                break;
+            if (!(c->flags & MPTCP_CF_FALLBACK) && mptcp_map_tx_add(&sf->tx, dsn + done, seq, n, NULL) < 0)
+                break;
+            mptcp_sndbuf_append_from(&t->snd, &c->mp->snd, off, n);
+        }
         done += n;
     }
     return done;
@@ -1221,10 +1233,28 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
         if (a == MPTCP_DSN_BEYOND)
             c->mp->mst.rcv_dropped += n;
         if (a == MPTCP_DSN_IN) {
-            ring_peek(&t->rcv, skip, buf, take);
-            int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, &c->st->mem,
-                                             (uint32_t)(p.dsn + skip - c->mp->rcv_nxt), buf,
-                                             take);
+            /* Ring to ring, one write per contiguous run of the subflow
+             * ring (two at its wrap point). Only the first can fail (no
+             * range): the second continues what the first stored. */
+            int32_t adv = 0;
+            for (uint32_t done = 0; done < take;) {
+                const uint8_t *src;
+                uint32_t k = mptcp_rcvbuf_span(&t->rcv, skip + done, take - done, &src);
+                int32_t w = k == 0 ? MPTCP_RCVBUF_NO_RANGE
+                                   : mptcp_rcvbuf_write(&c->mp->rcv, &c->st->mem,
+                                                        (uint32_t)(p.dsn + skip + done -
+                                                                   (c->mp->rcv_nxt + (uint32_t)adv)),
+                                                        src, k);
+                if (w < 0) {
+                    if (done == 0)
+                        adv = w;
+                    else
+                        take = done; /* the rest stays in the subflow */
+                    break;
+                }
+                adv += w;
+                done += k;
+            }
             if (adv < 0) {
                 c->mp->mst.rcv_ooo_full++;
                 sf->rx_wait = true;

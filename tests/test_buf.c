@@ -203,6 +203,53 @@ START_TEST(sndbuf_zero_capacity)
 }
 END_TEST
 
+/* Ring to ring (the subflow's send ring filled from the connection's):
+ * both rings wrap, at different points, and either can limit the count. */
+START_TEST(sndbuf_append_from_ring_to_ring_model)
+{
+    uint8_t mem_a[97], mem_b[61], tmp[300];
+    mptcp_sndbuf a, b;
+    mptcp_sndbuf_init(&a, mem_a, sizeof mem_a);
+    mptcp_sndbuf_init(&b, mem_b, sizeof mem_b);
+    uint64_t rs = 0x5eed0002u;
+    uint32_t a_una = 0, a_nxt = 0; /* stream positions held by a */
+    uint32_t b_una = 0, b_nxt = 0; /* positions held by b (a's stream, b_una.. in order) */
+    uint32_t wraps = 0;
+    for (int it = 0; it < 20000; it++) {
+        uint32_t n = rng_below(&rs, 80);
+        fill_stream(tmp, a_nxt, n);
+        a_nxt += mptcp_sndbuf_append(&a, tmp, n);
+        /* b takes the next bytes of a's stream from where it stopped */
+        uint32_t off = b_nxt - a_una, want = rng_below(&rs, 90);
+        uint32_t held = a_nxt - a_una;
+        uint32_t b_free = mptcp_sndbuf_free(&b);
+        uint32_t exp = off >= held ? 0 : want < held - off ? want : held - off;
+        exp = exp < b_free ? exp : b_free;
+        uint32_t at = (b.head + b.len) % sizeof mem_b, from = (a.head + off) % sizeof mem_a;
+        wraps += exp > 0 && (at + exp > sizeof mem_b || from + exp > sizeof mem_a);
+        REQ_EQ(mptcp_sndbuf_append_from(&b, &a, off, want), exp);
+        b_nxt += exp;
+        REQ_EQ(mptcp_sndbuf_copy(&b, 0, tmp, b.len), b_nxt - b_una);
+        for (uint32_t i = 0; i < b.len; i++)
+            REQ_EQ(tmp[i], stream_byte(b_una + i));
+        /* acknowledgments: b first (its bytes), a never past b's start */
+        uint32_t k = rng_below(&rs, b.len + 1);
+        mptcp_sndbuf_consume(&b, k);
+        b_una += k;
+        k = rng_below(&rs, b_una - a_una + 1);
+        mptcp_sndbuf_consume(&a, k);
+        a_una += k;
+    }
+    ck_assert_uint_gt(b_nxt, 50000);
+    ck_assert_uint_gt(wraps, 100);
+    /* nothing beyond the source's end; an empty destination takes nothing */
+    ck_assert_uint_eq(mptcp_sndbuf_append_from(&b, &a, a.len, 10), 0);
+    mptcp_sndbuf z;
+    mptcp_sndbuf_init(&z, NULL, 0);
+    ck_assert_uint_eq(mptcp_sndbuf_append_from(&z, &a, 0, 10), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ rcvbuf table */
 
 START_TEST(rcvbuf_in_order_write_and_read)
@@ -477,6 +524,32 @@ START_TEST(rcvbuf_wraps_around_ring_end)
 }
 END_TEST
 
+/* mptcp_rcvbuf_span: the readable bytes up to the ring's wrap point, in
+ * place (the MPTCP receive pump writes them to the data-level ring). */
+START_TEST(rcvbuf_span_stops_at_the_wrap_point)
+{
+    uint8_t mem[50];
+    mptcp_rcvbuf rb;
+    const uint8_t *p = NULL;
+    mptcp_rcvbuf_init(&rb, mem, sizeof mem);
+    ck_assert_uint_eq(mptcp_rcvbuf_span(&rb, 0, 10, &p), 0); /* nothing held */
+    ck_assert_int_eq(write_stream(&rb, 0, 0, 40), 40);
+    ck_assert_uint_eq(read_check(&rb, 0), 40); /* head at 40 */
+    ck_assert_int_eq(write_stream(&rb, 40, 40, 30), 30); /* indexes 40..49, 0..19 */
+    ck_assert_uint_eq(mptcp_rcvbuf_span(&rb, 0, 100, &p), 10);
+    ck_assert_ptr_eq(p, mem + 40);
+    ck_assert_uint_eq(mptcp_rcvbuf_span(&rb, 3, 4, &p), 4);
+    ck_assert_ptr_eq(p, mem + 43);
+    ck_assert_uint_eq(mptcp_rcvbuf_span(&rb, 10, 100, &p), 20);
+    ck_assert_ptr_eq(p, mem);
+    ck_assert_uint_eq(p[0], stream_byte(50));
+    ck_assert_uint_eq(mptcp_rcvbuf_span(&rb, 25, 100, &p), 5);
+    ck_assert_uint_eq(p[4], stream_byte(69));
+    ck_assert_uint_eq(mptcp_rcvbuf_span(&rb, 30, 1, &p), 0); /* past the in-order end */
+    ck_assert_uint_eq(rb.len, 30); /* nothing consumed */
+}
+END_TEST
+
 START_TEST(rcvbuf_range_table_only_while_out_of_order)
 {
     uint8_t mem[200];
@@ -686,6 +759,7 @@ Suite *buf_suite(void)
     tcase_add_test(tc, sndbuf_append_copy_consume_wraps);
     tcase_add_test(tc, sndbuf_random_model);
     tcase_add_test(tc, sndbuf_zero_capacity);
+    tcase_add_test(tc, sndbuf_append_from_ring_to_ring_model);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rcvbuf");
@@ -702,6 +776,7 @@ Suite *buf_suite(void)
     tcase_add_test(tc, rcvbuf_sack_order_most_recent_first);
     tcase_add_test(tc, rcvbuf_recent_survives_in_order_advance);
     tcase_add_test(tc, rcvbuf_wraps_around_ring_end);
+    tcase_add_test(tc, rcvbuf_span_stops_at_the_wrap_point);
     tcase_add_test(tc, rcvbuf_zero_capacity);
     tcase_add_test(tc, rcvbuf_range_table_only_while_out_of_order);
     tcase_add_test(tc, rcvbuf_no_memory_stores_nothing);
