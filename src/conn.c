@@ -1939,7 +1939,10 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
             sf->reinjected = false;
         }
     }
-    pm_step(c, kick, now_us);
+    /* (pm_step's own test, here: most steps are data-only and the call
+     * alone, with pm_step's large frame, cost as much as the test) */
+    if (kick || !c->mp->pm.established || c->mp->pm_deadline <= now_us)
+        pm_step(c, kick, now_us);
     conn_push(c, now_us);
     data_rtx(c, now_us);
     window_probe(c, now_us);

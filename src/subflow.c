@@ -86,8 +86,9 @@ void mptcp_subflow_queue_rm(mptcp_conn *c, const mptcp_opt_rm_addr *rm)
 
 static size_t put(uint8_t *dst, size_t cap, size_t *used, const mptcp_opt *o)
 {
-    size_t need = mptcp_opt_len(o);
-    if (need == 0 || *used + need > cap)
+    /* mptcp_opt_write sizes the option itself: nothing written (0) when it
+     * is invalid or does not fit in what is left. */
+    if (*used >= cap)
         return 0;
     mptcp_ssize n = mptcp_opt_write(dst + *used, cap - *used, o);
     if (n <= 0)
