@@ -303,6 +303,8 @@ mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
         sf->c = c;
         sf->t = t;
         sf->role = role;
+        if (i >= c->mp->sf_hi)
+            c->mp->sf_hi = (uint8_t)(i + 1);
         sf->id = c->mp->next_sf_id++;
         t->conn = c;
         t->flags |= MPTCP_TF_OWNED;
@@ -315,7 +317,7 @@ mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
 
 mptcp_subflow *mptcp_conn_sf_by_id(mptcp_conn *c, int id)
 {
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+    for (size_t i = 0; i < c->mp->sf_hi; i++)
         if (c->mp->sf[i].role != MPTCP_SF_FREE && c->mp->sf[i].id == id)
             return &c->mp->sf[i];
     return NULL;
@@ -875,7 +877,7 @@ static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t
 
 static int holder_of(const mptcp_conn *c, uint64_t dsn, uint32_t *len)
 {
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+    for (size_t i = 0; i < c->mp->sf_hi; i++) {
         const mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
             continue;
@@ -904,7 +906,7 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
      * initial subflow alone, while it can carry them (RFC 8684 3.3.4). */
     bool mpc_only = false;
     if (!c->mp->peer_wnd_known)
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        for (size_t i = 0; i < c->mp->sf_hi; i++)
             if (c->mp->sf[i].role == MPTCP_SF_MPC && sf_can_send(&c->mp->sf[i]))
                 mpc_only = true;
     for (unsigned guard = 0; guard < 64; guard++) {
@@ -914,7 +916,7 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
             break;
         mptcp_sched_sf v[MPTCP_MAX_SUBFLOWS];
         size_t n = 0;
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        for (size_t i = 0; i < c->mp->sf_hi; i++) {
             mptcp_subflow *sf = &c->mp->sf[i];
             if (sf->role == MPTCP_SF_FREE || sf->t == NULL)
                 continue;
@@ -978,7 +980,7 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
         c->mp->snd_nxt += moved;
         c->mp->mst.bytes_sent += moved;
     }
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+    for (size_t i = 0; i < c->mp->sf_hi; i++)
         if (touched[i] && c->mp->sf[i].t) {
             mptcp_tcp_output(c->mp->sf[i].t, now_us);
             mptcp_tcp_touch(c->mp->sf[i].t); /* its timers may have moved */
@@ -1290,7 +1292,7 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
      * needed a new out-of-order range (table full) may fit now. */
     for (size_t pass = 0; pass < MPTCP_MAX_SUBFLOWS; pass++) {
         bool more = false;
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS && (c->flags & MPTCP_CF_MP); i++) {
+        for (size_t i = 0; i < c->mp->sf_hi && (c->flags & MPTCP_CF_MP); i++) {
             mptcp_subflow *o = &c->mp->sf[i];
             if (o != sf && o->role != MPTCP_SF_FREE && o->t && o->t->rcv.len > 0)
                 more |= rx_pump_one(o, now_us);
@@ -1323,7 +1325,7 @@ void mptcp_conn_fastclosed(mptcp_conn *c, bool on_rst, uint64_t now_us)
 static uint32_t max_rto(const mptcp_conn *c)
 {
     uint32_t r = CONN_FIN_RTO_MIN;
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+    for (size_t i = 0; i < c->mp->sf_hi; i++)
         if (c->mp->sf[i].t && c->mp->sf[i].usable)
             r = MPTCP_MAX(r, c->mp->sf[i].t->rto_us);
     return r;
@@ -1848,7 +1850,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         reap_subflows(c, now_us);
     if (c->flags & MPTCP_CF_CLOSE_QUEUED)
         return;
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+    for (size_t i = 0; i < c->mp->sf_hi; i++) {
         mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->dead)
             continue;
@@ -1877,7 +1879,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
     if (c->flags & MPTCP_CF_FALLBACK) {
         /* One subflow carries the stream with no options: what it has
          * acknowledged is acknowledged at data level. */
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        for (size_t i = 0; i < c->mp->sf_hi; i++) {
             mptcp_subflow *sf = &c->mp->sf[i];
             if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->id != c->mp->fb_id)
                 continue;
@@ -1922,7 +1924,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         mptcp_conn_touch(c);
         return;
     }
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+    for (size_t i = 0; i < c->mp->sf_hi; i++) {
         /* A subflow whose RTO expired twice is potentially failed: what it
          * holds goes to the others now (Linux marks it stale likewise). */
         mptcp_subflow *sf = &c->mp->sf[i];
@@ -1952,7 +1954,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         /* RFC 8684 section 3.3.3: both DATA_FINs are acknowledged: the
          * connection is closed; the subflows close with FINs. */
         c->flags |= MPTCP_CF_DONE;
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+        for (size_t i = 0; i < c->mp->sf_hi; i++)
             if (c->mp->sf[i].role != MPTCP_SF_FREE && c->mp->sf[i].t && !c->mp->sf[i].dead) {
                 c->mp->sf[i].closing = true;
                 tcp_shutdown(c->mp->sf[i].t, now_us);

@@ -111,6 +111,8 @@ typedef struct mptcp_mpc {
     mptcp_addr local, remote; /* the initial subflow's addresses */
     mptcp_subflow sf[MPTCP_MAX_SUBFLOWS];
     uint8_t next_sf_id;
+    uint8_t sf_hi;           /* slots from here on were never used (FREE, no TCB):
+                              * the per-segment loops over sf[] stop here */
     /* Keys (RFC 8684 section 3.1). */
     uint64_t lkey, rkey, lidsn, ridsn;
     uint32_t ltoken, rtoken;

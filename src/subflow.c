@@ -21,7 +21,7 @@ static mptcp_subflow *sf_of(void *ctx, const mptcp_tcb *t)
     mptcp_conn *c = ctx;
     if (c == NULL || c->mp == NULL)
         return NULL;
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+    for (size_t i = 0; i < c->mp->sf_hi; i++)
         if (c->mp->sf[i].t == t && c->mp->sf[i].role != MPTCP_SF_FREE)
             return &c->mp->sf[i];
     return NULL;
