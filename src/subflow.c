@@ -21,9 +21,14 @@ static mptcp_subflow *sf_of(void *ctx, const mptcp_tcb *t)
     mptcp_conn *c = ctx;
     if (c == NULL || c->mp == NULL)
         return NULL;
+    /* Every hook of a segment asks for the same subflow: try the last one
+     * first (a TCB is in one slot at most, so the answer is the loop's). */
+    mptcp_subflow *h = c->mp->sf_last;
+    if (h != NULL && h->t == t && h->role != MPTCP_SF_FREE)
+        return h;
     for (size_t i = 0; i < c->mp->sf_hi; i++)
         if (c->mp->sf[i].t == t && c->mp->sf[i].role != MPTCP_SF_FREE)
-            return &c->mp->sf[i];
+            return c->mp->sf_last = &c->mp->sf[i];
     return NULL;
 }
 

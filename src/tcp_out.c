@@ -29,7 +29,8 @@ uint32_t mptcp_tcp_rcv_window(const mptcp_tcb *t)
         /* An MPTCP subflow (RFC 8684 3.3.4): the window is the connection's,
          * relative to the DATA_ACK; the upper layer keeps that edge (and
          * does SWS avoidance there), this subflow's own edge may move left. */
-        space = MPTCP_MIN(space, mptcp_tcp_upper(t)->rcv_space(t->conn, t));
+        uint32_t up = mptcp_tcp_upper(t)->rcv_space(t->conn, t); /* once (MPTCP_MIN) */
+        space = MPTCP_MIN(space, up);
         return MPTCP_MIN(space, max);
     }
     uint32_t cur = mptcp_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
@@ -163,8 +164,10 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
     /* RFC 6691: the MSS bounds options + payload; an upper layer may bound
      * it further (an MPTCP segment never crosses a mapping). */
     uint32_t room = t->mss > ol ? (uint32_t)(t->mss - ol) : 0;
-    if (len > 0 && mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->seg_room)
-        room = MPTCP_MIN(room, mptcp_tcp_upper(t)->seg_room(t->conn, t, seq));
+    if (len > 0 && mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->seg_room) {
+        uint32_t up = mptcp_tcp_upper(t)->seg_room(t->conn, t, seq); /* once (MPTCP_MIN) */
+        room = MPTCP_MIN(room, up);
+    }
     if (len > room) {
         len = room;
         flags &= (uint16_t)~MPTCP_TH_FIN; /* FIN only rides on the last byte */
