@@ -1945,7 +1945,8 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
      * alone, with pm_step's large frame, cost as much as the test) */
     if (kick || !c->mp->pm.established || c->mp->pm_deadline <= now_us)
         pm_step(c, kick, now_us);
-    conn_push(c, now_us);
+    if (c->mp->snd_una + c->mp->snd.len != c->mp->snd_nxt) /* (conn_push's first test) */
+        conn_push(c, now_us);
     data_rtx(c, now_us);
     window_probe(c, now_us);
     fin_maybe_send(c, now_us);
