@@ -16,7 +16,7 @@
 
 /* The subflow slot of TCB |t| in connection |ctx| (the hooks' context is the
  * owning connection; at most MPTCP_MAX_SUBFLOWS slots to look at). */
-static mptcp_subflow *sf_of(void *ctx, const mptcp_tcb *t)
+static inline mptcp_subflow *sf_of(void *ctx, const mptcp_tcb *t)
 {
     mptcp_conn *c = ctx;
     if (c == NULL || c->mp == NULL)
