@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_host.h"
 #include "fuzz_input.h"
 #include "mptcp.h"
 
@@ -95,9 +96,7 @@ typedef struct harness {
     mptcp_stack *st;
     mptcp_config cfg;
     uint64_t rng;
-    size_t live_bytes, live_blocks;
-    uint64_t alloc_calls, fail_at;
-    bool alloc_failed;
+    fuzz_alloc mem;      /* counting allocator (cfg.alloc.user) */
     uint64_t now;
     mptcp_addr local[2], peer[4];
     /* the connection */
@@ -144,46 +143,10 @@ static psf *psf_new(harness *h, uint8_t addr_idx, uint16_t sport, uint32_t iss);
 
 /* ------------------------------------------------------------ callbacks */
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void cb_random(void *user, uint8_t *out, size_t len)
 {
     harness *h = user;
-    for (size_t i = 0; i < len; i++)
-        out[i] = (uint8_t)splitmix(&h->rng);
-}
-
-static void *h_alloc(void *user, size_t size)
-{
-    harness *h = user;
-    h->alloc_calls++;
-    if (h->fail_at && h->alloc_calls == h->fail_at) {
-        h->alloc_failed = true;
-        return NULL;
-    }
-    void *p = malloc(size ? size : 1);
-    if (p) {
-        h->live_bytes += size;
-        h->live_blocks++;
-    }
-    return p;
-}
-
-static void h_free(void *user, void *p, size_t size)
-{
-    harness *h = user;
-    if (p == NULL)
-        return;
-    FUZZ_CHECK(h->live_blocks > 0 && h->live_bytes >= size, "free of %zu bytes unbalanced", size);
-    h->live_bytes -= size;
-    h->live_blocks--;
-    free(p);
+    fuzz_random_fill(&h->rng, out, len);
 }
 
 static bool ip_eq(const mptcp_addr *a, const mptcp_addr *b)
@@ -278,7 +241,7 @@ static void cb_send(void *user, const mptcp_addr *src, const mptcp_addr *dst, co
         p->dport = s.hdr.sport;
         p->lidx = ip_eq(src, &h->local[1]) ? 1 : 0;
         p->join = p->stack_join = true;
-        p->nonce = (uint32_t)splitmix(&h->rng);
+        p->nonce = (uint32_t)fuzz_splitmix(&h->rng);
         p->stack_nonce = s.mptcp[0].opt.u.join.nonce;
         p->irs = s.hdr.seq;
         return;
@@ -1320,11 +1283,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg->delack_us = 500, cfg->time_wait_us = 20000, cfg->fin_wait2_us = 50000;
         cfg->syn_retries = 2, cfg->data_retries = 3;
     }
-    cfg->alloc.alloc = h_alloc;
-    cfg->alloc.free = h_free;
-    cfg->alloc.user = h;
+    cfg->alloc.alloc = fuzz_alloc_cb;
+    cfg->alloc.free = fuzz_free_cb;
+    cfg->alloc.user = &h->mem;
     if (timing & 0x80)
-        h->fail_at = 1 + ((timing >> 1) & 0x3f);
+        h->mem.fail_at = 1 + ((timing >> 1) & 0x3f);
     h->peer_ts = (timing & 2) != 0;
     h->peer_sack = (timing & 4) != 0;
     h->peer_ws = (timing & 8) ? 7 : 15;
@@ -1345,8 +1308,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cb.random = cb_random;
     h->st = mptcp_stack_new(cfg, &cb, h);
     if (h->st == NULL) {
-        FUZZ_CHECK(h->alloc_failed, "mptcp_stack_new refused a valid configuration");
-        FUZZ_CHECK(h->live_bytes == 0 && h->live_blocks == 0, "failed stack_new leaked");
+        FUZZ_CHECK(h->mem.failed, "mptcp_stack_new refused a valid configuration");
+        FUZZ_CHECK(h->mem.live_bytes == 0 && h->mem.live_blocks == 0, "failed stack_new leaked");
         return 0;
     }
     mptcp_addr any;
@@ -1410,7 +1373,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(mptcp_stack_free(h->st) == 0, "stack_free");
     h->st = NULL;
-    FUZZ_CHECK(h->live_bytes == 0 && h->live_blocks == 0, "leak: %zu bytes in %zu blocks",
-               h->live_bytes, h->live_blocks);
+    FUZZ_CHECK(h->mem.live_bytes == 0 && h->mem.live_blocks == 0, "leak: %zu bytes in %zu blocks",
+               h->mem.live_bytes, h->mem.live_blocks);
     return 0;
 }

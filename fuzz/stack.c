@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_host.h"
 #include "fuzz_input.h"
 #include "conn.h"
 #include "mptcp.h"
@@ -96,10 +97,7 @@ typedef struct harness {
     mptcp_stack *st;
     mptcp_config cfg;
     uint64_t rng;
-    /* allocator */
-    size_t live_bytes, live_blocks;
-    uint64_t alloc_calls, fail_at;
-    bool alloc_failed;
+    fuzz_alloc mem;      /* the counting allocator */
     uint64_t now, max_now;
     uint8_t family;
     mptcp_addr local, peer;
@@ -115,35 +113,16 @@ typedef struct harness {
 
 /* ------------------------------------------------------------ callbacks */
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void cb_random(void *user, uint8_t *out, size_t len)
 {
     harness *h = user;
-    for (size_t i = 0; i < len; i++)
-        out[i] = (uint8_t)splitmix(&h->rng);
+    fuzz_random_fill(&h->rng, out, len);
 }
 
 static void *h_alloc(void *user, size_t size)
 {
     harness *h = user;
-    h->alloc_calls++;
-    if (h->fail_at && h->alloc_calls == h->fail_at) {
-        h->alloc_failed = true;
-        return NULL;
-    }
-    void *p = malloc(size ? size : 1);
-    if (p) {
-        h->live_bytes += size;
-        h->live_blocks++;
-    }
-    return p;
+    return fuzz_alloc_take(&h->mem, size);
 }
 
 static void h_free(void *user, void *p, size_t size)
@@ -151,9 +130,7 @@ static void h_free(void *user, void *p, size_t size)
     harness *h = user;
     if (p == NULL)
         return;
-    FUZZ_CHECK(h->live_blocks > 0 && h->live_bytes >= size, "free of %zu bytes unbalanced", size);
-    h->live_bytes -= size;
-    h->live_blocks--;
+    fuzz_alloc_count_free(&h->mem, size);
     /* Pointers are matched too, so another allocation of the same size is
      * never taken for a connection or a TCB. */
     if (size == sizeof(struct mptcp_conn)) {
@@ -540,8 +517,8 @@ static void check_all(harness *h)
     }
     FUZZ_CHECK(m == st->mconns && m <= n, "%u conns listed, %u counted, %u TCBs", m, st->mconns,
                n);
-    FUZZ_CHECK(st->mem_used == h->live_bytes, "stack says %zu bytes, allocator %zu",
-               st->mem_used, h->live_bytes);
+    FUZZ_CHECK(st->mem_used == h->mem.live_bytes, "stack says %zu bytes, allocator %zu",
+               st->mem_used, h->mem.live_bytes);
     FUZZ_CHECK(st->depth == 0, "depth %u after return", st->depth);
     for (int i = 0; i < MAX_RECS; i++) {
         const rec *r = &h->recs[i];
@@ -755,7 +732,7 @@ static void setup_conn(harness *h)
     mptcp_conn *c = NULL; /* the host's handle */
     mptcp_tcb *t = NULL;  /* its TCB */
     rec *r = NULL;
-    bool strict = h->fail_at == 0 && h->st->conns < h->cfg.max_conns;
+    bool strict = h->mem.fail_at == 0 && h->st->conns < h->cfg.max_conns;
     if (!active) {
         if (target == T_SYN_SENT)
             target = T_SYN_RECEIVED;
@@ -1234,7 +1211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg->alloc.free = h_free;
     cfg->alloc.user = h;
     if (timing & 0x80)
-        h->fail_at = 1 + ((timing >> 2) & 0x1f);
+        h->mem.fail_at = 1 + ((timing >> 2) & 0x1f);
 
     h->family = (af & 1) ? MPTCP_AF_INET6 : MPTCP_AF_INET;
     h->local.family = h->peer.family = h->family;
@@ -1255,9 +1232,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cb.random = cb_random;
     h->st = mptcp_stack_new(cfg, &cb, h);
     if (h->st == NULL) {
-        FUZZ_CHECK(h->alloc_failed, "mptcp_stack_new refused a valid configuration");
-        FUZZ_CHECK(h->live_bytes == 0 && h->live_blocks == 0, "failed stack_new leaked %zu",
-                   h->live_bytes);
+        FUZZ_CHECK(h->mem.failed, "mptcp_stack_new refused a valid configuration");
+        FUZZ_CHECK(h->mem.live_bytes == 0 && h->mem.live_blocks == 0, "failed stack_new leaked %zu",
+                   h->mem.live_bytes);
         return 0;
     }
     mptcp_addr l = h->local;
@@ -1310,7 +1287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h->freeing = true;
     FUZZ_CHECK(mptcp_stack_free(h->st) == 0, "stack_free");
     h->st = NULL;
-    FUZZ_CHECK(h->live_bytes == 0 && h->live_blocks == 0, "leak: %zu bytes in %zu blocks",
-               h->live_bytes, h->live_blocks);
+    FUZZ_CHECK(h->mem.live_bytes == 0 && h->mem.live_blocks == 0, "leak: %zu bytes in %zu blocks",
+               h->mem.live_bytes, h->mem.live_blocks);
     return 0;
 }
