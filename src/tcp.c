@@ -73,6 +73,13 @@ void mptcp_tcp_free_buffers(mptcp_tcb *t)
     mptcp_rcvbuf_init(&t->rcv, NULL, 0);
 }
 
+size_t mptcp_tcp_buffer_bytes(const mptcp_config *cfg)
+{
+    /* mptcp_tcp_new's one allocation for both rings, plus mptcp_rack_attach's
+     * block at ESTABLISHED (RFC 8985 needs SACK, so only then). */
+    return (size_t)cfg->sndbuf + cfg->rcvbuf + mptcp_rack_size(mptcp_rack_cap_for(cfg->sndbuf));
+}
+
 void mptcp_tcp_free(mptcp_tcb *t)
 {
     mptcp_stack *st = t->st;

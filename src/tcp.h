@@ -185,6 +185,11 @@ mptcp_tcb *mptcp_tcp_new(struct mptcp_stack *st, const mptcp_addr *local,
                          const mptcp_addr *remote, uint64_t now_us);
 void mptcp_tcp_free(mptcp_tcb *t);
 void mptcp_tcp_free_buffers(mptcp_tcb *t);
+/* Bytes a TCB of a stack configured with |cfg| holds in buffers once SACK
+ * is negotiated: both rings and the RACK transmit records of the send ring
+ * (what mptcp_tcp_free_buffers gives back). Tests and the bench subtract it
+ * from a connection's allocations to get its state alone. */
+size_t mptcp_tcp_buffer_bytes(const mptcp_config *cfg);
 void mptcp_tcp_set_state(mptcp_tcb *t, uint8_t state, uint64_t now_us);
 /* Ends the connection now (state CLOSED, timers off, out of the demux);
  * queues MPTCP_EV_CLOSED with |reason| if the host owns it. */

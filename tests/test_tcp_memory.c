@@ -11,7 +11,7 @@
 
 #include "helpers/fixture.h"
 #include "mptcp.h"
-#include "rack.h"
+#include "tcp.h"
 
 /* The target of issue 3 section 5: state per idle connection without its
  * buffers. */
@@ -128,7 +128,7 @@ START_TEST(idle_connection_state_without_buffers_is_under_512_bytes)
     for (int i = 0; i < 2; i++) {
         /* Buffer memory: the two rings and the RACK transmit records that
          * go with the send ring (rack.h: one per segment the ring can hold). */
-        size_t bufs = 2 * RING + mptcp_rack_size(mptcp_rack_cap_for(RING));
+        size_t bufs = mptcp_tcp_buffer_bytes(&c);
         size_t held = p.e[i].alloc.live_bytes - base[i] - bufs;
         ck_assert_msg(held < IDLE_CONN_MAX,
                       "side %d: an idle connection holds %zu bytes besides its buffers", i, held);

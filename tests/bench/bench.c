@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "mptcp.h"
-#include "rack.h"
+#include "tcp.h"
 #include "sim/sim.h"
 #include "sim/sim_data.h"
 #include "sim/sim_host.h"
@@ -774,8 +774,8 @@ int main(int argc, char **argv)
         mptcp_config dc;
         mptcp_config_init(&dc);
         /* Buffers: the rings and the RACK transmit records of the send ring. */
-        size_t recs = mptcp_rack_size(mptcp_rack_cap_for(dc.sndbuf));
-        size_t rings = (size_t)dc.sndbuf + dc.rcvbuf + recs;
+        size_t rings = mptcp_tcp_buffer_bytes(&dc);
+        size_t recs = rings - ((size_t)dc.sndbuf + dc.rcvbuf);
         size_t per_c = (c.cur - c0) / NCONN, per_d = (d.cur - d0) / NCONN;
         size_t st_c = per_c > rings ? per_c - rings : 0, st_d = per_d > rings ? per_d - rings : 0;
         printf("  idle      state per idle connection (without buffers): %zu B (client side), "
