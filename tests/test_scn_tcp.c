@@ -6,13 +6,15 @@
  * duplication and corruption, zero window, half-close, RST in every state,
  * TIME_WAIT, keepalive, and the 2^32 sequence wrap. Every transfer is
  * checked byte for byte and by SHA-256; every test ends with the stacks'
- * memory back to where it started.
+ * memory back to where it started. The set-up and teardown are
+ * tests/helpers/scn_tcp.c, shared with test_scn_tcp_loss.c.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/scn_tcp.h"
 #include "mptcp.h"
 #include "sim/sim.h"
 #include "sim/sim_data.h"
@@ -24,110 +26,9 @@
 #define SEC 1000000ull
 #define MS 1000ull
 
-static mptcp_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-    mptcp_addr x;
-    memset(&x, 0, sizeof(x));
-    x.family = MPTCP_AF_INET;
-    x.port = port;
-    x.ip[0] = a, x.ip[1] = b, x.ip[2] = c, x.ip[3] = d;
-    return x;
-}
-
-typedef struct scn {
-    sim *s;
-    sim_host *c, *srv;
-    mptcp_addr cip, sip;
-    sim_path path;
-    size_t c_mem0, s_mem0;
-    mptcp_test_pcap *pcap;
-} scn;
-
-/* Options of a scenario; zero fields take the defaults. */
-typedef struct scn_opts {
-    uint64_t seed;
-    sim_link_cfg ab, ba;   /* ab: client -> server */
-    bool custom_links;
-    const sim_mbox_cfg *mbox;
-    void (*cfg)(mptcp_config *c); /* adjusts both stacks' configuration */
-    bool no_listen;
-    uint64_t start_us; /* simulated clock at the start (default 1 s) */
-} scn_opts;
-
-static void scn_init(scn *x, const scn_opts *o)
-{
-    memset(x, 0, sizeof(*x));
-    x->s = sim_new(o->seed ? o->seed : 1, o->start_us ? o->start_us : 1 * SEC);
-    mptcp_config cfg;
-    mptcp_config_init(&cfg);
-    if (o->cfg)
-        o->cfg(&cfg);
-    x->c = sim_host_new(x->s, "client", &cfg, 1000 + o->seed);
-    x->srv = sim_host_new(x->s, "server", &cfg, 2000 + o->seed);
-    x->cip = ip4(10, 0, 0, 1, 0);
-    x->sip = ip4(10, 0, 1, 1, 80);
-    sim_path_cfg pc;
-    memset(&pc, 0, sizeof(pc));
-    if (o->custom_links) {
-        pc.ab = o->ab;
-        pc.ba = o->ba;
-    } else {
-        pc.ab = sim_link_cfg_make(50000000, 10 * MS, 200, 0);
-        pc.ba = pc.ab;
-    }
-    pc.mbox = o->mbox;
-    /* SCN_PCAP=file: the client's side of the path, for debugging a failure */
-    const char *pcap = getenv("SCN_PCAP");
-    if (pcap && *pcap) {
-        char name[256];
-        snprintf(name, sizeof(name), "%s.%llu", pcap, (unsigned long long)o->seed);
-        x->pcap = pc.pcap = mptcp_test_pcap_open(name);
-    }
-    ck_assert_int_eq(sim_path_new(x->s, &x->path, sim_host_node(x->c), &x->cip,
-                                  sim_host_node(x->srv), &x->sip, &pc),
-                     0);
-    sim_host_mem m;
-    sim_host_get_mem(x->c, &m);
-    x->c_mem0 = m.cur;
-    sim_host_get_mem(x->srv, &m);
-    x->s_mem0 = m.cur;
-}
-
-/* Runs until |done| or |limit_us| of simulated time from now. */
-static bool scn_run(scn *x, uint64_t limit_us, bool (*done)(void *), void *arg)
-{
-    int r = sim_run_while(x->s, sim_now(x->s) + limit_us, done, arg);
-    ck_assert_int_ne(r, -1);
-    return r == 1;
-}
-
-/* Lets everything settle (TIME_WAIT included), then checks that both stacks
- * gave back all per-connection memory and no API call failed. */
-static void scn_finish(scn *x)
-{
-    sim_run_until(x->s, sim_now(x->s) + 120 * SEC);
-    sim_host_mem m;
-    sim_host_get_mem(x->c, &m);
-    ck_assert_uint_eq(m.cur, x->c_mem0);
-    sim_host_get_mem(x->srv, &m);
-    ck_assert_uint_eq(m.cur, x->s_mem0);
-    ck_assert_uint_eq(sim_host_api_errors(x->c), 0);
-    ck_assert_uint_eq(sim_host_api_errors(x->srv), 0);
-    sim_free(x->s);
-    mptcp_test_pcap_close(x->pcap);
-}
-
 static sim_flow *server_flow(scn *x)
 {
     return sim_host_flow(x->srv, 0);
-}
-
-/* Both sides closed. */
-static bool both_closed(void *arg)
-{
-    scn *x = arg;
-    sim_flow *c = sim_host_flow(x->c, 0), *s = server_flow(x);
-    return c && s && c->closed && s->closed;
 }
 
 static bool client_connected(void *arg)
@@ -153,7 +54,7 @@ static void exchange(scn *x, uint64_t up, uint64_t down, uint64_t limit_us)
     ck_assert_int_eq(sim_host_listen(x->srv, &x->sip, &sc), 0);
     int err;
     ck_assert_ptr_nonnull(sim_host_connect(x->c, &x->cip, &x->sip, &cc, &err));
-    ck_assert_msg(scn_run(x, limit_us, both_closed, x), "transfer did not finish");
+    ck_assert_msg(scn_run(x, limit_us, scn_both_closed, x), "transfer did not finish");
     sim_flow *c = sim_host_flow(x->c, 0), *s = server_flow(x);
     ck_assert_msg(sim_flow_rx_ok(s, up),
                   "server got %llu bytes, %llu wrong (want %llu); closed %d/%d at %llu/%llu",
@@ -222,7 +123,7 @@ START_TEST(handshake_simultaneous_open)
     ck_assert_ptr_nonnull(fa);
     sim_flow *fb = sim_host_connect(x.srv, &b, &a, &cb, &err);
     ck_assert_ptr_nonnull(fb);
-    ck_assert(scn_run(&x, 30 * SEC, both_closed, &x));
+    ck_assert(scn_run(&x, 30 * SEC, scn_both_closed, &x));
     ck_assert_uint_eq(fa->ev[MPTCP_EV_CONNECTED], 1);
     ck_assert_uint_eq(fb->ev[MPTCP_EV_CONNECTED], 1);
     ck_assert(sim_flow_rx_ok(fa, 40000));
@@ -466,7 +367,7 @@ END_TEST
 
 START_TEST(bulk_through_nat_tso_and_lro)
 {
-    sim_mbox_cfg m = {.dirs = SIM_BOTH, .nat = true, .nat_ip = ip4(192, 0, 2, 9, 0),
+    sim_mbox_cfg m = {.dirs = SIM_BOTH, .nat = true, .nat_ip = scn_ip4(192, 0, 2, 9, 0),
                       .nat_port_base = 30000, .split_max = 500, .coalesce_max = 8000,
                       .coalesce_hold_us = 200};
     scn x;
@@ -543,7 +444,7 @@ START_TEST(zero_window_is_probed_and_reopened)
     ck_assert_uint_eq(c->stats.snd_wnd, 0);
     ck_assert_uint_eq(s->rx.off, 0);
     ck_assert_uint_le(c->stats.bytes_acked, 10 * 1448 + 1);
-    ck_assert(scn_run(&x, 120 * SEC, both_closed, &x));
+    ck_assert(scn_run(&x, 120 * SEC, scn_both_closed, &x));
     ck_assert_uint_gt(c->stats.zero_window_probes, 0);
     ck_assert(sim_flow_rx_ok(s, 200000));
     ck_assert_uint_ge(s->t_eof, 6 * SEC);
@@ -744,7 +645,7 @@ START_TEST(time_wait_answers_a_retransmitted_fin_then_expires)
     sim_host_listen(x.srv, &x.sip, &sc);
     int err;
     sim_host_connect(x.c, &x.cip, &x.sip, &cc, &err);
-    ck_assert(scn_run(&x, 30 * SEC, both_closed, &x));
+    ck_assert(scn_run(&x, 30 * SEC, scn_both_closed, &x));
     ck_assert(d.dropped);
     sim_flow *s = server_flow(&x);
     ck_assert_int_eq(s->reason, MPTCP_CLOSE_NORMAL);
@@ -782,7 +683,7 @@ START_TEST(rst_in_time_wait_is_counted_and_leaks_nothing)
     sim_host_listen(x.srv, &x.sip, &sc);
     int err;
     sim_host_connect(x.c, &x.cip, &x.sip, &cc, &err);
-    ck_assert(scn_run(&x, 30 * SEC, both_closed, &x));
+    ck_assert(scn_run(&x, 30 * SEC, scn_both_closed, &x));
     ck_assert(d.armed && y.seen);
     sim_host_mem m;
     sim_host_get_mem(x.c, &m);
@@ -900,7 +801,7 @@ START_TEST(keepalive_times_out_a_dead_peer)
     sim_link_stats st;
     sim_link_get_stats(x.path.ab, &st);
     ck_assert_uint_ge(st.drop_down, 3);
-    scn_run(&x, 120 * SEC, both_closed, &x);
+    scn_run(&x, 120 * SEC, scn_both_closed, &x);
     scn_finish(&x);
 }
 END_TEST

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/scn_tcp.h"
 #include "mptcp.h"
 #include "sim/sim.h"
 #include "sim/sim_data.h"
@@ -21,70 +22,32 @@
 #define SEC 1000000ull
 #define MS 1000ull
 
-static mptcp_addr loss_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+static sim_flow *client_flow(scn *x)
 {
-    mptcp_addr x;
-    memset(&x, 0, sizeof(x));
-    x.family = MPTCP_AF_INET;
-    x.port = port;
-    x.ip[0] = a, x.ip[1] = b, x.ip[2] = c, x.ip[3] = d;
-    return x;
+    return sim_host_flow(x->c, 0);
 }
 
-typedef struct lscn {
-    sim *s;
-    sim_host *c, *srv;
-    mptcp_addr cip, sip;
-    sim_path path;
-    size_t c_mem0, s_mem0;
-    sim_flow *cf;
-} lscn;
-
-static void lscn_init(lscn *x, const sim_link_cfg *ab, const sim_link_cfg *ba, mptcp_cc_algo cc)
+/* The scenario of these tests: seed 7, links |ab| and |ba|, |cc| on both
+ * stacks. */
+static void lscn_init(scn *x, const sim_link_cfg *ab, const sim_link_cfg *ba, mptcp_cc_algo cc)
 {
-    memset(x, 0, sizeof(*x));
-    x->s = sim_new(7, 1 * SEC);
-    mptcp_config cfg;
-    mptcp_config_init(&cfg);
-    cfg.cc = cc;
-    x->c = sim_host_new(x->s, "client", &cfg, 1007);
-    x->srv = sim_host_new(x->s, "server", &cfg, 2007);
-    x->cip = loss_ip4(10, 0, 0, 1, 0);
-    x->sip = loss_ip4(10, 0, 1, 1, 80);
-    sim_path_cfg pc;
-    memset(&pc, 0, sizeof(pc));
-    pc.ab = *ab;
-    pc.ba = *ba;
-    ck_assert_int_eq(sim_path_new(x->s, &x->path, sim_host_node(x->c), &x->cip,
-                                  sim_host_node(x->srv), &x->sip, &pc),
-                     0);
-    sim_host_mem m;
-    sim_host_get_mem(x->c, &m);
-    x->c_mem0 = m.cur;
-    sim_host_get_mem(x->srv, &m);
-    x->s_mem0 = m.cur;
-}
-
-static bool lscn_both_closed(void *arg)
-{
-    lscn *x = arg;
-    sim_flow *c = sim_host_flow(x->c, 0), *s = sim_host_flow(x->srv, 0);
-    return c && s && c->closed && s->closed;
+    scn_init(x, &(scn_opts){.seed = 7, .ab = *ab, .ba = *ba, .custom_links = true, .cc = cc});
 }
 
 /* The client sends |n| bytes and closes; the server reads them and closes.
- * x->cf->stats are the client's final counters. Returns the time from
- * connect until the server read the last byte. */
-static uint64_t lscn_upload(lscn *x, uint64_t n, uint64_t limit_us)
+ * client_flow(x)->stats are the client's final counters. Returns the time
+ * from connect until the server read the last byte. */
+static uint64_t lscn_upload(scn *x, uint64_t n, uint64_t limit_us)
 {
     sim_flow_cfg sc = {.shutdown_when_sent = true, .close_when_done = true, .rx_seed = 11};
     sim_flow_cfg cc = {.tx_seed = 11, .tx_bytes = n, .shutdown_when_sent = true,
                        .close_when_done = true};
     ck_assert_int_eq(sim_host_listen(x->srv, &x->sip, &sc), 0);
     int err;
-    x->cf = sim_host_connect(x->c, &x->cip, &x->sip, &cc, &err);
-    ck_assert_ptr_nonnull(x->cf);
-    int r = sim_run_while(x->s, sim_now(x->s) + limit_us, lscn_both_closed, x);
+    sim_flow *cf = sim_host_connect(x->c, &x->cip, &x->sip, &cc, &err);
+    ck_assert_ptr_nonnull(cf);
+    ck_assert_ptr_eq(cf, client_flow(x));
+    int r = sim_run_while(x->s, sim_now(x->s) + limit_us, scn_both_closed, x);
     ck_assert_int_eq(r, 1);
     sim_flow *s = sim_host_flow(x->srv, 0);
     ck_assert(sim_flow_rx_ok(s, n));
@@ -92,23 +55,10 @@ static uint64_t lscn_upload(lscn *x, uint64_t n, uint64_t limit_us)
     sim_stream_digest(11, n, a);
     sim_check_digest(&s->rx, b);
     ck_assert_mem_eq(a, b, 32);
-    ck_assert_int_eq(x->cf->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_eq(cf->reason, MPTCP_CLOSE_NORMAL);
     ck_assert_int_eq(s->reason, MPTCP_CLOSE_NORMAL);
-    ck_assert_uint_eq(x->cf->stats.bytes_acked, n);
-    return s->t_eof - x->cf->t_open;
-}
-
-static void lscn_finish(lscn *x)
-{
-    sim_run_until(x->s, sim_now(x->s) + 120 * SEC);
-    sim_host_mem m;
-    sim_host_get_mem(x->c, &m);
-    ck_assert_uint_eq(m.cur, x->c_mem0);
-    sim_host_get_mem(x->srv, &m);
-    ck_assert_uint_eq(m.cur, x->s_mem0);
-    ck_assert_uint_eq(sim_host_api_errors(x->c), 0);
-    ck_assert_uint_eq(sim_host_api_errors(x->srv), 0);
-    sim_free(x->s);
+    ck_assert_uint_eq(cf->stats.bytes_acked, n);
+    return s->t_eof - cf->t_open;
 }
 
 /* ------------------------------------------------------------ scripted drops */
@@ -158,14 +108,14 @@ static bool drop_filter(void *ctx, const sim_pkt *p, uint64_t index)
 }
 
 /* 20 Mbit/s, 20 ms, a queue that never overflows: only scripted drops. */
-static void scripted(lscn *x, drop_script *d)
+static void scripted(scn *x, drop_script *d)
 {
     sim_link_cfg l = sim_link_cfg_make(20000000, 20 * MS, 1000, 0);
     lscn_init(x, &l, &l, MPTCP_CC_CUBIC);
     sim_link_set_filter(x->path.ab, drop_filter, d);
 }
 
-static void no_queue_drops(lscn *x)
+static void no_queue_drops(scn *x)
 {
     sim_link_stats ls;
     sim_link_get_stats(x->path.ab, &ls);
@@ -182,10 +132,10 @@ START_TEST(lost_retransmission_repaired_without_rto)
      * retransmission lost once data sent after it is SACKed (RFC 8985
      * section 6.2) and sends it a third time, in the same recovery. */
     drop_script d = {.n = 1, .off = {100 * SEGB}, .times = {2}};
-    lscn x;
+    scn x;
     scripted(&x, &d);
     lscn_upload(&x, 2000000, 60 * SEC);
-    const mptcp_conn_stats *st = &x.cf->stats;
+    const mptcp_conn_stats *st = &client_flow(&x)->stats;
     ck_assert_int_eq(d.dropped, 2);
     no_queue_drops(&x);
     ck_assert_uint_eq(st->rto_expiries, 0);
@@ -193,7 +143,7 @@ START_TEST(lost_retransmission_repaired_without_rto)
     ck_assert_uint_eq(st->lost_rexmits, 1);
     ck_assert_uint_eq(st->fast_retrans, 1);
     ck_assert_uint_eq(st->tlp_probes, 0);
-    lscn_finish(&x);
+    scn_finish(&x);
 }
 END_TEST
 
@@ -203,16 +153,16 @@ START_TEST(lost_retransmissions_in_a_burst_repaired_without_rto)
     drop_script d = {.n = 4,
                      .off = {200 * SEGB, 201 * SEGB, 205 * SEGB, 230 * SEGB},
                      .times = {2, 1, 2, 1}};
-    lscn x;
+    scn x;
     scripted(&x, &d);
     lscn_upload(&x, 2000000, 60 * SEC);
-    const mptcp_conn_stats *st = &x.cf->stats;
+    const mptcp_conn_stats *st = &client_flow(&x)->stats;
     ck_assert_int_eq(d.dropped, 6);
     no_queue_drops(&x);
     ck_assert_uint_eq(st->rto_expiries, 0);
     ck_assert_uint_eq(st->retrans_segs, 6);
     ck_assert_uint_eq(st->lost_rexmits, 2);
-    lscn_finish(&x);
+    scn_finish(&x);
 }
 END_TEST
 
@@ -226,10 +176,10 @@ static void tail_loss(uint32_t k)
         d.off[i] = (uint64_t)(nseg - 1 - i) * SEGB;
         d.times[i] = 1;
     }
-    lscn x;
+    scn x;
     scripted(&x, &d);
     uint64_t dt = lscn_upload(&x, (uint64_t)nseg * SEGB, 60 * SEC);
-    const mptcp_conn_stats *st = &x.cf->stats;
+    const mptcp_conn_stats *st = &client_flow(&x)->stats;
     ck_assert_int_ge(d.dropped, (int)k);
     no_queue_drops(&x);
     /* RFC 8985 section 7: one probe (the last segment again), whose SACK
@@ -242,7 +192,7 @@ static void tail_loss(uint32_t k)
     ck_assert_uint_lt(dt, 200 * MS);
     /* section 7.4: the probe repaired a loss: the window was reduced */
     ck_assert_uint_lt(st->ssthresh, UINT32_MAX);
-    lscn_finish(&x);
+    scn_finish(&x);
 }
 
 START_TEST(tail_loss_of_one_segment_repaired_by_a_probe)
@@ -266,11 +216,11 @@ static const uint32_t queue_table[] = {50, 75, 100};
 static void overshoot(mptcp_cc_algo algo, uint32_t queue)
 {
     sim_link_cfg l = sim_link_cfg_make(20000000, 20 * MS, queue, 0);
-    lscn x;
+    scn x;
     lscn_init(&x, &l, &l, algo);
     const uint64_t n = 16ull << 20;
     uint64_t dt = lscn_upload(&x, n, 120 * SEC);
-    const mptcp_conn_stats *st = &x.cf->stats;
+    const mptcp_conn_stats *st = &client_flow(&x)->stats;
     uint64_t kbps = n * 8 * 1000 / dt;
     sim_link_stats ls;
     sim_link_get_stats(x.path.ab, &ls);
@@ -284,7 +234,7 @@ static void overshoot(mptcp_cc_algo algo, uint32_t queue)
             (unsigned long long)ls.drop_queue);
     ck_assert_msg(kbps >= 18000, "%s q=%u: %llu kbit/s", algo == MPTCP_CC_RENO ? "reno" : "cubic",
                   queue, (unsigned long long)kbps);
-    lscn_finish(&x);
+    scn_finish(&x);
 }
 
 START_TEST(slow_start_overshoot_cubic)
