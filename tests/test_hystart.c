@@ -22,14 +22,6 @@ typedef struct hs_sim {
     uint32_t outstanding; /* bytes in flight */
 } hs_sim;
 
-static void hs_start(hs_sim *h, const mptcp_cc_ops *ops)
-{
-    memset(h, 0, sizeof(*h));
-    h->cc.ops = ops;
-    ops->init(&h->cc, HMSS, 0);
-    h->now = 1000000;
-    h->outstanding = h->cc.cwnd;
-}
 
 /* One ACK of two segments with an RTT sample of |rtt_us| (0: none); the
  * sender then fills the window again. Returns the bytes acknowledged. */
@@ -55,10 +47,33 @@ static uint32_t hs_round(hs_sim *h, uint32_t rtt_us)
     return h->cc.cwnd;
 }
 
+/* A fresh sender of hs_algos[|algo|] (the loop index), after |rounds| round
+ * trips at |rtt_us|: HyStart++ has its baseline RTT. */
+static void hs_start(hs_sim *h, int algo, int rounds, uint32_t rtt_us)
+{
+    const mptcp_cc_ops *ops = hs_algos[algo];
+    memset(h, 0, sizeof(*h));
+    h->cc.ops = ops;
+    ops->init(&h->cc, HMSS, 0);
+    h->now = 1000000;
+    h->outstanding = h->cc.cwnd;
+    for (int r = 0; r < rounds; r++)
+        hs_round(h, rtt_us);
+}
+
+/* Two rounds at 20 ms, then two at 30 ms: conservative slow start. */
+static void hs_start_in_css(hs_sim *h, int algo)
+{
+    hs_start(h, algo, 2, 20000);
+    hs_round(h, 30000);
+    hs_round(h, 30000);
+    ck_assert_int_eq(h->cc.hystart, MPTCP_HS_CSS);
+}
+
 START_TEST(constant_rtt_keeps_slow_start_doubling)
 {
     hs_sim h;
-    hs_start(&h, hs_algos[_i]);
+    hs_start(&h, _i, 0, 0);
     uint32_t w = h.cc.cwnd;
     for (int r = 0; r < 6; r++) {
         uint32_t next = hs_round(&h, 20000);
@@ -73,9 +88,7 @@ END_TEST
 START_TEST(rtt_rise_enters_css_then_congestion_avoidance)
 {
     hs_sim h;
-    hs_start(&h, hs_algos[_i]);
-    hs_round(&h, 20000);
-    hs_round(&h, 20000);
+    hs_start(&h, _i, 2, 20000);
     /* 20 ms / 8 = 2.5 ms is below MIN_RTT_THRESH: the threshold is 4 ms;
      * a round at 24 ms leaves slow start after N_RTT_SAMPLE samples */
     int acks = 0;
@@ -129,9 +142,7 @@ END_TEST
 START_TEST(small_rtt_rise_does_not_exit)
 {
     hs_sim h;
-    hs_start(&h, hs_algos[_i]);
-    hs_round(&h, 80000);
-    hs_round(&h, 80000);
+    hs_start(&h, _i, 2, 80000);
     /* RttThresh = 80 ms / 8 = 10 ms: 9.999 ms more is not enough */
     uint32_t w = h.cc.cwnd;
     hs_round(&h, 89999);
@@ -151,8 +162,7 @@ END_TEST
 START_TEST(too_few_samples_decide_nothing)
 {
     hs_sim h;
-    hs_start(&h, hs_algos[_i]);
-    hs_round(&h, 20000);
+    hs_start(&h, _i, 1, 20000);
     /* ACKs without an RTT sample do not count toward N_RTT_SAMPLE */
     hs_round(&h, 0);
     hs_round(&h, 0);
@@ -170,12 +180,7 @@ END_TEST
 START_TEST(rtt_back_below_baseline_resumes_slow_start)
 {
     hs_sim h;
-    hs_start(&h, hs_algos[_i]);
-    hs_round(&h, 20000);
-    hs_round(&h, 20000);
-    hs_round(&h, 30000);
-    hs_round(&h, 30000);
-    ck_assert_int_eq(h.cc.hystart, MPTCP_HS_CSS);
+    hs_start_in_css(&h, _i);
     ck_assert_uint_eq(h.cc.hs.css_base_rtt, 30000);
     hs_round(&h, 25000); /* below the 30 ms baseline: the exit was spurious */
     hs_round(&h, 25000);
@@ -188,12 +193,7 @@ END_TEST
 START_TEST(loss_ends_hystart_and_gives_the_state_back)
 {
     hs_sim h;
-    hs_start(&h, hs_algos[_i]);
-    hs_round(&h, 20000);
-    hs_round(&h, 20000);
-    hs_round(&h, 30000);
-    hs_round(&h, 30000);
-    ck_assert_int_eq(h.cc.hystart, MPTCP_HS_CSS);
+    hs_start_in_css(&h, _i);
     uint32_t w = h.cc.cwnd;
     h.cc.ops->on_loss(&h.cc, w, h.now);
     ck_assert_int_eq(h.cc.hystart, MPTCP_HS_OFF);
@@ -217,8 +217,7 @@ END_TEST
 START_TEST(rto_in_slow_start_ends_hystart)
 {
     hs_sim h;
-    hs_start(&h, hs_algos[_i]);
-    hs_round(&h, 20000);
+    hs_start(&h, _i, 1, 20000);
     h.cc.ops->on_rto(&h.cc, h.cc.cwnd, h.now);
     ck_assert_int_eq(h.cc.hystart, MPTCP_HS_OFF);
     ck_assert_uint_eq(h.cc.cwnd, HMSS);
