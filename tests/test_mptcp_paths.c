@@ -78,6 +78,35 @@ static void join(fx_pair *p, uint8_t last, bool backup)
     ck_assert(fx_pair_run_until(p, two_up, p->now + 1000000));
 }
 
+/* The default configuration with MPTCP on, DSS checksums if |checksum|. */
+static mptcp_config mp_config(bool checksum)
+{
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.checksum = checksum;
+    return c;
+}
+
+/* End |from| sends |len| bytes of test data (seed |seed|) and closes once
+ * all is taken; the other end closes at end of stream. Returns the data
+ * (the caller frees it). */
+static uint8_t *send_and_close(fx_pair *p, int from, size_t len, uint64_t seed)
+{
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, seed);
+    fx_pair_send(p, from, d, len, 2);
+    p->e[1 - from].close_on_eof = true;
+    return d;
+}
+
+/* End |to| read exactly the |len| bytes at |d|. */
+static void check_received(const fx_pair *p, int to, const uint8_t *d, size_t len)
+{
+    ck_assert_uint_eq(p->e[to].rx_len, len);
+    ck_assert(memcmp(p->e[to].rx, d, len) == 0);
+}
+
 START_TEST(add_addr_is_announced_with_hmac_and_echoed)
 {
     fx_pair p;
@@ -142,8 +171,7 @@ START_TEST(mp_prio_sets_backup_both_ways)
     mptcp_subflow_get_stats(p.e[0].conn, 1, &b0);
     fx_pair_send(&p, 0, d, len, 0);
     fx_pair_run(&p, p.now + 3000000);
-    ck_assert_uint_eq(p.e[1].rx_len, len);
-    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    check_received(&p, 1, d, len);
     mptcp_subflow_get_stats(p.e[0].conn, 1, &s);
     ck_assert_uint_eq(s.tcp.bytes_sent, b0.tcp.bytes_sent);
     free(d);
@@ -170,13 +198,9 @@ START_TEST(remove_addr_closes_the_subflows_of_that_address)
     ck_assert_int_eq(ids[0], 0);
     /* the connection goes on */
     size_t len = 100000;
-    uint8_t *d = malloc(len);
-    fx_fill(d, len, 53);
-    fx_pair_send(&p, 0, d, len, 2);
-    p.e[1].close_on_eof = true;
+    uint8_t *d = send_and_close(&p, 0, len, 53);
     ck_assert(fx_pair_run_until(&p, both_closed, p.now + 10000000));
-    ck_assert_uint_eq(p.e[1].rx_len, len);
-    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    check_received(&p, 1, d, len);
     free(d);
     fx_pair_fini(&p);
 }
@@ -254,31 +278,32 @@ static int blackhole_port(fx_pair *p, int from, uint32_t idx, const uint8_t *seg
 
 static uint16_t dead_port;
 
+/* From now on the client's initial subflow is a black hole. */
+static void blackhole_initial_subflow(fx_pair *p)
+{
+    mptcp_addr la;
+    mptcp_conn_get_addrs(p->e[0].conn, &la, NULL);
+    dead_port = la.port;
+    p->filter_arg = &dead_port;
+    p->filter = blackhole_port;
+}
+
 START_TEST(data_finishes_on_the_other_subflow_when_one_dies)
 {
-    mptcp_config c;
-    mptcp_config_init(&c);
-    c.mptcp = true;
+    mptcp_config c = mp_config(false);
     c.data_retries = 3; /* the dead path is given up quickly */
     fx_pair p;
     connect_mp(&p, 56, &c);
     join(&p, 3, false);
     size_t len = 3u << 20;
-    uint8_t *d = malloc(len);
-    fx_fill(d, len, 56);
-    fx_pair_send(&p, 0, d, len, 2);
-    p.e[1].close_on_eof = true;
+    uint8_t *d = send_and_close(&p, 0, len, 56);
     /* 5 ms in, while both paths still have data of their own to send (the
      * sender holds no mapping tail back for an ACK, so a path that died
      * later would have delivered all it was given) */
     fx_pair_run(&p, p.now + 5000);
     ck_assert_uint_lt(p.e[1].rx_len, len);
     /* the initial path turns into a black hole */
-    mptcp_addr la;
-    mptcp_conn_get_addrs(p.e[0].conn, &la, NULL);
-    dead_port = la.port;
-    p.filter_arg = &dead_port;
-    p.filter = blackhole_port;
+    blackhole_initial_subflow(&p);
     uint64_t reinjected = 0;
     bool ok = false;
     uint64_t t0 = p.now;
@@ -309,8 +334,7 @@ START_TEST(data_finishes_on_the_other_subflow_when_one_dies)
         }
     }
     ck_assert(ok);
-    ck_assert_uint_eq(p.e[1].rx_len, len);
-    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
+    check_received(&p, 1, d, len);
     ck_assert_uint_gt(reinjected, 0);
     /* what the dead path held went over the other one (after two RTOs the
      * subflow counts as potentially failed and its data is resent) */
@@ -349,26 +373,34 @@ static void mbox_mangle(fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t
     m->done += (uint32_t)fx_strip_mptcp(seg, *len, m->subtype);
 }
 
+/* Two stacks (|cfg| for both, NULL: defaults with MPTCP) with |m| on the
+ * wire (and a log of every segment if |log|) connect; end |sender| sends
+ * |len| bytes (seed |seed|) and both close. The stream must arrive whole
+ * and both ends close normally; |p| is left for the caller's checks. */
+static void mbox_transfer(fx_pair *p, const mptcp_config *cfg, uint64_t seed, mbox *m, bool log,
+                          int sender, size_t len)
+{
+    fx_pair_init_mp(p, cfg, cfg, seed, 5000);
+    p->mangle = mbox_mangle;
+    p->mangle_arg = m;
+    if (log)
+        log_on(p);
+    fx_pair_connect(p);
+    ck_assert(fx_pair_run_until(p, both_connected, p->now + 1000000));
+    uint8_t *d = send_and_close(p, sender, len, seed);
+    ck_assert(fx_pair_run_until(p, both_closed, p->now + 60000000));
+    check_received(p, 1 - sender, d, len);
+    ck_assert_int_eq(p->e[0].close_reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_eq(p->e[1].close_reason, MPTCP_CLOSE_NORMAL);
+    free(d);
+}
+
 static void fallback_case(uint64_t seed, mbox *m, int sender, size_t len)
 {
     fx_pair p;
-    fx_pair_init_mp(&p, NULL, NULL, seed, 5000);
-    p.mangle = mbox_mangle;
-    p.mangle_arg = m;
-    uint8_t *d = malloc(len);
-    fx_fill(d, len, seed);
-    fx_pair_connect(&p);
-    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
-    fx_pair_send(&p, sender, d, len, 2);
-    p.e[1 - sender].close_on_eof = true;
-    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
+    mbox_transfer(&p, NULL, seed, m, false, sender, len);
     ck_assert_uint_gt(m->done, 0);
-    ck_assert_uint_eq(p.e[1 - sender].rx_len, len);
-    ck_assert(memcmp(p.e[1 - sender].rx, d, len) == 0);
     ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK] + p.e[1].n_ev[MPTCP_EV_FALLBACK] > 0, 1);
-    ck_assert_int_eq(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
-    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_NORMAL);
-    free(d);
     fx_pair_fini(&p);
 }
 
@@ -382,8 +414,6 @@ END_TEST
 START_TEST(fallback_mp_capable_stripped_from_the_syn)
 {
     mbox m = {.from = 0, .subtype = MPTCP_SUB_CAPABLE, .first = 0, .last = 0};
-    fx_pair p;
-    (void)p;
     /* the server sees a plain SYN: plain TCP; the client falls back */
     fallback_case(62, &m, 1, 200000);
 }
@@ -467,9 +497,7 @@ END_TEST
 
 START_TEST(signal_endpoint_is_announced_and_used_by_the_peer)
 {
-    mptcp_config c;
-    mptcp_config_init(&c);
-    c.mptcp = true;
+    mptcp_config c = mp_config(false);
     c.add_addr_accept_max = 2;
     fx_pair p;
     fx_pair_init_mp(&p, &c, &c, 66, 5000);
@@ -488,9 +516,7 @@ END_TEST
 
 START_TEST(subflow_endpoint_opens_a_join_automatically)
 {
-    mptcp_config c;
-    mptcp_config_init(&c);
-    c.mptcp = true;
+    mptcp_config c = mp_config(false);
     fx_pair p;
     fx_pair_init_mp(&p, &c, &c, 67, 5000);
     mptcp_addr ep = fx_addr(3, 0);
@@ -511,27 +537,11 @@ START_TEST(checksum_failure_alone_gives_mp_fail_and_infinite_mapping)
      * DSS checksums catch it; alone on its subflow the server sends MP_FAIL,
      * the client resends from that DSN behind an infinite mapping and both
      * go on as TCP: the stream arrives intact (RFC 8684 3.7). */
-    mptcp_config c;
-    mptcp_config_init(&c);
-    c.mptcp = true;
-    c.checksum = true;
-    fx_pair p;
-    fx_pair_init_mp(&p, &c, &c, 68, 5000);
+    mptcp_config c = mp_config(true);
     mbox m = {.from = 0, .first = 40, .last = 40, .payload_only = true, .rewrite = true};
-    p.mangle = mbox_mangle;
-    p.mangle_arg = &m;
-    log_on(&p);
-    size_t len = 600000;
-    uint8_t *d = malloc(len);
-    fx_fill(d, len, 68);
-    fx_pair_connect(&p);
-    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
-    fx_pair_send(&p, 0, d, len, 2);
-    p.e[1].close_on_eof = true;
-    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
+    fx_pair p;
+    mbox_transfer(&p, &c, 68, &m, true, 0, 600000);
     ck_assert_uint_eq(m.done, 1);
-    ck_assert_uint_eq(p.e[1].rx_len, len);
-    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
     ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_MP_FAIL], 1);
     ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_MP_FAIL], 1);
     ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK], 1);
@@ -547,10 +557,7 @@ START_TEST(checksum_failure_alone_gives_mp_fail_and_infinite_mapping)
             found = true;
     ck_assert(found);
     ck_assert_uint_eq(inf.u.dss.dsn, f.u.fail.dsn);
-    ck_assert_int_eq(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
-    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_NORMAL);
     log_off(&p);
-    free(d);
     fx_pair_fini(&p);
 }
 END_TEST
@@ -569,10 +576,7 @@ START_TEST(mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping)
      * linearly from its last mapping. Found by fuzz/mptcp_pair
      * (regress-extra-bytes-*.bin): the server took subflow byte n as DSN n
      * and read more bytes than the client ever sent. */
-    mptcp_config c;
-    mptcp_config_init(&c);
-    c.mptcp = true;
-    c.checksum = true;
+    mptcp_config c = mp_config(true);
     fx_pair p;
     connect_mp(&p, 91, &c);
     mptcp_conn *ca = p.e[0].conn, *cb = p.e[1].conn;
@@ -609,10 +613,7 @@ START_TEST(fallback_fin_is_no_end_of_stream_while_bytes_are_discarded)
      * then must not read as end of stream, the bytes before it were lost
      * (fuzz/mptcp_pair regress-early-eof*.bin: recv returned 0 after 0 of
      * the peer's 16768 bytes). */
-    mptcp_config c;
-    mptcp_config_init(&c);
-    c.mptcp = true;
-    c.checksum = true;
+    mptcp_config c = mp_config(true);
     fx_pair p;
     connect_mp(&p, 93, &c);
     mptcp_conn *ca = p.e[0].conn, *cb = p.e[1].conn;
@@ -638,10 +639,7 @@ END_TEST
 
 START_TEST(checksum_failure_with_another_subflow_resets_the_failing_one)
 {
-    mptcp_config c;
-    mptcp_config_init(&c);
-    c.mptcp = true;
-    c.checksum = true;
+    mptcp_config c = mp_config(true);
     fx_pair p;
     connect_mp(&p, 69, &c);
     join(&p, 3, false);
@@ -650,19 +648,13 @@ START_TEST(checksum_failure_with_another_subflow_resets_the_failing_one)
     p.mangle = mbox_mangle;
     p.mangle_arg = &m;
     size_t len = 1u << 20;
-    uint8_t *d = malloc(len);
-    fx_fill(d, len, 69);
-    fx_pair_send(&p, 0, d, len, 2);
-    p.e[1].close_on_eof = true;
+    uint8_t *d = send_and_close(&p, 0, len, 69);
     ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
     ck_assert_uint_eq(m.done, 1);
-    ck_assert_uint_eq(p.e[1].rx_len, len);
-    ck_assert(memcmp(p.e[1].rx, d, len) == 0);
-    mptcp_mp_stats ms;
+    check_received(&p, 1, d, len);
     ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
     ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_FALLBACK], 0);
     ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
-    (void)ms;
     free(d);
     fx_pair_fini(&p);
 }
@@ -675,20 +667,13 @@ START_TEST(backup_takes_over_when_the_regular_subflow_fails)
     connect_mp(&p, 70, NULL);
     join(&p, 3, true); /* the join is a backup */
     size_t len = 4u << 20;
-    uint8_t *d = malloc(len);
-    fx_fill(d, len, 70);
-    fx_pair_send(&p, 1, d, len, 2); /* a download */
-    p.e[0].close_on_eof = true;
+    uint8_t *d = send_and_close(&p, 1, len, 70); /* a download */
     fx_pair_run(&p, p.now + 100000);
     mptcp_subflow_stats s;
     ck_assert_int_eq(mptcp_subflow_get_stats(p.e[1].conn, 1, &s), 0);
     ck_assert_uint_eq(s.tcp.bytes_sent, 0); /* idle while the regular path works */
     ck_assert_uint_lt(p.e[0].rx_len, len);
-    mptcp_addr la;
-    mptcp_conn_get_addrs(p.e[0].conn, &la, NULL);
-    dead_port = la.port;
-    p.filter_arg = &dead_port;
-    p.filter = blackhole_port;
+    blackhole_initial_subflow(&p);
     bool ok = fx_pair_run_until(&p, both_closed, p.now + 300000000);
     if (!ok) {
         mptcp_mp_stats m1;
@@ -706,8 +691,7 @@ START_TEST(backup_takes_over_when_the_regular_subflow_fails)
         }
     }
     ck_assert(ok);
-    ck_assert_uint_eq(p.e[0].rx_len, len);
-    ck_assert(memcmp(p.e[0].rx, d, len) == 0);
+    check_received(&p, 0, d, len);
     free(d);
     fx_pair_fini(&p);
 }
