@@ -1271,6 +1271,25 @@ static int dss_dsn_off(const sim_pkt *p, size_t *dsn_len)
     return off + (int)at;
 }
 
+/* A middlebox that only runs |hook| (the data_rtx cases' boxes). */
+static sim_mbox_cfg hook_box(bool (*hook)(void *, sim *, unsigned, sim_pkt *), void *ctx)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.hook = hook;
+    mb.hook_ctx = ctx;
+    return mb;
+}
+
+/* Runs the transfer mscn_start began until both sides closed (within
+ * |limit_us|), then checks both streams and that both closed normally. */
+static void run_to_close(mscn *x, uint64_t up, uint64_t down, uint64_t limit_us)
+{
+    ck_assert_msg(mscn_run(x, limit_us, both_closed, x), "transfer did not finish");
+    check_streams(x, up, down);
+    check_normal_close(x);
+}
+
 /* A receiver that takes a mapping at the TCP level and drops it at the data
  * level, as Linux does with data beyond the window it advertised
  * (NoDSSInWindow): the |nth| mapping the server sends on this path gets its
@@ -1332,10 +1351,7 @@ START_TEST(mapping_dropped_at_the_data_level_is_retransmitted)
     dropmap_ctx dc;
     memset(&dc, 0, sizeof(dc));
     dc.nth = 30;
-    sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.hook = dropmap_hook;
-    mb.hook_ctx = &dc;
+    sim_mbox_cfg mb = hook_box(dropmap_hook, &dc);
     mscn x;
     mscn_opts o = {.seed = 61, .n = 2};
     o.p[1].mbox = &mb;
@@ -1343,9 +1359,7 @@ START_TEST(mapping_dropped_at_the_data_level_is_retransmitted)
     uint64_t up = 200000, down = 3000000;
     mscn_start(&x, up, down);
     mscn_open_all(&x);
-    ck_assert_msg(mscn_run(&x, 60 * SEC, both_closed, &x), "transfer did not finish");
-    check_streams(&x, up, down);
-    check_normal_close(&x);
+    run_to_close(&x, up, down, 60 * SEC);
     ck_assert_msg(dc.have && dc.rewritten >= 1, "no mapping rewritten (%u seen)", dc.seen);
     /* the hole was filled by the data-level timer, not by TCP */
     ck_assert_uint_ge(x.smp.data_rtos, 1);
@@ -1524,10 +1538,7 @@ static bool lateack_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
 START_TEST(late_data_acks_fire_the_data_level_timer_and_the_transfer_finishes)
 {
     lateack_ctx lc = {.from_us = 2 * SEC, .len_us = 1500 * MS};
-    sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.hook = lateack_hook;
-    mb.hook_ctx = &lc;
+    sim_mbox_cfg mb = hook_box(lateack_hook, &lc);
     mscn x;
     mscn_opts o = {.seed = 62, .n = 2, .rcvbuf = 256u << 10};
     o.p[0].mbox = o.p[1].mbox = &mb;
@@ -1536,9 +1547,7 @@ START_TEST(late_data_acks_fire_the_data_level_timer_and_the_transfer_finishes)
     uint64_t down = 2000000;
     mscn_start(&x, 0, down);
     mscn_open_all(&x);
-    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
-    check_streams(&x, 0, down);
-    check_normal_close(&x);
+    run_to_close(&x, 0, down, 120 * SEC);
     ck_assert_uint_gt(lc.stripped, 10);
     ck_assert_uint_ge(x.smp.data_rtos, 1);
     ck_assert_uint_lt(cflow(&x)->t_eof, 30 * SEC);
@@ -1574,10 +1583,7 @@ static bool outage_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
 START_TEST(data_level_zero_window_is_probed_after_a_lost_window_update)
 {
     outage_ctx oc = {.from_us = 3 * SEC, .len_us = 400 * MS};
-    sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.hook = outage_hook;
-    mb.hook_ctx = &oc;
+    sim_mbox_cfg mb = hook_box(outage_hook, &oc);
     mscn x;
     mscn_opts o = {.seed = 63, .n = 2, .rcvbuf = 64u << 10, .c_rx_start_us = 3 * SEC};
     o.p[0].mbox = o.p[1].mbox = &mb;
@@ -1585,9 +1591,7 @@ START_TEST(data_level_zero_window_is_probed_after_a_lost_window_update)
     uint64_t down = 600000;
     mscn_start(&x, 0, down);
     mscn_open_all(&x);
-    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
-    check_streams(&x, 0, down);
-    check_normal_close(&x);
+    run_to_close(&x, 0, down, 120 * SEC);
     ck_assert_uint_gt(oc.dropped, 0);
     ck_assert_uint_eq(x.cmp.map_errors, 0);
     /* the stall after the lost updates ended by probing, within seconds */
@@ -1648,10 +1652,7 @@ START_TEST(add_addr_echo_without_dss_is_no_reason_to_fall_back)
 {
     echo_nodss_ctx ec;
     memset(&ec, 0, sizeof(ec));
-    sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.hook = echo_nodss_hook;
-    mb.hook_ctx = &ec;
+    sim_mbox_cfg mb = hook_box(echo_nodss_hook, &ec);
     mscn x;
     mscn_opts o = {.seed = 64, .n = 2, .cfg = cfg_refuse_addrs};
     o.p[0].mbox = &mb;
@@ -1663,9 +1664,7 @@ START_TEST(add_addr_echo_without_dss_is_no_reason_to_fall_back)
     run_to_client_rx(&x, down / 3, 60 * SEC);
     ec.armed = true;
     ck_assert_int_ge(mptcp_announce(sflow(&x)->conn, &x.sip[1], sim_now(x.s)), 1);
-    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
-    check_streams(&x, 0, down);
-    check_normal_close(&x);
+    run_to_close(&x, 0, down, 120 * SEC);
     ck_assert_uint_ge(ec.done, 1);
     ck_assert_uint_ge(ec.dropped, 1);
     ck_assert_uint_eq(cflow(&x)->ev[MPTCP_EV_ADDR_ANNOUNCED], 1);
@@ -1733,13 +1732,7 @@ START_TEST(first_bytes_stay_on_the_initial_subflow_until_a_data_ack)
 {
     noack_ctx n0 = {.until_us = 1500 * MS};
     noack_path p0 = {&n0, 0}, p1 = {&n0, 1};
-    sim_mbox_cfg mb0, mb1;
-    memset(&mb0, 0, sizeof(mb0));
-    memset(&mb1, 0, sizeof(mb1));
-    mb0.hook = noack_hook;
-    mb0.hook_ctx = &p0;
-    mb1.hook = noack_hook;
-    mb1.hook_ctx = &p1;
+    sim_mbox_cfg mb0 = hook_box(noack_hook, &p0), mb1 = hook_box(noack_hook, &p1);
     mscn x;
     mscn_opts o = {.seed = 65, .n = 2};
     o.p[0].mbox = &mb0;
@@ -1751,9 +1744,7 @@ START_TEST(first_bytes_stay_on_the_initial_subflow_until_a_data_ack)
     sim_run_until(x.s, 1400 * MS);
     ck_assert_uint_eq(sflow(&x)->ev[MPTCP_EV_SUBFLOW_UP], 2); /* the join was up */
     ck_assert_uint_gt(n0.dropped, 0);
-    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
-    check_streams(&x, 0, down);
-    check_normal_close(&x);
+    run_to_close(&x, 0, down, 120 * SEC);
     ck_assert_msg(n0.early_ooo == 0, "%llu B out of order on the join before any DATA_ACK",
                   (unsigned long long)n0.early_ooo);
     ck_assert_uint_gt(path_down_bytes(&x, 1), 100 * 1400);
