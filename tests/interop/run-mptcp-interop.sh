@@ -483,7 +483,10 @@ c13() {
     need "library rm-addr-in $(mp_lib_field "$d/lib.log" rm-addr-in)" ge "$(mp_lib_field "$d/lib.log" rm-addr-in)" 1
     need "the endpoint delete failed" eq "$(mp_get "$d/kernel.log" exec_rc)" 0
 }
-defaults; R_LABEL="kernel REMOVE_ADDR (endpoint delete)"; R_ROLE=client; R_DIR=down
+# 100 MB: the kernel counts bytes as its application writes them, so with
+# 20 MB a fast run had handed the whole file to its socket and finished
+# before the endpoint delete ran (a first attempt failed that way).
+defaults; R_LABEL="kernel REMOVE_ADDR (endpoint delete)"; R_ROLE=client; R_DIR=down; R_SIZE=big
 R_KEP="$MP_KERN2,$MP_DEV2,signal,id=5"; R_LOPTS="--limits 2 1"
 R_KEXEC="5000000 ip mptcp endpoint delete id 5"; R_CHECK=c13; run_row
 
