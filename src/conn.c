@@ -608,6 +608,33 @@ static void fallback_keep_only(mptcp_conn *c, mptcp_subflow *keep, uint64_t now_
 }
 
 /*
+ * RFC 8684 3.7: after a fallback the one subflow's bytes map linearly, and
+ * the peer continues its linear map after the last mapping it took from
+ * this subflow: the byte after our queue is the DSN after the queue's last
+ * chunk. That need not be the data-level snd_nxt: a reinjection rewinds
+ * snd_nxt to snd_una while this subflow still holds the bytes (sending
+ * them again after the queue would deliver them twice), and subflows now
+ * reset may have carried DSNs past the queue (they are sent again here).
+ * False when that DSN is gone from our buffer (below snd_una: the peer
+ * acknowledged later DSNs another subflow carried) or queued bytes have no
+ * chunk: no linear stream carries that, the subflow is reset instead.
+ */
+static bool fallback_lin_end(const mptcp_conn *c, const mptcp_subflow *sf, uint64_t *dsn)
+{
+    const mptcp_tcb *t = sf->t;
+    const mptcp_map_tx *tx = &sf->tx;
+    *dsn = c->mp->snd_nxt;
+    if (tx->n == 0)
+        return true;
+    const mptcp_map_tx_ent *e = &tx->ent[(tx->head + tx->n - 1u) % MPTCP_MAP_TX_MAX];
+    uint64_t d = e->dsn + e->len;
+    if (tx->iss + e->ssn + e->len != t->snd_una + t->snd.len || mptcp_dsn_lt(d, c->mp->snd_una))
+        return false;
+    *dsn = d;
+    return true;
+}
+
+/*
  * RFC 8684 section 3.7. Before any byte went through the data level (no
  * MP_CAPABLE in the SYN/ACK or the third ACK) the connection becomes a plain
  * one over the same TCB: bytes the host already queued move into the TCB.
@@ -679,12 +706,20 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }
+    uint64_t lin_dsn;
+    if (!fallback_lin_end(c, sf, &lin_dsn)) {
+        c->flags &= ~(uint32_t)MPTCP_CF_FALLBACK;
+        c->mp->mst.fallback = false;
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+        return;
+    }
     /* Linear from here: the next unread subflow byte is the next DSN, and
      * what we send maps one to one as well (one subflow, no options). */
     uint32_t seq = t->rcv_nxt - t->rcv.len;
     mptcp_map_rx_set_linear(&sf->rx, seq, c->mp->rcv_nxt);
     c->mp->lin_ssn = t->snd_una + t->snd.len;
-    c->mp->lin_dsn = c->mp->snd_nxt;
+    c->mp->lin_dsn = lin_dsn;
+    c->mp->snd_nxt = lin_dsn;
     c->mp->lin_back = true;
     fallback_keep_only(c, sf, now_us);
     emit_fallback(c);
@@ -764,7 +799,8 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
     if (sf->t == NULL)
         return;
     bool was = (c->flags & MPTCP_CF_FALLBACK) != 0;
-    if (!was && (sf->t->flags & MPTCP_TF_FIN_PENDING)) {
+    uint64_t lin_dsn = c->mp->snd_nxt;
+    if (!was && ((sf->t->flags & MPTCP_TF_FIN_PENDING) || !fallback_lin_end(c, sf, &lin_dsn))) {
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us); /* see mp_fail_in */
         return;
     }
@@ -780,7 +816,8 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
     if (!was) {
         mptcp_tcb *t = sf->t;
         c->mp->lin_ssn = t->snd_una + t->snd.len;
-        c->mp->lin_dsn = c->mp->snd_nxt;
+        c->mp->lin_dsn = lin_dsn;
+        c->mp->snd_nxt = lin_dsn;
         c->mp->lin_back = true;
         fallback_keep_only(c, sf, now_us);
         emit_fallback(c);

@@ -846,6 +846,88 @@ START_TEST(payload_rewrite_with_checksums_two_subflows_resets_one)
 }
 END_TEST
 
+/* A reinjection, then a fallback. Every client segment with payload is
+ * lost on path 0 for 6 s, so its first chunk stays queued on the initial
+ * subflow; a join over path 1 fails (its SYN/ACK loses MP_JOIN) and the
+ * dead subflow's reinjection rewinds the data-level snd_nxt to snd_una
+ * (RFC 8684 3.3.6) while the initial subflow, with no room, still holds
+ * the chunk. At 3 s one server segment is rewritten: the client's DSS
+ * checksum fails, it sends MP_FAIL, the server answers with the infinite
+ * mapping and both fall back (3.7). The client's stream after its subflow
+ * queue must go on with the DSN after that queue, not restart at the
+ * rewound snd_nxt (it did: the server read the chunk twice, the
+ * fuzz/mptcp_pair finding regress-reinject-then-fallback.bin). Byte for
+ * byte both ways. */
+typedef struct rinj_ctx {
+    uint64_t drop_until, rewrite_at;
+    unsigned dropped, rewritten;
+} rinj_ctx;
+
+static bool rinj_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    rinj_ctx *r = ctx;
+    uint64_t now = sim_now(s);
+    if (!sim_seg_valid(p->data, p->len))
+        return true;
+    size_t pay = sim_seg_payload_len(p->data, p->len);
+    if (dir == SIM_A2B && pay > 0 && now < r->drop_until) {
+        r->dropped++;
+        return false;
+    }
+    if (dir == SIM_B2A && pay >= 8 && now >= r->rewrite_at && r->rewritten == 0) {
+        bool ok = sim_pkt_csum_ok(p);
+        uint8_t *b = p->data + sim_seg_doff(p->data);
+        b[3] ^= 0x5a;
+        b[4] ^= 0xa5; /* not a 16-bit word swap: the TCP checksum sees it */
+        sim_pkt_csum_redo(p, ok);
+        r->rewritten++;
+    }
+    return true;
+}
+
+START_TEST(fallback_after_a_reinjection_sends_each_byte_once)
+{
+    rinj_ctx rc = {.drop_until = 6 * SEC, .rewrite_at = 3 * SEC};
+    sim_mbox_cfg mb0, mb1;
+    memset(&mb0, 0, sizeof(mb0));
+    mb0.hook = rinj_hook;
+    mb0.hook_ctx = &rc;
+    memset(&mb1, 0, sizeof(mb1));
+    mb1.dirs = SIM_B2A;
+    mb1.strip_mptcp = 1u << MPTCP_SUB_JOIN;
+    mb1.strip_syn_only = true;
+    mscn x;
+    mscn_opts o = {.seed = 74, .n = 2, .cfg = cfg_csum};
+    o.p[0].mbox = &mb0;
+    o.p[0].rate_bps = 1000000; /* the download still runs at 3 s */
+    o.p[0].queue = 2000;
+    o.p[1].mbox = &mb1;
+    mscn_init(&x, &o);
+    uint64_t up = 20000, down = 600000;
+    mscn_start(&x, up, down);
+    mscn_open_all(&x);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    ck_assert_uint_gt(rc.dropped, 0);
+    ck_assert_uint_eq(rc.rewritten, 1);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[1].mbox, &ms);
+    ck_assert_uint_ge(ms.opts_stripped, 1);
+    check_streams(&x, up, down);
+    check_normal_close(&x);
+    /* the mechanism: the failed join's reinjection rewound the client's
+     * data level; the client sent MP_FAIL and fell back on the server's
+     * infinite mapping */
+    ck_assert_uint_gt(x.cmp.reinjected_bytes, 0);
+    ck_assert_uint_ge(x.cmp.dss_csum_bad, 1);
+    ck_assert_uint_ge(x.cmp.mp_fail_out, 1);
+    ck_assert_uint_ge(x.smp.mp_fail_in, 1);
+    ck_assert(x.cmp.fallback && x.smp.fallback);
+    ck_assert_uint_eq(cflow(&x)->ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_uint_eq(sflow(&x)->ev[MPTCP_EV_FALLBACK], 1);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- MP_FASTCLOSE (3.5) */
 
 typedef struct fc_watch {
@@ -1976,6 +2058,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_loop_test(tc, fallback_when_a_middlebox_strips_mptcp, FB_FIRST_DATA_UP, FB_N);
     tcase_add_test(tc, payload_rewrite_with_checksums_one_subflow_falls_back);
     tcase_add_test(tc, payload_rewrite_with_checksums_two_subflows_resets_one);
+    tcase_add_test(tc, fallback_after_a_reinjection_sends_each_byte_once);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
