@@ -308,8 +308,17 @@ static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
     if (sf == NULL)
         return UINT32_MAX;
     (void)t;
-    if (!(sf->c->flags & MPTCP_CF_MP) || (sf->c->flags & MPTCP_CF_FALLBACK))
+    if (!(sf->c->flags & MPTCP_CF_MP))
         return UINT32_MAX;
+    if (sf->c->flags & MPTCP_CF_FALLBACK) {
+        /* RFC 8684 3.7: the infinite mapping rides on the segment that
+         * starts at lin_ssn (see sf_opts_out); a resent segment before it
+         * stops there, or no segment would ever start at it. */
+        const mptcp_mpc *m = sf->c->mp;
+        if (m->inf_pending && sf->id == m->fb_id && mptcp_seq_lt(seq, m->lin_ssn))
+            return m->lin_ssn - seq;
+        return UINT32_MAX;
+    }
     mptcp_map m;
     int32_t r = mptcp_map_tx_for_seg(&sf->tx, seq, &m);
     return r > 0 ? (uint32_t)r : UINT32_MAX;

@@ -697,6 +697,106 @@ START_TEST(backup_takes_over_when_the_regular_subflow_fails)
 }
 END_TEST
 
+/* The server's first data segment is rewritten and its 13th to 21st (the
+ * rest of its second flight) are lost; the client's ACKs carrying MP_FAIL
+ * are lost until the server's retransmission timer fires. */
+typedef struct late_fail {
+    bool rewritten;
+    uint32_t fail_dropped, data_segs, data_dropped;
+} late_fail;
+
+static void late_fail_mangle(fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t *len)
+{
+    (void)idx;
+    late_fail *lf = p->mangle_arg;
+    size_t doff = (size_t)(seg[12] >> 4) * 4;
+    if (from == 1 && *len > doff && !lf->rewritten) {
+        seg[doff] ^= 0x5a;
+        lf->rewritten = true;
+    }
+}
+
+static int late_fail_filter(fx_pair *p, int from, uint32_t idx, const uint8_t *seg, size_t len,
+                            uint64_t *extra)
+{
+    (void)idx, (void)extra;
+    late_fail *lf = p->filter_arg;
+    fx_cap c;
+    memset(&c, 0, sizeof c);
+    if (len > sizeof c.data)
+        return FX_PASS;
+    if (from == 1) {
+        if (len > (size_t)(seg[12] >> 4) * 4 && ++lf->data_segs >= 13 && lf->data_segs <= 21) {
+            lf->data_dropped++;
+            return FX_DROP;
+        }
+        return FX_PASS;
+    }
+    memcpy(c.data, seg, len);
+    c.len = len;
+    mptcp_subflow_stats ss;
+    if (seg_has(&c, MPTCP_OPT_FAIL, NULL) && p->e[1].conn &&
+        mptcp_subflow_get_stats(p->e[1].conn, 0, &ss) == 0 && ss.tcp.retrans_segs == 0) {
+        lf->fail_dropped++;
+        return FX_DROP;
+    }
+    return FX_PASS;
+}
+
+START_TEST(infinite_mapping_starts_a_segment_after_a_retransmission)
+{
+    /* RFC 8684 3.7: the receiver of MP_FAIL resends from the failing DSN
+     * behind an infinite mapping that rides on the segment at lin_ssn, the
+     * byte after what it had sent. Here MP_FAIL arrives while the server's
+     * subflow retransmits after a timeout (snd_nxt below snd_max): the
+     * resent segments must stop at lin_ssn so that one starts there, or the
+     * infinite mapping is never sent and the client discards the stream
+     * for ever (fuzz/mptcp_pair regress-no-infinite-mapping.bin: a drain
+     * stalled with 0 of 12,799 bytes read). */
+    mptcp_config c;
+    mptcp_config_init(&c);
+    c.mptcp = true;
+    c.checksum = true;
+    c.sack = false; /* go-back-N from the hole: resent segments reach lin_ssn */
+    fx_pair p;
+    connect_mp(&p, 95, &c);
+    late_fail lf = {0};
+    p.mangle = late_fail_mangle;
+    p.mangle_arg = &lf;
+    p.filter = late_fail_filter;
+    p.filter_arg = &lf;
+    log_on(&p);
+    size_t len = 30000;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 95);
+    fx_pair_send(&p, 1, d, len, 2);
+    p.e[0].close_on_eof = true;
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 60000000));
+    ck_assert(lf.rewritten);
+    ck_assert_uint_gt(lf.fail_dropped, 0);
+    ck_assert_uint_eq(lf.data_dropped, 9);
+    ck_assert_uint_eq(p.e[0].rx_len, len);
+    ck_assert(memcmp(p.e[0].rx, d, len) == 0);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_MP_FAIL], 1);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK], 1);
+    /* the infinite mapping went out, at the DSN MP_FAIL named */
+    mptcp_opt f, inf;
+    ck_assert_ptr_nonnull(find_form(&p, 0, MPTCP_OPT_FAIL, &f));
+    bool found = false;
+    for (size_t i = 0; i < p.n_log && i < p.log_cap && !found; i++)
+        if (p.log_from[i] == 1 && seg_has(&p.log[i], MPTCP_OPT_DSS, &inf) && inf.u.dss.has_map &&
+            inf.u.dss.data_len == 0)
+            found = true;
+    ck_assert(found);
+    ck_assert_uint_eq(inf.u.dss.dsn, f.u.fail.dsn);
+    ck_assert_int_eq(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_NORMAL);
+    log_off(&p);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 Suite *mptcp_paths_suite(void)
 {
     Suite *s = suite_create("mptcp_paths");
@@ -720,6 +820,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, checksum_failure_with_another_subflow_resets_the_failing_one);
     tcase_add_test(tc, mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping);
     tcase_add_test(tc, fallback_fin_is_no_end_of_stream_while_bytes_are_discarded);
+    tcase_add_test(tc, infinite_mapping_starts_a_segment_after_a_retransmission);
     suite_add_tcase(s, tc);
     return s;
 }
