@@ -1609,6 +1609,30 @@ static void data_rtx(mptcp_conn *c, uint64_t now_us)
     m->rtx_at = now_us + rtx_ival(c);
 }
 
+/* Data of ours not yet DATA_ACKed: bytes, or the DATA_FIN. */
+static bool data_outstanding(const mptcp_conn *c)
+{
+    return c->mp->snd.len > 0 ||
+           (c->flags & (MPTCP_CF_FIN_PENDING | MPTCP_CF_FIN_ACKED)) == MPTCP_CF_FIN_PENDING;
+}
+
+/* RFC 8684 3.3.3: a host MUST NOT close all functioning subflows while data
+ * is outstanding (not DATA_ACKed, or more than the DATA_FIN). True when
+ * closing |sf| (the path manager's choice: its local address was removed)
+ * would do so; it is closed once the data is acknowledged instead (else the
+ * rest of our stream, with no subflow to carry it, stalls both ends). */
+static bool last_with_data(const mptcp_conn *c, const mptcp_subflow *sf)
+{
+    if (!sf_can_send(sf) || !data_outstanding(c))
+        return false;
+    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+        const mptcp_subflow *o = &c->mp->sf[i];
+        if (o != sf && o->role != MPTCP_SF_FREE && !o->close_deferred && sf_can_send(o))
+            return false;
+    }
+    return true;
+}
+
 static void pm_views(mptcp_conn *c, mptcp_pm_subflow *v, size_t *n)
 {
     *n = 0;
@@ -1711,7 +1735,9 @@ static void pm_step(mptcp_conn *c, bool kick, uint64_t now_us)
         switch (a->type) {
         case MPTCP_PM_ACT_CLOSE_SUBFLOW: {
             mptcp_subflow *sf = mptcp_conn_sf_by_id(c, a->subflow_id);
-            if (sf)
+            if (sf && last_with_data(c, sf))
+                sf->close_deferred = true;
+            else if (sf)
                 mptcp_conn_sf_close(sf, now_us);
             break;
         }
@@ -1967,6 +1993,11 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->dead)
             continue;
+        if (sf->close_deferred && !data_outstanding(c)) {
+            sf->close_deferred = false;
+            mptcp_conn_sf_close(sf, now_us);
+            continue;
+        }
         if (sf->t->backoff >= 2 && !(sf->t->flags & MPTCP_TF_PERSIST) && !sf->reinjected) {
             bool other = false;
             for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)

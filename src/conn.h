@@ -71,6 +71,7 @@ typedef struct mptcp_subflow {
     bool join_acked;         /* joiner: our third ACK was acknowledged */
     bool join_ok;            /* the HMAC exchange finished */
     bool closing;            /* we are closing it (FIN sent or to send) */
+    bool close_deferred;     /* the path manager closes it once the data is acked */
     bool dead;               /* TCB reported CLOSED */
     bool mpc_ack_seen;       /* server: the third ACK's MP_CAPABLE arrived */
     bool first_data_seen;    /* a data segment (mapped or not) arrived */

@@ -797,6 +797,39 @@ START_TEST(infinite_mapping_starts_a_segment_after_a_retransmission)
 }
 END_TEST
 
+static bool a_eof(fx_pair *p) { return p->e[0].rx_eof; }
+
+START_TEST(removing_the_last_subflows_address_waits_for_the_data_ack)
+{
+    /* RFC 8684 3.3.3: a host MUST NOT close all functioning subflows while
+     * data is outstanding. The server removes address ID 0, which its only
+     * subflow uses, with 200 kB and its DATA_FIN still to send: the subflow
+     * stays until they are DATA_ACKed, then closes, and the client reads
+     * the whole stream and its end (fuzz/mptcp_pair
+     * regress-remove-last-address.bin: the subflows closed at once and
+     * the client waited for the rest for ever). */
+    fx_pair p;
+    connect_mp(&p, 96, NULL);
+    size_t len = 200000;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 96);
+    fx_pair_send(&p, 1, d, len, 1);
+    fx_pair_run(&p, p.now + 20000);
+    mptcp_mp_stats m;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(p.e[1].conn, &m), 0);
+    ck_assert_uint_lt(m.bytes_acked, len);
+    ck_assert_int_eq(mptcp_addr_remove(p.e[1].conn, 0, p.now), 0);
+    ck_assert(fx_pair_run_until(&p, a_eof, p.now + 20000000));
+    ck_assert_uint_eq(p.e[0].rx_len, len);
+    ck_assert(memcmp(p.e[0].rx, d, len) == 0);
+    /* then the address's subflow goes */
+    fx_pair_run(&p, p.now + 2000000);
+    ck_assert_uint_ge(p.e[1].n_ev[MPTCP_EV_SUBFLOW_DOWN] + p.e[1].n_ev[MPTCP_EV_CLOSED], 1);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 Suite *mptcp_paths_suite(void)
 {
     Suite *s = suite_create("mptcp_paths");
@@ -821,6 +854,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping);
     tcase_add_test(tc, fallback_fin_is_no_end_of_stream_while_bytes_are_discarded);
     tcase_add_test(tc, infinite_mapping_starts_a_segment_after_a_retransmission);
+    tcase_add_test(tc, removing_the_last_subflows_address_waits_for_the_data_ack);
     suite_add_tcase(s, tc);
     return s;
 }
