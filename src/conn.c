@@ -610,27 +610,32 @@ static void fallback_keep_only(mptcp_conn *c, mptcp_subflow *keep, uint64_t now_
 /*
  * RFC 8684 3.7: after a fallback the one subflow's bytes map linearly, and
  * the peer continues its linear map after the last mapping it took from
- * this subflow: the byte after our queue is the DSN after the queue's last
- * chunk. That need not be the data-level snd_nxt: a reinjection rewinds
- * snd_nxt to snd_una while this subflow still holds the bytes (sending
- * them again after the queue would deliver them twice), and subflows now
- * reset may have carried DSNs past the queue (they are sent again here).
- * False when that DSN is gone from our buffer (below snd_una: the peer
- * acknowledged later DSNs another subflow carried) or queued bytes have no
- * chunk: no linear stream carries that, the subflow is reset instead.
+ * this subflow: our stream goes on after the newest chunk a segment
+ * carried, with the DSN after it. Chunks queued behind it never went out
+ * with their mapping: the peer would read them as the DSNs that follow, so
+ * they are dropped from the subflow and the data level resends from that
+ * DSN. It need not be the data-level snd_nxt: a reinjection rewinds
+ * snd_nxt to snd_una while this subflow still holds the bytes (or queues
+ * them a second time), and subflows now reset may have carried DSNs past
+ * it. False when that DSN is gone from our buffer (below snd_una: the peer
+ * acknowledged later DSNs another subflow carried): no linear stream
+ * carries that, the subflow is reset instead.
  */
-static bool fallback_lin_end(const mptcp_conn *c, const mptcp_subflow *sf, uint64_t *dsn)
+static bool fallback_lin_start(mptcp_conn *c, mptcp_subflow *sf, uint64_t *dsn)
 {
-    const mptcp_tcb *t = sf->t;
-    const mptcp_map_tx *tx = &sf->tx;
+    mptcp_tcb *t = sf->t;
+    mptcp_map_tx *tx = &sf->tx;
     *dsn = c->mp->snd_nxt;
-    if (tx->n == 0)
+    if (!tx->sent_any)
         return true;
-    const mptcp_map_tx_ent *e = &tx->ent[(tx->head + tx->n - 1u) % MPTCP_MAP_TX_MAX];
-    uint64_t d = e->dsn + e->len;
-    if (tx->iss + e->ssn + e->len != t->snd_una + t->snd.len || mptcp_dsn_lt(d, c->mp->snd_una))
+    uint32_t end = tx->iss + tx->sent_end_ssn;
+    if (mptcp_dsn_lt(tx->sent_end_dsn, c->mp->snd_una) || mptcp_seq_lt(end, t->snd_una) ||
+        mptcp_seq_gt(end, t->snd_una + t->snd.len))
         return false;
-    *dsn = d;
+    t->snd.len = end - t->snd_una;
+    while (tx->n > 0 && !tx->ent[(tx->head + tx->n - 1u) % MPTCP_MAP_TX_MAX].sent)
+        tx->n--;
+    *dsn = tx->sent_end_dsn;
     return true;
 }
 
@@ -707,7 +712,7 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
         return;
     }
     uint64_t lin_dsn;
-    if (!fallback_lin_end(c, sf, &lin_dsn)) {
+    if (!fallback_lin_start(c, sf, &lin_dsn)) {
         c->flags &= ~(uint32_t)MPTCP_CF_FALLBACK;
         c->mp->mst.fallback = false;
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
@@ -800,7 +805,7 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
         return;
     bool was = (c->flags & MPTCP_CF_FALLBACK) != 0;
     uint64_t lin_dsn = c->mp->snd_nxt;
-    if (!was && ((sf->t->flags & MPTCP_TF_FIN_PENDING) || !fallback_lin_end(c, sf, &lin_dsn))) {
+    if (!was && ((sf->t->flags & MPTCP_TF_FIN_PENDING) || !fallback_lin_start(c, sf, &lin_dsn))) {
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us); /* see mp_fail_in */
         return;
     }

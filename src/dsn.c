@@ -439,6 +439,11 @@ int32_t mptcp_map_tx_for_seg(mptcp_map_tx *tx, uint32_t seq, mptcp_map *out)
             uint32_t sum = mptcp_dss_csum_begin(e->dsn, e->ssn, out->data_len);
             out->csum = mptcp_csum_fold(sum + e->paysum);
         }
+        if (!e->sent && (!tx->sent_any || mptcp_seq_geq(e->ssn, tx->sent_end_ssn))) {
+            tx->sent_any = true;
+            tx->sent_end_ssn = e->ssn + e->len;
+            tx->sent_end_dsn = e->dsn + e->len;
+        }
         e->sent = true;
         return (int32_t)(e->ssn + e->len - rel);
     }

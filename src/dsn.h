@@ -240,6 +240,11 @@ typedef struct mptcp_map_tx {
     uint8_t head;      /* ring index of the oldest chunk */
     uint8_t n;
     mptcp_map_tx_ent ent[MPTCP_MAP_TX_MAX]; /* in subflow order, contiguous or not */
+    /* The newest chunk a segment carried (its mapping is on the wire): the
+     * end of it in both spaces, for the linear map after a fallback. */
+    bool sent_any;
+    uint32_t sent_end_ssn;  /* relative */
+    uint64_t sent_end_dsn;
 } mptcp_map_tx;
 
 /* A DSN range [start, end). */
@@ -275,7 +280,7 @@ int mptcp_map_tx_set_fin(mptcp_map_tx *tx, uint64_t fin_dsn);
  * chunk, repeated on every segment of it, as Linux does per skb), with its
  * checksum when negotiated. Returns the payload bytes from |seq| to the end
  * of that chunk (the segment must stop there), or MPTCP_ENOTFOUND. Marks
- * the chunk sent.
+ * the chunk sent (and, the first time, the newest sent: sent_end_*).
  */
 int32_t mptcp_map_tx_for_seg(mptcp_map_tx *tx, uint32_t seq, mptcp_map *out);
 

@@ -652,6 +652,42 @@ START_TEST(tx_record_lookup_and_merge)
 }
 END_TEST
 
+/* After a fallback the peer maps our subflow bytes linearly after the last
+ * mapping it took (RFC 8684 3.7): the table remembers the newest chunk a
+ * segment carried, in both spaces; an unsent chunk (a reinjection queued
+ * behind it) or a retransmission of an older one does not move it, and it
+ * outlives the chunk's acknowledgment. */
+START_TEST(tx_newest_sent_chunk_is_remembered_for_a_fallback)
+{
+    mptcp_map_tx tx;
+    mptcp_map m;
+    mptcp_map_tx_init(&tx, ISS, false);
+    ck_assert(!tx.sent_any);
+    ck_assert_int_eq(mptcp_map_tx_add(&tx, 1000, ISS + 1, 500, NULL), 0);
+    ck_assert_int_eq(mptcp_map_tx_add(&tx, 700, ISS + 501, 500, NULL), 0); /* reinjected */
+    ck_assert(!tx.sent_any);
+    ck_assert_int_eq(mptcp_map_tx_for_seg(&tx, ISS + 1, &m), 500);
+    ck_assert(tx.sent_any);
+    ck_assert_uint_eq(tx.sent_end_ssn, 501);
+    ck_assert_uint_eq(tx.sent_end_dsn, 1500);
+    ck_assert_int_eq(mptcp_map_tx_for_seg(&tx, ISS + 501, &m), 500);
+    ck_assert_uint_eq(tx.sent_end_ssn, 1001);
+    ck_assert_uint_eq(tx.sent_end_dsn, 1200);
+    /* A retransmission of the first chunk changes nothing. */
+    ck_assert_int_eq(mptcp_map_tx_for_seg(&tx, ISS + 1, &m), 500);
+    ck_assert_uint_eq(tx.sent_end_ssn, 1001);
+    ck_assert_uint_eq(tx.sent_end_dsn, 1200);
+    /* Nor a new chunk that no segment carried yet, nor the acknowledgment. */
+    ck_assert_int_eq(mptcp_map_tx_add(&tx, 1500, ISS + 1001, 300, NULL), 0);
+    ck_assert_uint_eq(mptcp_map_tx_ack(&tx, ISS + 1001), 2);
+    ck_assert_uint_eq(tx.sent_end_ssn, 1001);
+    ck_assert_uint_eq(tx.sent_end_dsn, 1200);
+    ck_assert_int_eq(mptcp_map_tx_for_seg(&tx, ISS + 1001, &m), 300);
+    ck_assert_uint_eq(tx.sent_end_ssn, 1301);
+    ck_assert_uint_eq(tx.sent_end_dsn, 1800);
+}
+END_TEST
+
 START_TEST(tx_csum_matches_one_shot_over_merged_odd_chunks)
 {
     uint8_t data[4000];
@@ -977,6 +1013,7 @@ Suite *dsn_suite(void)
     tcase_add_test(tc, tx_set_fin_rules);
     tcase_add_test(tc, tx_ack_and_reinjection_ranges_wrap);
     tcase_add_test(tc, tx_ring_full_then_reused);
+    tcase_add_test(tc, tx_newest_sent_chunk_is_remembered_for_a_fallback);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("model");
