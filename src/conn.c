@@ -1448,14 +1448,18 @@ static void fin_maybe_send(mptcp_conn *c, uint64_t now_us)
 
 /*
  * Data waits, nothing is in flight and the peer's data-level window is
- * closed: the window update that reopens it may be lost. Like TCP's persist
- * timer (RFC 9293 section 3.8.6.1) a probe below the subflow's window makes
- * the peer answer with an ACK carrying its DATA_ACK and window.
+ * closed, or too small for the scheduler to send into (less than a segment
+ * while more waits: sender-side SWS avoidance, RFC 9293 section 3.8.6.2.1):
+ * the window update that reopens it may be lost. Like TCP's persist timer
+ * (RFC 9293 section 3.8.6.1) a probe below the subflow's window makes the
+ * peer answer with an ACK carrying its DATA_ACK and window.
  */
 static void window_probe(mptcp_conn *c, uint64_t now_us)
 {
+    uint32_t seg = MPTCP_MIN(c->mp->snd.len, (uint32_t)c->st->cfg.mss);
     bool closed = c->mp->snd_nxt == c->mp->snd_una && c->mp->snd.len > 0 &&
-                  !mptcp_dsn_gt(c->mp->snd_edge, c->mp->snd_nxt) && !(c->flags & MPTCP_CF_FALLBACK);
+                  mptcp_dsn_lt(c->mp->snd_edge, c->mp->snd_nxt + seg) &&
+                  !(c->flags & MPTCP_CF_FALLBACK);
     if (!closed) {
         c->mp->probe_at = MPTCP_TIMER_NONE;
         c->mp->probe_rto = 0;

@@ -1656,18 +1656,22 @@ static bool outage_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
 }
 
 /* Zero window at the data level (RFC 8684 3.3.4): the client does not read
- * for 3 s, so its 64 KiB connection window closes; the window updates it
- * sends when it starts reading are lost. The server must ask (a probe while
- * the data-level window is 0) rather than wait forever, and it never sends
- * a byte beyond the right edge meanwhile (every DSS mapping the client got
- * lay inside the window it advertised: the client counts no map error and
- * takes every byte). */
+ * for 3 s, so its connection window (about 64 KiB) closes; the window
+ * updates it sends when it starts reading are lost. The server must ask (a
+ * probe while the data-level window is 0, or less than a segment while more
+ * waits: it sends nothing into such a window) rather than wait forever, and
+ * it never sends a byte beyond the right edge meanwhile (every DSS mapping
+ * the client got lay inside the window it advertised: the client counts no
+ * map error and takes every byte). |_i| picks the buffer: what is left of
+ * the window when the sender stops differs (64 KiB - 1000 left 480 bytes
+ * with a mapping on every segment, and the transfer stalled). */
 START_TEST(data_level_zero_window_is_probed_after_a_lost_window_update)
 {
     outage_ctx oc = {.from_us = 3 * SEC, .len_us = 400 * MS};
     sim_mbox_cfg mb = hook_box(outage_hook, &oc);
     mscn x;
-    mscn_opts o = {.seed = 63, .n = 2, .rcvbuf = 64u << 10, .c_rx_start_us = 3 * SEC};
+    static const uint32_t rcvbuf[] = {64u << 10, (64u << 10) - 1000, (64u << 10) + 700};
+    mscn_opts o = {.seed = 63, .n = 2, .rcvbuf = rcvbuf[_i], .c_rx_start_us = 3 * SEC};
     o.p[0].mbox = o.p[1].mbox = &mb;
     mscn_init(&x, &o);
     uint64_t down = 600000;
@@ -2076,7 +2080,7 @@ Suite *scn_mptcp_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, mapping_dropped_at_the_data_level_is_retransmitted);
     tcase_add_test(tc, late_data_acks_fire_the_data_level_timer_and_the_transfer_finishes);
-    tcase_add_test(tc, data_level_zero_window_is_probed_after_a_lost_window_update);
+    tcase_add_loop_test(tc, data_level_zero_window_is_probed_after_a_lost_window_update, 0, 3);
     tcase_add_test(tc, add_addr_echo_without_dss_is_no_reason_to_fall_back);
     tcase_add_test(tc, first_bytes_stay_on_the_initial_subflow_until_a_data_ack);
     tcase_add_test(tc, a_mapping_tail_is_not_held_behind_its_own_head);
