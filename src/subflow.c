@@ -4,7 +4,8 @@
  * until the server shows it has our key), MP_JOIN (3.2: token and nonce,
  * truncated HMAC on the SYN/ACK, full HMAC on the third ACK, the fourth
  * ACK before the joiner sends data; bad HMAC -> RST + MP_TCPRST), DSS out
- * (one mapping per chunk, segments stop at chunk ends) and in (mapping table,
+ * (one mapping per chunk, on its first segment and retransmissions, 3.3.1;
+ * segments stop at chunk ends) and in (mapping table,
  * DATA_ACK, DATA_FIN), ADD_ADDR with HMAC / echo (3.4.1), REMOVE_ADDR
  * (3.4.2), MP_PRIO (3.3.8), MP_FAIL (3.7), MP_FASTCLOSE (3.5), MP_TCPRST
  * (3.6). Connection-wide decisions are conn.c's.
@@ -108,6 +109,28 @@ static bool fully_est(const mptcp_conn *c)
 }
 
 /* ------------------------------------------------------------ output */
+
+/*
+ * RFC 8684 3.3.1: a mapping "does not need to be included in every MPTCP
+ * packet, as long as the subflow sequence space in that packet is covered by
+ * a mapping known at the receiver". The chunk's mapping goes on its first
+ * segment; a later segment of it carries DATA_ACK only (12 more payload
+ * bytes each) unless:
+ * - it is a retransmission (|seq| below snd_max): the segment that carried
+ *   the mapping may be the one lost, and the receiver holds bytes without a
+ *   mapping only until one arrives (out of order in its TCP queue);
+ * - checksums are on: the checksum covers the whole mapping, kept per
+ *   segment as before;
+ * - it ends a chunk with the DATA_FIN: the DATA_FIN is repeated where the
+ *   stream ends (3.3.3).
+ */
+static bool chunk_map_needed(const mptcp_tcb *t, const mptcp_map *m, uint32_t seq,
+                             uint32_t payload_len, int32_t room)
+{
+    if (m->has_csum || (uint32_t)(seq - t->iss) == m->ssn || mptcp_seq_lt(seq, t->snd_max))
+        return true;
+    return m->fin && payload_len >= (uint32_t)room;
+}
 
 static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
                           uint32_t payload_len, uint8_t *dst, size_t cap)
@@ -234,8 +257,9 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
             return used;
         }
     }
-    /* DSS: DATA_ACK always (3.3.2), a mapping with payload (3.3.1), the
-     * DATA_FIN on a pure ACK once every byte was scheduled (3.3.3). */
+    /* DSS: DATA_ACK always (3.3.2); the mapping (3.3.1) once per chunk,
+     * see chunk_map_needed; the DATA_FIN on a pure ACK once every byte was
+     * scheduled (3.3.3). */
     o.form = MPTCP_OPT_DSS;
     o.u.dss.has_ack = true;
     o.u.dss.ack64 = false;
@@ -243,7 +267,9 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     /* The window field of this segment (the same computation follows in
      * the TCP layer) offers the data level up to DATA_ACK + window. */
     mptcp_conn_rcv_advertised(c, (mptcp_tcp_rcv_window(t) >> t->rcv_wscale) << t->rcv_wscale);
-    if (room >= 0) {
+    if (room >= 0 && !chunk_map_needed(t, &m, seq, payload_len, room)) {
+        /* inside a chunk whose mapping went out already: DATA_ACK only */
+    } else if (room >= 0) {
         o.u.dss.has_map = true;
         o.u.dss.dsn64 = true;
         o.u.dss.dsn = m.dsn;

@@ -1467,6 +1467,12 @@ typedef struct fin_remap {
     struct {
         uint16_t sport, dport;
         uint32_t isn;
+        /* the last mapping this flow carried: a chunk's later segments
+         * carry none (RFC 8684 3.3.1) and lie inside it */
+        bool have_map;
+        uint64_t dsn;
+        uint32_t ssn;
+        uint16_t dlen;
     } f[16];
     unsigned n;
     bool have_base;
@@ -1497,25 +1503,35 @@ static bool fin_remap_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
         return true;
     uint8_t *o = p->data + off;
     uint8_t fl = o[3];
-    if (!(fl & 0x04) || !(fl & 0x08) || (fl & 0x10))
-        return true; /* no mapping, a 4-byte DSN (ours are 8), or a DATA_FIN */
+    unsigned fi = fr->n;
+    for (unsigned i = 0; i < fr->n; i++)
+        if (fr->f[i].sport == h.sport && fr->f[i].dport == h.dport)
+            fi = i;
+    if (fi == fr->n || (fl & 0x10) || ((fl & 0x04) && !(fl & 0x08)))
+        return true; /* unknown flow, a DATA_FIN, or a 4-byte DSN (ours are 8) */
+    uint32_t rel = h.seq - fr->f[fi].isn;
     size_t at = 4 + ((fl & 0x01) ? ((fl & 0x02) ? 8 : 4) : 0);
-    ck_assert_uint_le(at + 14, olen);
-    uint64_t dsn = 0;
-    for (int k = 0; k < 8; k++)
-        dsn = dsn << 8 | o[at + (size_t)k];
-    at += 8;
-    uint32_t ssn = (uint32_t)o[at] << 24 | (uint32_t)o[at + 1] << 16 | (uint32_t)o[at + 2] << 8 | o[at + 3];
-    uint16_t dlen = (uint16_t)(o[at + 4] << 8 | o[at + 5]);
+    if (fl & 0x04) {
+        ck_assert_uint_le(at + 14, olen);
+        uint64_t mdsn = 0;
+        for (int k = 0; k < 8; k++)
+            mdsn = mdsn << 8 | o[at + (size_t)k];
+        fr->f[fi].have_map = true;
+        fr->f[fi].dsn = mdsn;
+        fr->f[fi].ssn = (uint32_t)o[at + 8] << 24 | (uint32_t)o[at + 9] << 16 |
+                        (uint32_t)o[at + 10] << 8 | o[at + 11];
+        fr->f[fi].dlen = (uint16_t)(o[at + 12] << 8 | o[at + 13]);
+    } else if (!fr->f[fi].have_map || (int32_t)(rel - fr->f[fi].ssn) < 0 ||
+               (int32_t)(rel + pay - (fr->f[fi].ssn + fr->f[fi].dlen)) > 0) {
+        return true; /* not inside the flow's last mapping */
+    }
+    uint64_t dsn = fr->f[fi].dsn;
+    uint32_t ssn = fr->f[fi].ssn;
+    uint16_t dlen = fr->f[fi].dlen;
     if (!fr->have_base && ssn == 1) {
         fr->have_base = true;
         fr->base = dsn;
     }
-    uint32_t isn = 0;
-    for (unsigned i = 0; i < fr->n; i++)
-        if (fr->f[i].sport == h.sport && fr->f[i].dport == h.dport)
-            isn = fr->f[i].isn;
-    uint32_t rel = h.seq - isn;
     if (!fr->have_base || rel == ssn || dsn + (rel - ssn) + pay != fr->base + fr->down ||
         rel + pay != ssn + dlen)
         return true; /* not the last segment of the stream's last mapping */
@@ -1523,6 +1539,9 @@ static bool fin_remap_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
         fr->dropped++;
         return false;
     }
+    if (!(fl & 0x04))
+        return true; /* the retransmission carries the mapping: rewritten there */
+    at += 8;
     bool ok = sim_pkt_csum_ok(p);
     o[3] = (uint8_t)(fl | 0x10);
     dlen++;
@@ -1585,6 +1604,153 @@ START_TEST(remove_addr_then_data_fin_on_a_resent_mapping)
     /* The Linux shape really happened. */
     ck_assert_uint_eq(fr.dropped, 1);
     ck_assert_uint_gt(fr.rewritten, 0);
+    mscn_finish(&x);
+}
+END_TEST
+
+/*
+ * RFC 8684 3.3.1: a mapping covers a chunk of several segments and rides on
+ * the chunk's first segment only; the others carry a DATA_ACK alone. This
+ * box, on the server's side of a path, checks each data segment the server
+ * sends: one without a mapping must lie inside a mapping its subflow sent
+ * before (one of its last 32), and a retransmission must carry a mapping (the segment that carried
+ * it may be the one lost). It also upsets the segments that carry a
+ * multi-segment chunk's mapping: of one in |every|, alternately, one is
+ * dropped (its chunk's later segments arrive without any mapping) and the
+ * other held back |delay_us| so that the chunk's later segments overtake
+ * it; |limit| of them in all.
+ */
+typedef struct chunkmap_ctx {
+    mscn *x;
+    int path;
+    unsigned every, limit;
+    uint64_t delay_us;
+    struct {
+        uint16_t sport, dport;
+        uint32_t isn, high;
+        uint32_t n_map;      /* mappings seen; the last 32 are kept */
+        uint32_t ssn[32];
+        uint16_t dlen[32];
+    } f[8];
+    unsigned n;
+    unsigned mapped, unmapped, chunk_starts, dropped, delayed;
+    unsigned outside, rexmit_unmapped;
+} chunkmap_ctx;
+
+static void chunkmap_release(sim *s, void *arg, sim_pkt *p)
+{
+    sim_forward(s, arg, p);
+}
+
+static bool chunkmap_hook(void *ctx, sim *s, unsigned dir, sim_pkt *p)
+{
+    chunkmap_ctx *cm = ctx;
+    if (dir != SIM_B2A || !sim_seg_valid(p->data, p->len))
+        return true;
+    sim_tcp h;
+    sim_seg_get(p->data, &h);
+    if (h.flags & MPTCP_TH_SYN) {
+        ck_assert_uint_lt(cm->n, 8);
+        cm->f[cm->n].sport = h.sport;
+        cm->f[cm->n].dport = h.dport;
+        cm->f[cm->n].isn = h.seq;
+        cm->f[cm->n++].high = h.seq + 1;
+        return true;
+    }
+    uint32_t pay = (uint32_t)sim_seg_payload_len(p->data, p->len);
+    mptcp_opt o;
+    if (pay == 0 || !pkt_find_form(p, MPTCP_OPT_DSS, &o))
+        return true;
+    unsigned fi = cm->n;
+    for (unsigned i = 0; i < cm->n; i++)
+        if (cm->f[i].sport == h.sport && cm->f[i].dport == h.dport)
+            fi = i;
+    ck_assert_uint_lt(fi, cm->n);
+    uint32_t rel = h.seq - cm->f[fi].isn;
+    bool rexmit = (int32_t)(h.seq - cm->f[fi].high) < 0;
+    if ((int32_t)(h.seq + pay - cm->f[fi].high) > 0)
+        cm->f[fi].high = h.seq + pay;
+    if (!o.u.dss.has_map) {
+        cm->unmapped++;
+        if (rexmit)
+            cm->rexmit_unmapped++;
+        bool in = false;
+        for (uint32_t k = 0; k < cm->f[fi].n_map && k < 32; k++)
+            in |= (int32_t)(rel - cm->f[fi].ssn[k]) >= 0 &&
+                  (int32_t)(rel + pay - (cm->f[fi].ssn[k] + cm->f[fi].dlen[k])) <= 0;
+        cm->outside += !in;
+        return true;
+    }
+    cm->mapped++;
+    if (o.u.dss.data_len == 0)
+        return true;
+    cm->f[fi].ssn[cm->f[fi].n_map % 32] = o.u.dss.ssn;
+    cm->f[fi].dlen[cm->f[fi].n_map % 32] = o.u.dss.data_len;
+    cm->f[fi].n_map++;
+    if (rexmit || o.u.dss.ssn != rel || o.u.dss.data_len <= pay + 1)
+        return true; /* not the first sending of a multi-segment chunk's start */
+    cm->chunk_starts++;
+    if (cm->chunk_starts % cm->every != 0 || cm->dropped + cm->delayed >= cm->limit)
+        return true;
+    if ((cm->chunk_starts / cm->every) % 2 == 0) {
+        cm->dropped++;
+        return false;
+    }
+    cm->delayed++;
+    sim_pkt *q = sim_pkt_clone(s, p);
+    sim_at(s, sim_now(s) + cm->delay_us, chunkmap_release, sim_link_elem(cm->x->path[cm->path].ba),
+           q);
+    return false;
+}
+
+/* Two paths, a 3 MB download and 200 KB up. The segments of a chunk after
+ * its first carry no mapping; on both paths, some chunks lose the segment with
+ * their mapping and others get theirs after the rest of the chunk (their
+ * later segments wait in the subflow's out-of-order queue as TCP data).
+ * The streams arrive byte for byte, with no mapping error, nothing dropped
+ * at the data level, a normal close. |_i| 1: with DSS checksums, where
+ * every segment carries its mapping. */
+START_TEST(chunk_mapping_on_its_first_segment_survives_its_loss_and_reorder)
+{
+    mscn x;
+    chunkmap_ctx cm[2];
+    sim_mbox_cfg box[2];
+    mscn_opts o = {.seed = 140 + (uint64_t)_i, .n = 2};
+    if (_i == 1)
+        o.cfg = cfg_csum;
+    for (int i = 0; i < 2; i++) {
+        memset(&cm[i], 0, sizeof(cm[i]));
+        cm[i].x = &x;
+        cm[i].path = i;
+        cm[i].every = 3;
+        cm[i].limit = 40;
+        cm[i].delay_us = 3 * MS;
+        memset(&box[i], 0, sizeof(box[i]));
+        box[i].hook = chunkmap_hook;
+        box[i].hook_ctx = &cm[i];
+        o.p[i].mbox = &box[i];
+    }
+    mscn_init(&x, &o);
+    uint64_t up = 200000, down = 3000000;
+    mscn_start(&x, up, down);
+    mscn_open_all(&x);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish (client has %llu)",
+                  (unsigned long long)cflow(&x)->rx.off);
+    check_streams(&x, up, down);
+    check_normal_close(&x);
+    ck_assert_uint_eq(x.cmp.map_errors + x.smp.map_errors, 0);
+    ck_assert_uint_eq(x.cmp.rcv_dropped, 0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_gt(cm[i].mapped, 30);
+        ck_assert_uint_eq(cm[i].outside, 0);
+        ck_assert_uint_eq(cm[i].rexmit_unmapped, 0);
+        if (_i == 1)
+            ck_assert_uint_eq(cm[i].unmapped, 0);
+        else
+            ck_assert_uint_gt(cm[i].unmapped, cm[i].mapped);
+    }
+    ck_assert_uint_ge(cm[0].dropped + cm[1].dropped, 10);
+    ck_assert_uint_ge(cm[0].delayed + cm[1].delayed, 10);
     mscn_finish(&x);
 }
 END_TEST
@@ -2075,6 +2241,8 @@ Suite *scn_mptcp_suite(void)
     /* 0: our sender as is; 1: it sees windows as a Linux sender does */
     tcase_add_loop_test(tc, receiver_keeps_every_byte_its_subflows_acknowledged, 0, 2);
     tcase_add_test(tc, remove_addr_then_data_fin_on_a_resent_mapping);
+    /* 0: mappings once per chunk; 1: with DSS checksums (one per segment) */
+    tcase_add_loop_test(tc, chunk_mapping_on_its_first_segment_survives_its_loss_and_reorder, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("data_rtx");
     tcase_set_timeout(tc, 300);
