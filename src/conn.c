@@ -880,6 +880,24 @@ static uint32_t tcb_pmss(const mptcp_tcb *t)
     return t->mss > opt + 28 ? t->mss - opt - 28 : 64; /* room for a DSS */
 }
 
+/* The longest chunk of at most |len| bytes that fills its segments: the
+ * first carries the mapping (RFC 8684 3.3.1; 24 option bytes with the
+ * 64-bit DSN), the others the 8-byte DATA_ACK form (every one the mapping
+ * with checksums on), so a chunk ending inside a segment sends a runt that
+ * costs a whole header and a queue slot. |len| itself when shorter than
+ * the first segment. */
+static uint32_t chunk_fit(const mptcp_conn *c, const mptcp_tcb *t, uint32_t len)
+{
+    uint32_t ts = (t->flags & MPTCP_TF_TS) ? 12 : 0;
+    if (t->mss <= ts + 24 + 64)
+        return len;
+    uint32_t first = t->mss - ts - 24;
+    uint32_t rest = (c->flags & MPTCP_CF_CSUM) ? first : t->mss - ts - 8;
+    if (len <= first)
+        return len;
+    return first + (len - first) / rest * rest;
+}
+
 /* Hands [dsn, dsn + len) from the connection ring to subflow |sf|. Returns
  * the bytes handed over. */
 static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t len)
@@ -1004,6 +1022,12 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
                 p->t->cc.cwnd = d.penalize_cwnd;
         }
         uint64_t dsn = d.kind == MPTCP_SCHED_REINJECT ? d.dsn : c->mp->snd_nxt;
+        if (d.kind == MPTCP_SCHED_SEND && d.n_ids == 1 && d.len < avail) {
+            /* more follows: whole segments now, the rest with it later */
+            mptcp_subflow *one = mptcp_conn_sf_by_id(c, d.ids[0]);
+            if (one && one->t)
+                d.len = chunk_fit(c, one->t, d.len);
+        }
         uint32_t moved = 0;
         for (uint8_t k = 0; k < d.n_ids; k++) {
             mptcp_subflow *sf = mptcp_conn_sf_by_id(c, d.ids[k]);
