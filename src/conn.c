@@ -1022,11 +1022,14 @@ static void conn_push(mptcp_conn *c, uint64_t now_us)
                 p->t->cc.cwnd = d.penalize_cwnd;
         }
         uint64_t dsn = d.kind == MPTCP_SCHED_REINJECT ? d.dsn : c->mp->snd_nxt;
-        if (d.kind == MPTCP_SCHED_SEND && d.n_ids == 1 && d.len < avail) {
-            /* more follows: whole segments now, the rest with it later */
-            mptcp_subflow *one = mptcp_conn_sf_by_id(c, d.ids[0]);
-            if (one && one->t)
-                d.len = chunk_fit(c, one->t, d.len);
+        mptcp_subflow *one = d.kind == MPTCP_SCHED_SEND && d.n_ids == 1
+                                 ? mptcp_conn_sf_by_id(c, d.ids[0]) : NULL;
+        if (one && one->t) {
+            /* More follows: whole segments now (one mapping at most:
+             * 65535 bytes), the rest with it later. */
+            uint32_t len = MPTCP_MIN(d.len, 65535u);
+            if (len < avail)
+                d.len = chunk_fit(c, one->t, len);
         }
         uint32_t moved = 0;
         for (uint8_t k = 0; k < d.n_ids; k++) {
