@@ -1285,8 +1285,7 @@ static void pause_reader(sim *s, void *arg, sim_pkt *p)
  * that other subflows moved, lay past the ring's end), and because a Linux
  * sender keeps a subflow's larger older window. Three paths of different
  * RTTs, a 128 KiB receive ring smaller than the paths' BDP sum, a reader
- * that pauses, the sender seeing windows as Linux does (with 0.1% loss on
- * every path, so that duplicate ACKs carry smaller windows): no byte the
+ * that pauses, the sender seeing windows as Linux does: no byte the
  * receiver's subflows acknowledged is lost (rcv_dropped 0), so the stream
  * completes byte for byte.
  */
@@ -1305,11 +1304,6 @@ START_TEST(receiver_keeps_every_byte_its_subflows_acknowledged)
             box[i].hook_ctx = &sw;
         }
         o.p[i] = (mpath){.rate_bps = 20000000, .rtt_us = rtt[i], .queue = 200, .mbox = &box[i]};
-        /* Losses make the duplicate ACKs whose smaller windows a Linux
-         * sender ignores (without them, since chunks end on whole
-         * segments, the queues no longer overflow here). */
-        if (_i == 1)
-            o.p[i].loss_ppm = 1000;
     }
     mscn_init(&x, &o);
     uint64_t down = 6000000, up = 20000;
