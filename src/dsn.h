@@ -278,9 +278,10 @@ int mptcp_map_tx_set_fin(mptcp_map_tx *tx, uint64_t fin_dsn);
  * The DSS mapping for an outgoing segment whose payload starts at |seq|
  * (absolute): the whole mapping of the chunk holding |seq| (one mapping per
  * chunk; the caller decides which of its segments carry it, RFC 8684
- * 3.3.1), with its checksum when negotiated. Returns the payload bytes from |seq| to the end
- * of that chunk (the segment must stop there), or MPTCP_ENOTFOUND. Marks
- * the chunk sent (and, the first time, the newest sent: sent_end_*).
+ * 3.3.1), with its checksum when negotiated. Returns the payload bytes from
+ * |seq| to the end of that chunk (the segment must stop there), or
+ * MPTCP_ENOTFOUND. Marks the chunk sent (and, the first time, the newest
+ * sent: sent_end_*).
  */
 int32_t mptcp_map_tx_for_seg(mptcp_map_tx *tx, uint32_t seq, mptcp_map *out);
 

@@ -114,8 +114,8 @@ static bool fully_est(const mptcp_conn *c)
  * RFC 8684 3.3.1: a mapping "does not need to be included in every MPTCP
  * packet, as long as the subflow sequence space in that packet is covered by
  * a mapping known at the receiver". The chunk's mapping goes on its first
- * segment; a later segment of it carries DATA_ACK only (12 more payload
- * bytes each) unless:
+ * segment; a later segment of it carries DATA_ACK only (16 more payload
+ * bytes each: 8 option bytes instead of 24) unless:
  * - it is a retransmission (|seq| below snd_max): the segment that carried
  *   the mapping may be the one lost, and the receiver holds bytes without a
  *   mapping only until one arrives (out of order in its TCP queue);
