@@ -740,6 +740,25 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             return;
         }
     }
+    if (sf->role == MPTCP_SF_MPC && !any_mp && (h->flags & MPTCP_TH_FIN) && h->seq == t->rcv_nxt &&
+        t->rcv.len == 0 && !sf->fail_wait && c->mp->rcv.n_ooo == 0 &&
+        !(c->flags & MPTCP_CF_PEER_FIN_SEEN) && ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
+        size_t n = 0;
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+            n += c->mp->sf[i].role != MPTCP_SF_FREE;
+        if (n == 1) {
+            /* The peer ends the only subflow with a FIN that carries no
+             * DSS, not even a DATA_ACK (every MPTCP segment has one, 3.3.2):
+             * it fell back to TCP, for instance on our data acknowledged
+             * without a DATA_ACK by a middlebox that strips DSS, and has no
+             * way left to tell us (its infinite mapping would be stripped).
+             * Everything before the FIN arrived: fall back as on unmapped
+             * first data (3.7), so the TCP FIN ends the stream (Linux also
+             * ends the receive side once every subflow got a FIN). */
+            mptcp_conn_fallback(c, sf, now_us);
+            return;
+        }
+    }
     if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_ACTIVE) && !sf->mpc_ack_seen) {
         /* Server: the third ACK (or the first data) must carry the
          * client's key (3.1); without it, fall back (3.7). */

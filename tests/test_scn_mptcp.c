@@ -771,6 +771,47 @@ START_TEST(fallback_when_a_middlebox_strips_mptcp)
 }
 END_TEST
 
+/* A middlebox strips every DSS both ways and lets MP_CAPABLE through
+ * (fuzz/corpus/mptcp_pair/regress-fin-without-dss.bin): the client's only
+ * data rides in the MP_CAPABLE data form, so the server takes it with its
+ * implicit mapping, but the server's DATA_ACK is stripped and the client
+ * falls back on the bare acknowledgment (3.7). Its FIN then carries no DSS:
+ * the server must fall back too and end the stream there, not wait for a
+ * DATA_FIN forever. |up| bytes, one segment or one chunk. */
+static void dss_stripped_case(uint64_t up)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_BOTH;
+    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    mscn x;
+    mscn_opts o = {.seed = 70 + up, .n = 1};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    mscn_start(&x, up, 0);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "%llu bytes: transfer did not finish",
+                  (unsigned long long)up);
+    check_streams(&x, up, 0);
+    check_normal_close(&x);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[0].mbox, &ms);
+    ck_assert_uint_gt(ms.opts_stripped, 0);
+    ck_assert(x.have_cmp && x.have_smp);
+    ck_assert(x.cmp.mptcp && x.cmp.fallback);
+    ck_assert(x.smp.mptcp && x.smp.fallback);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 1);
+    mscn_finish(&x);
+}
+
+START_TEST(fin_without_dss_after_the_peer_fell_back_ends_the_stream)
+{
+    static const uint64_t up[] = {168, 1000};
+    dss_stripped_case(up[_i]);
+}
+END_TEST
+
 /* A middlebox rewrites 8 bytes of the client's stream once (an ALG), with
  * DSS checksums negotiated. One subflow: the server detects the bad
  * checksum, sends MP_FAIL and both fall back to TCP (infinite mapping)
@@ -2229,6 +2270,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, payload_rewrite_with_checksums_one_subflow_falls_back);
     tcase_add_test(tc, payload_rewrite_with_checksums_two_subflows_resets_one);
     tcase_add_test(tc, fallback_after_a_reinjection_sends_each_byte_once);
+    tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
