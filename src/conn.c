@@ -1229,9 +1229,13 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
                 nsf += c->mp->sf[i].role != MPTCP_SF_FREE;
             if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_FALLBACK) && nsf == 1 &&
-                c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 && !sf->first_data_seen) {
+                ((c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 && !sf->first_data_seen) ||
+                 (!sf->dss_seen && c->mp->rcv.n_ooo == 0 && sf->rx.n == 0))) {
                 /* RFC 8684 section 3.7: the first data without a mapping:
-                 * fall back to TCP, the bytes map linearly. */
+                 * fall back to TCP, the bytes map linearly. So too when no
+                 * DSS of the peer ever reached us (its data came in the
+                 * MP_CAPABLE form): it fell back on our DATA_ACK stripped
+                 * by a middlebox, and its bytes go on after that mapping. */
                 sf->first_data_seen = true;
                 mptcp_conn_fallback(c, sf, now_us);
                 if (!(c->flags & MPTCP_CF_MP))

@@ -75,6 +75,7 @@ typedef struct mptcp_subflow {
     bool dead;               /* TCB reported CLOSED */
     bool mpc_ack_seen;       /* server: the third ACK's MP_CAPABLE arrived */
     bool first_data_seen;    /* a data segment (mapped or not) arrived */
+    bool dss_seen;           /* a DSS arrived on it */
     bool reinjected;         /* its data was reinjected */
     bool has_rst_code;
     uint8_t rst_code;        /* MP_TCPRST received */

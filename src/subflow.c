@@ -726,6 +726,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
      * with no MPTCP option at all: a bare ADD_ADDR echo (Linux sends it on
      * its own pure ACK, without DSS) proves MPTCP got through. */
     bool any_mp = r.mpc || r.join || r.dss || r.n_aa || r.rm || r.prio || r.fail || r.fastclose;
+    sf->dss_seen |= r.dss;
     if (sf->role == MPTCP_SF_MPC && !any_mp && acked_new && c->mp->mst.bytes_acked == 0 &&
         ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
         size_t n = 0;
