@@ -780,20 +780,21 @@ END_TEST
  * DATA_FIN forever. With more bytes than the first chunk its next data
  * comes unmapped: no DSS of the client ever reached the server, so that is
  * a fallback too (its bytes continue the MP_CAPABLE mapping), not a mapping
- * error. |up| bytes: one segment, one chunk, several, many. */
-static void dss_stripped_case(uint64_t up)
+ * error. |up| bytes: one segment, one chunk, several, many; DSS stripped
+ * both ways or only from the server's segments. */
+static void dss_stripped_case(uint64_t up, unsigned dirs)
 {
     sim_mbox_cfg mb;
     memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_BOTH;
+    mb.dirs = dirs;
     mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
     mscn x;
-    mscn_opts o = {.seed = 70 + up, .n = 1};
+    mscn_opts o = {.seed = 70 + up + dirs, .n = 1};
     o.p[0].mbox = &mb;
     mscn_init(&x, &o);
     mscn_start(&x, up, 0);
-    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "%llu bytes: transfer did not finish",
-                  (unsigned long long)up);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x),
+                  "%llu bytes, dirs %u: transfer did not finish", (unsigned long long)up, dirs);
     check_streams(&x, up, 0);
     check_normal_close(&x);
     sim_mbox_stats ms;
@@ -811,7 +812,7 @@ static void dss_stripped_case(uint64_t up)
 START_TEST(fin_without_dss_after_the_peer_fell_back_ends_the_stream)
 {
     static const uint64_t up[] = {168, 1000, 20000, 1500000};
-    dss_stripped_case(up[_i]);
+    dss_stripped_case(up[_i % 4], _i < 4 ? SIM_BOTH : SIM_B2A);
 }
 END_TEST
 
@@ -2273,7 +2274,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, payload_rewrite_with_checksums_one_subflow_falls_back);
     tcase_add_test(tc, payload_rewrite_with_checksums_two_subflows_resets_one);
     tcase_add_test(tc, fallback_after_a_reinjection_sends_each_byte_once);
-    tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 4);
+    tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 8);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
