@@ -208,10 +208,13 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         return used;
     }
     if (c->flags & MPTCP_CF_FALLBACK) {
-        if (!c->mp->inf_pending || payload_len == 0 || seq != c->mp->lin_ssn)
+        if (!c->mp->inf_pending || (payload_len == 0 && !(flags & MPTCP_TH_FIN)) ||
+            seq != c->mp->lin_ssn)
             return 0;
         /* The infinite mapping (3.7): data-level length 0, from here on
-         * subflow bytes map linearly; its checksum field is zero. */
+         * subflow bytes map linearly; its checksum field is zero. With no
+         * byte left to send it rides on the FIN, which then ends the
+         * peer's stream too. */
         o.form = MPTCP_OPT_DSS;
         o.u.dss.has_ack = true;
         o.u.dss.data_ack = (uint32_t)c->mp->rcv_nxt;
@@ -738,21 +741,31 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             mptcp_conn_fallback(c, sf, now_us);
             if (c->flags & MPTCP_CF_MP)
                 mptcp_map_tx_ack(&sf->tx, t->snd_una);
+            /* Our DSS may still reach the peer, which took our mappings:
+             * the infinite mapping tells it (3.7), on our next data or our
+             * FIN, or it would take those bytes as unmapped and wait for a
+             * DATA_FIN. */
+            if ((c->flags & MPTCP_CF_MP) && (c->flags & MPTCP_CF_FALLBACK))
+                c->mp->inf_pending = true;
             return;
         }
     }
     if (sf->role == MPTCP_SF_MPC && !any_mp && (h->flags & MPTCP_TH_FIN) && h->seq == t->rcv_nxt &&
-        t->rcv.len == 0 && !sf->fail_wait && c->mp->rcv.n_ooo == 0 &&
+        t->rcv.len == 0 && !sf->fail_wait && c->mp->rcv.n_ooo == 0 && !sf->dss_seen &&
+        c->mp->mst.bytes_received > 0 &&
         !(c->flags & MPTCP_CF_PEER_FIN_SEEN) && ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
         size_t n = 0;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
             n += c->mp->sf[i].role != MPTCP_SF_FREE;
         if (n == 1) {
             /* The peer ends the only subflow with a FIN that carries no
-             * DSS, not even a DATA_ACK (every MPTCP segment has one, 3.3.2):
-             * it fell back to TCP, for instance on our data acknowledged
-             * without a DATA_ACK by a middlebox that strips DSS, and has no
-             * way left to tell us (its infinite mapping would be stripped).
+             * DSS, not even a DATA_ACK (every MPTCP segment has one, 3.3.2),
+             * and none of its DSS ever reached us while its data (in the
+             * MP_CAPABLE form) did: it fell back to TCP on our DATA_ACK a
+             * middlebox stripped, and cannot tell us (its infinite mapping
+             * is stripped too). Without its data, or with DSS getting
+             * through, a bare FIN may be a subflow closing under a live
+             * connection (a path manager's), not the end of the stream.
              * Everything before the FIN arrived: fall back as on unmapped
              * first data (3.7), so the TCP FIN ends the stream (Linux also
              * ends the receive side once every subflow got a FIN). */
