@@ -85,6 +85,11 @@ typedef struct mptcp_subflow {
     mptcp_map_rx rx;
     mptcp_map_tx tx;
     uint32_t tx_end;         /* absolute subflow seq after the last chunk handed over */
+    /* The mapping lookup sf_opts_out did for the segment being built, for
+     * sf_seg_room right after it in the same xmit (one lookup per segment). */
+    bool room_hint;
+    uint32_t room_seq;
+    int32_t room;
     uint32_t seen_una;       /* snd_una when the previous segment was taken */
     bool fail_wait;          /* MP_FAIL sent: discard until the infinite mapping */
     bool fail_lin_known;     /* ... which arrived: linear from fail_lin_seq */

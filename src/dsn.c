@@ -423,7 +423,10 @@ int32_t mptcp_map_tx_for_seg(mptcp_map_tx *tx, uint32_t seq, mptcp_map *out)
     uint32_t rel = seq - tx->iss;
     unsigned i;
 
-    for (i = 0; i < tx->n; i++) {
+    /* Newest chunk first: new data is the common case, and the chunks are
+     * in subflow order without overlap (mptcp_map_tx_add), so at most one
+     * covers |seq| whichever end the search starts from. */
+    for (i = tx->n; i-- > 0;) {
         mptcp_map_tx_ent *e = tx_at(tx, i);
         if (!mptcp_seq_geq(rel, e->ssn) || !mptcp_seq_lt(rel, e->ssn + e->len))
             continue;

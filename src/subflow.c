@@ -235,8 +235,12 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     }
     mptcp_map m;
     int32_t room = -1;
-    if (payload_len > 0)
+    if (payload_len > 0) {
         room = mptcp_map_tx_for_seg(&sf->tx, seq, &m);
+        sf->room_hint = true;
+        sf->room_seq = seq;
+        sf->room = room;
+    }
     if (sf->role == MPTCP_SF_MPC && (c->flags & MPTCP_CF_ACTIVE) && !fully_est(c)) {
         /* RFC 8684 3.1: until the server shows it has our key, the third
          * ACK's MP_CAPABLE is repeated: on the first data chunk in the
@@ -337,6 +341,10 @@ static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
     if (sf == NULL)
         return UINT32_MAX;
     (void)t;
+    /* The TCP layer asks right after sf_opts_out looked this segment's
+     * mapping up (nothing changes the map between): taken once. */
+    bool hint = sf->room_hint && sf->room_seq == seq;
+    sf->room_hint = false;
     if (!(sf->c->flags & MPTCP_CF_MP))
         return UINT32_MAX;
     if (sf->c->flags & MPTCP_CF_FALLBACK) {
@@ -349,7 +357,7 @@ static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
         return UINT32_MAX;
     }
     mptcp_map m;
-    int32_t r = mptcp_map_tx_for_seg(&sf->tx, seq, &m);
+    int32_t r = hint ? sf->room : mptcp_map_tx_for_seg(&sf->tx, seq, &m);
     return r > 0 ? (uint32_t)r : UINT32_MAX;
 }
 
