@@ -133,7 +133,7 @@ static bool chunk_map_needed(const mptcp_tcb *t, const mptcp_map *m, uint32_t se
 }
 
 static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
-                          uint32_t payload_len, uint8_t *dst, size_t cap)
+                          uint32_t payload_len, uint32_t wnd, uint8_t *dst, size_t cap)
 {
     mptcp_subflow *sf = sf_of(ctx, t);
     if (sf == NULL)
@@ -271,9 +271,9 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     o.u.dss.has_ack = true;
     o.u.dss.ack64 = false;
     o.u.dss.data_ack = (uint32_t)c->mp->rcv_nxt;
-    /* The window field of this segment (the same computation follows in
-     * the TCP layer) offers the data level up to DATA_ACK + window. */
-    mptcp_conn_rcv_advertised(c, (mptcp_tcp_rcv_window(t) >> t->rcv_wscale) << t->rcv_wscale);
+    /* The window field of this segment (|wnd|, scaled down by the TCP
+     * layer) offers the data level up to DATA_ACK + window. */
+    mptcp_conn_rcv_advertised(c, (wnd >> t->rcv_wscale) << t->rcv_wscale);
     if (room >= 0 && !chunk_map_needed(t, &m, seq, payload_len, room)) {
         /* inside a chunk whose mapping went out already: DATA_ACK only */
     } else if (room >= 0) {

@@ -28,9 +28,11 @@ struct mptcp_conn;
 typedef struct mptcp_tcp_upper_ops {
     /* Option bytes to add to an outgoing segment with TCP |flags| whose
      * payload is [seq, seq + payload_len): write at most |cap| bytes at |dst|
-     * (whole options; the engine pads to 4). Returns the bytes written. */
+     * (whole options; the engine pads to 4). |wnd| is the receive window
+     * the segment offers (mptcp_tcp_rcv_window, before scaling), computed
+     * once per segment. Returns the bytes written. */
     size_t (*opts_out)(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
-                       uint32_t payload_len, uint8_t *dst, size_t cap);
+                       uint32_t payload_len, uint32_t wnd, uint8_t *dst, size_t cap);
     /* The option area of a segment the engine accepted (passed the sequence,
      * RST, SYN and ACK checks), before its payload is processed. Also called
      * for a SYN/ACK in SYN_SENT and for an acceptable RST. Setting

@@ -127,12 +127,17 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
         mptcp_put_be32(o + 8, t->ts_recent);
         ol = 12;
     }
+    /* The window is computed once: the upper layer's DATA_ACK edge (RFC
+     * 8684 3.3.4) is this segment's window field. */
+    uint32_t wnd = mptcp_tcp_rcv_window(t);
     if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_out) {
-        size_t n = mptcp_tcp_upper(t)->opts_out(t->conn, t, flags, seq, len, o + ol,
+        size_t n = mptcp_tcp_upper(t)->opts_out(t->conn, t, flags, seq, len, wnd, o + ol,
                                       MPTCP_TCP_OPT_SPACE - ol);
         ol += MPTCP_MIN(n, MPTCP_TCP_OPT_SPACE - ol);
         while (ol % 4)
             o[ol++] = OPT_NOP;
+        if (syn) /* its options may have ended MPTCP (simultaneous open) */
+            wnd = mptcp_tcp_rcv_window(t);
     }
     bool dsack = st->dsack_tcb == t && (flags & MPTCP_TH_ACK);
     if (!syn && (t->flags & MPTCP_TF_SACK) && (t->rcv.n_ooo || dsack) &&
@@ -175,7 +180,6 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
     uint32_t psum = 0;
     if (len > 0)
         len = copy_payload(&t->snd, seq - t->snd_una, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
-    uint32_t wnd = mptcp_tcp_rcv_window(t);
     uint16_t wfield = syn ? (uint16_t)MPTCP_MIN(wnd, 65535u)
                           : (uint16_t)MPTCP_MIN(wnd >> t->rcv_wscale, 65535u);
     if (flags & MPTCP_TH_ACK) {

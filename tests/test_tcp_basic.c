@@ -209,13 +209,14 @@ static struct {
 } hk;
 
 static size_t hk_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
-                          uint32_t payload_len, uint8_t *dst, size_t cap)
+                          uint32_t payload_len, uint32_t wnd, uint8_t *dst, size_t cap)
 {
     (void)ctx;
     (void)t;
     (void)flags;
     (void)seq;
     (void)payload_len;
+    (void)wnd;
     if (cap < 4)
         return 0;
     hk.out_calls++;
