@@ -389,11 +389,15 @@ typedef struct rx_opts {
     mptcp_opt_exp exp[MPTCP_TCP_OPT_SPACE / 3];
 } rx_opts;
 
-static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
+static bool parse_all(const uint8_t *p, size_t len, rx_opts *r)
 {
     /* Per segment: only the presence flags are cleared (each option's
      * fields are read only when its flag is set); clearing the whole
-     * struct was most of this function's time. */
+     * struct was most of this function's time. Returns whether an option
+     * other than DSS was kept: the caller tests that in a register, not by
+     * reading the flags back (one wide load over the byte just stored for
+     * the DSS stalled store forwarding on every data segment). */
+    bool other = false;
     r->mpc = r->join = r->dss = r->fail = r->fastclose = r->tcprst = r->prio = r->rm = false;
     r->n_aa = 0;
     r->n_exp = 0;
@@ -417,6 +421,7 @@ static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
             case MPTCP_OPT_MPC_DATA:
                 if (o.u.mpc.version == 1) {
                     r->mpc = true;
+                    other = true;
                     r->m = o.u.mpc;
                     r->mpc_form = o.form;
                 }
@@ -425,6 +430,7 @@ static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
             case MPTCP_OPT_JOIN_SYNACK:
             case MPTCP_OPT_JOIN_ACK:
                 r->join = true;
+                other = true;
                 r->j = o.u.join;
                 r->join_form = o.form;
                 break;
@@ -435,34 +441,43 @@ static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
                 }
                 break;
             case MPTCP_OPT_ADD_ADDR:
-                if (r->n_aa < 2)
+                if (r->n_aa < 2) {
                     r->aa[r->n_aa++] = o.u.add_addr;
+                    other = true;
+                }
                 break;
             case MPTCP_OPT_REMOVE_ADDR:
                 r->rm = true;
+                other = true;
                 r->rma = o.u.rm_addr;
                 break;
             case MPTCP_OPT_PRIO:
                 if (!o.u.prio.has_addr_id) {
                     r->prio = true;
+                    other = true;
                     r->p = o.u.prio;
                 }
                 break;
             case MPTCP_OPT_FAIL:
                 r->fail = true;
+                other = true;
                 r->f = o.u.fail;
                 break;
             case MPTCP_OPT_FASTCLOSE:
                 r->fastclose = true;
+                other = true;
                 r->fc = o.u.fastclose;
                 break;
             case MPTCP_OPT_TCPRST:
                 r->tcprst = true;
+                other = true;
                 r->rst = o.u.tcprst;
                 break;
             case MPTCP_OPT_EXPERIMENTAL:
-                if (r->n_exp < MPTCP_ARRAY_LEN(r->exp))
+                if (r->n_exp < MPTCP_ARRAY_LEN(r->exp)) {
                     r->exp[r->n_exp++] = o.u.exp;
+                    other = true;
+                }
                 break;
             default:
                 break;
@@ -470,6 +485,7 @@ static void parse_all(const uint8_t *p, size_t len, rx_opts *r)
         }
         i += p[i + 1];
     }
+    return other;
 }
 
 static void bad_join(mptcp_subflow *sf, uint64_t now_us)
@@ -688,11 +704,10 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     mptcp_conn *c = sf->c;
     uint64_t now_us = c->st->now_us;
     rx_opts r;
-    parse_all(opts, opts_len, &r);
+    bool other = parse_all(opts, opts_len, &r);
     /* A segment with nothing but a DSS (or no MPTCP option) changes nothing
      * the path manager looks at. */
-    if (r.mpc || r.join || r.fail || r.fastclose || r.tcprst || r.prio || r.rm || r.n_aa ||
-        r.n_exp > 0 || (h->flags & (MPTCP_TH_SYN | MPTCP_TH_RST | MPTCP_TH_FIN)))
+    if (other || (h->flags & (MPTCP_TH_SYN | MPTCP_TH_RST | MPTCP_TH_FIN)))
         mptcp_conn_dirty(c);
     else
         mptcp_conn_dirty_data(c);
