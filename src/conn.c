@@ -497,7 +497,7 @@ static void plain_event(void *ctx, mptcp_tcb *t, uint8_t evb)
     mptcp_conn_event(c, evb);
 }
 
-const mptcp_tcp_upper_ops mptcp_plain_ops = {NULL, NULL, NULL, plain_event, NULL, NULL};
+const mptcp_tcp_upper_ops mptcp_plain_ops = {NULL, NULL, NULL, plain_event, NULL, NULL, NULL};
 
 static mptcp_ssize plain_send(mptcp_conn *c, mptcp_tcb *t, const uint8_t *data, size_t len,
                               uint64_t now_us)
@@ -1373,6 +1373,44 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
         if (!more)
             break;
     }
+}
+
+bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *data, uint32_t len,
+                             uint64_t now_us)
+{
+    mptcp_conn *c = sf->c;
+    /* Everything rx_pump_one does besides the copy is left to it: after
+     * MP_FAIL, with checksums, linear mappings, the DATA_FIN, data beyond
+     * the data-level window or out of order there. */
+    if ((c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_PEER_FIN_SEEN)) || sf->fail_wait ||
+        sf->rx_lin_lazy || sf->rx.csum || sf->rx.linear || len > mptcp_rcvbuf_space(&c->mp->rcv))
+        return false;
+    mptcp_map_piece p;
+    if (mptcp_map_rx_get(&sf->rx, seq, len, &p) != MPTCP_MAP_PIECE_OK || p.len != len || p.fin ||
+        p.dsn != c->mp->rcv_nxt)
+        return false;
+    int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, &c->st->mem, 0, data, len);
+    if (adv < 0)
+        return false; /* nothing stored (at offset 0 with room: not expected) */
+    sf->rx_wait = false;
+    sf->first_data_seen = true;
+    mptcp_map_rx_consume(&sf->rx, len);
+    sf->rx_end_dsn = p.dsn + len;
+    c->mp->rcv_nxt += (uint32_t)adv;
+    c->mp->mst.bytes_received += (uint32_t)adv;
+    mptcp_conn_event(c, MPTCP_EVB_READABLE);
+    /* As after rx_pump_one advanced: other subflows' waiting bytes. */
+    for (size_t pass = 0; pass < MPTCP_MAX_SUBFLOWS; pass++) {
+        bool more = false;
+        for (size_t i = 0; i < c->mp->sf_hi && (c->flags & MPTCP_CF_MP); i++) {
+            mptcp_subflow *o = &c->mp->sf[i];
+            if (o != sf && o->role != MPTCP_SF_FREE && o->t && o->t->rcv.len > 0)
+                more |= rx_pump_one(o, now_us);
+        }
+        if (!more)
+            break;
+    }
+    return true;
 }
 
 /* ------------------------------------------------------------ subflow life */

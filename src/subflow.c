@@ -886,6 +886,18 @@ static void sf_data_in(void *ctx, mptcp_tcb *t, uint32_t seq, uint32_t len)
     mptcp_conn_sf_rx_pump(sf, sf->c->st->now_us);
 }
 
+static bool sf_data_direct(void *ctx, mptcp_tcb *t, uint32_t seq, const uint8_t *data,
+                           uint32_t len)
+{
+    mptcp_subflow *sf = sf_of(ctx, t);
+    if (sf == NULL || !(sf->c->flags & MPTCP_CF_MP))
+        return false;
+    if (!mptcp_conn_sf_rx_direct(sf, seq, data, len, sf->c->st->now_us))
+        return false;
+    mptcp_conn_dirty_data(sf->c);
+    return true;
+}
+
 static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
 {
     mptcp_subflow *sf = sf_of(ctx, t);
@@ -932,4 +944,5 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
 }
 
 const mptcp_tcp_upper_ops mptcp_subflow_ops = {sf_opts_out, sf_opts_in,  sf_data_in,
-                                               sf_event_in, sf_seg_room, sf_rcv_space};
+                                               sf_event_in, sf_seg_room, sf_rcv_space,
+                                               sf_data_direct};

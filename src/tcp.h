@@ -52,6 +52,11 @@ typedef struct mptcp_tcp_upper_ops {
     /* The receive window to offer, in bytes from rcv_nxt (RFC 8684 section
      * 3.3.4: the connection-level window). NULL: the TCB's free ring space. */
     uint32_t (*rcv_space)(void *ctx, const mptcp_tcb *t);
+    /* In-order payload [seq, seq + len) arriving while the TCB's receive
+     * ring is empty: true when the upper layer took all of it (the engine
+     * then neither stores it nor calls data_in), false to store it as
+     * usual. May be NULL. */
+    bool (*data_direct)(void *ctx, mptcp_tcb *t, uint32_t seq, const uint8_t *data, uint32_t len);
 } mptcp_tcp_upper_ops;
 
 /* Connection flags (mptcp_conn.flags). */

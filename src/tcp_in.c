@@ -572,7 +572,12 @@ static void data_input(mptcp_tcb *t, const rx *s)
         uint32_t ds, de;
         if (off > 0 && mptcp_rcvbuf_held(&t->rcv, off, dlen, &ds, &de))
             dsack_set(t, t->rcv_nxt + ds, t->rcv_nxt + de); /* RFC 2883 section 4.2 */
-        int32_t adv = mptcp_rcvbuf_write(&t->rcv, &st->mem, off, data, dlen);
+        /* An MPTCP subflow hands in-order payload straight to the data level
+         * when nothing waits in its ring (one copy instead of two). */
+        const mptcp_tcp_upper_ops *up = mptcp_tcp_upper(t);
+        bool direct = off == 0 && !had_ooo && t->rcv.len == 0 && dlen <= space && up &&
+                      up->data_direct && up->data_direct(t->conn, t, seq, data, dlen);
+        int32_t adv = direct ? (int32_t)dlen : mptcp_rcvbuf_write(&t->rcv, &st->mem, off, data, dlen);
         if (s->dlen > t->rcv_mss)
             t->rcv_mss = (uint16_t)MPTCP_MIN(s->dlen, 65535u);
         if (adv < 0) {
@@ -596,8 +601,8 @@ static void data_input(mptcp_tcb *t, const rx *s)
             t->ctr.bytes_received += (uint32_t)adv;
             if (had_ooo)
                 ack_now(t); /* a hole was filled: tell the sender now */
-            if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->data_in)
-                mptcp_tcp_upper(t)->data_in(t->conn, t, start, (uint32_t)adv);
+            if (!direct && up && up->data_in)
+                up->data_in(t->conn, t, start, (uint32_t)adv);
             mptcp_tcp_event(t, MPTCP_EVB_READABLE);
             /* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK at least every second
              * full-sized segment, else within delack_us. */
