@@ -575,8 +575,8 @@ static void data_input(mptcp_tcb *t, const rx *s)
         /* An MPTCP subflow hands in-order payload straight to the data level
          * when nothing waits in its ring (one copy instead of two). */
         const mptcp_tcp_upper_ops *up = mptcp_tcp_upper(t);
-        bool direct = off == 0 && !had_ooo && t->rcv.len == 0 && dlen <= space && up &&
-                      up->data_direct && up->data_direct(t->conn, t, seq, data, dlen);
+        bool direct = up && up->data_direct && off == 0 && !had_ooo && t->rcv.len == 0 &&
+                      dlen <= space && up->data_direct(t->conn, t, seq, data, dlen);
         int32_t adv = direct ? (int32_t)dlen : mptcp_rcvbuf_write(&t->rcv, &st->mem, off, data, dlen);
         if (s->dlen > t->rcv_mss)
             t->rcv_mss = (uint16_t)MPTCP_MIN(s->dlen, 65535u);
