@@ -1383,19 +1383,27 @@ bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *dat
      * MP_FAIL, with checksums, linear mappings, the DATA_FIN, data beyond
      * the data-level window or out of order there. */
     if ((c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_PEER_FIN_SEEN)) || sf->fail_wait ||
-        sf->rx_lin_lazy || sf->rx.csum || sf->rx.linear || len > mptcp_rcvbuf_space(&c->mp->rcv))
+        sf->rx_lin_lazy || sf->rx.csum || sf->rx.linear)
         return false;
     mptcp_map_piece p;
     if (mptcp_map_rx_get(&sf->rx, seq, len, &p) != MPTCP_MAP_PIECE_OK || p.len != len || p.fin ||
-        p.dsn != c->mp->rcv_nxt)
+        mptcp_dsn_lt(p.dsn, c->mp->rcv_nxt))
         return false;
-    int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, &c->st->mem, 0, data, len);
+    /* Ahead of the data level's in-order end (another subflow carries the
+     * bytes before) it is stored out of order there, as the pump would. */
+    uint64_t off = p.dsn - c->mp->rcv_nxt;
+    uint32_t space = mptcp_rcvbuf_space(&c->mp->rcv);
+    if (off >= space || len > space - (uint32_t)off)
+        return false;
+    int32_t adv = mptcp_rcvbuf_write(&c->mp->rcv, &c->st->mem, (uint32_t)off, data, len);
     if (adv < 0)
-        return false; /* nothing stored (at offset 0 with room: not expected) */
+        return false; /* nothing stored (no range left): the pump retries later */
     sf->rx_wait = false;
     sf->first_data_seen = true;
     mptcp_map_rx_consume(&sf->rx, len);
     sf->rx_end_dsn = p.dsn + len;
+    if (adv == 0)
+        return true;
     c->mp->rcv_nxt += (uint32_t)adv;
     c->mp->mst.bytes_received += (uint32_t)adv;
     mptcp_conn_event(c, MPTCP_EVB_READABLE);

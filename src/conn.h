@@ -270,9 +270,9 @@ mptcp_subflow *mptcp_conn_sf_by_id(mptcp_conn *c, int id);
 /* In-order subflow bytes can be moved into the connection ring. */
 void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us);
 /* The TCB's in-order payload [seq, seq + len), its ring empty: written
- * straight into the data level when it is the next data there, wholly
- * inside one known mapping without checksums; false (nothing changed)
- * otherwise: the TCB stores it and the pump moves it later. */
+ * straight into the data level (in order or ahead, inside its window) when
+ * it lies wholly inside one known mapping without checksums; false
+ * (nothing changed) otherwise: the TCB stores it and the pump moves it. */
 bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *data, uint32_t len,
                              uint64_t now_us);
 /* Data-level ACK |ack| (64-bit) with window |wnd| bytes from a subflow. */
