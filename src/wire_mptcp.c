@@ -422,6 +422,24 @@ size_t mptcp_opt_len(const mptcp_opt *o)
 
 mptcp_ssize mptcp_opt_write(uint8_t *dst, size_t cap, const mptcp_opt *o)
 {
+    if (dst && o && o->form == MPTCP_OPT_DSS) {
+        /* RFC 8684 3.3: the 8-byte DATA_ACK-only DSS rides on most data
+         * segments (their chunk's mapping went out before) and on every
+         * pure ACK: written here without the general sizing; the bytes
+         * are those of the general path below. */
+        const mptcp_opt_dss *d = &o->u.dss;
+        if (d->has_ack && !d->ack64 && !d->has_map && !d->dsn64 && !d->fin && !d->has_csum &&
+            d->data_ack <= UINT32_MAX) {
+            if (cap < 8)
+                return MPTCP_ENOBUF;
+            dst[0] = MPTCP_TCPOPT_MPTCP;
+            dst[1] = 8;
+            dst[2] = (uint8_t)(MPTCP_SUB_DSS << 4);
+            dst[3] = MPTCP_DSS_A;
+            mptcp_put_be32(dst + 4, (uint32_t)d->data_ack);
+            return 8;
+        }
+    }
     size_t n = mptcp_opt_len(o);
 
     if (!dst || n == 0)
