@@ -225,7 +225,7 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
         m->remote = *remote;
         mptcp_timer_node_init(&m->tn);
         m->tn.kind = MPTCP_TIMER_KIND_CONN;
-        m->probe_at = m->fin_rexmit_at = m->rtx_at = MPTCP_TIMER_NONE;
+        m->probe_at = m->fin_rexmit_at = m->rtx_at = m->nosf_at = MPTCP_TIMER_NONE;
         m->mem_len = mem_len;
         m->mem = mem;
         mptcp_sndbuf_init(&m->snd, m->mem, st->cfg.sndbuf);
@@ -1702,6 +1702,33 @@ static bool data_outstanding(const mptcp_conn *c)
            (c->flags & (MPTCP_CF_FIN_PENDING | MPTCP_CF_FIN_ACKED)) == MPTCP_CF_FIN_PENDING;
 }
 
+/* How long a connection with data outstanding may have no subflow able to
+ * send it before it ends (MPTCP_CLOSE_TIMEOUT): the time the path manager,
+ * the peer's joins or the host get to bring one up. Linux's
+ * net.mptcp.close_timeout (TCP_TIMEWAIT_LEN, 60 s) plays this part for a
+ * socket whose subflows are all closed (docs/conformance.md). */
+#define CONN_NO_SUBFLOW_US (60u * 1000000u)
+
+/* Data of ours not yet DATA_ACKed and no subflow that can carry it: RFC
+ * 8684 3.3.3 lets subflows end while the connection goes on, so a new one
+ * may still come; when none has by CONN_NO_SUBFLOW_US the connection ends
+ * with MPTCP_CLOSE_TIMEOUT, the bytes after snd_una lost (never reported
+ * delivered), rather than wait for ever with a stream no one can send. */
+static void no_subflow_check(mptcp_conn *c, uint64_t now_us)
+{
+    mptcp_mpc *m = c->mp;
+    bool stuck = (c->flags & MPTCP_CF_CONNECTED) && !(c->flags & MPTCP_CF_DONE) && data_outstanding(c);
+    for (size_t i = 0; stuck && i < m->sf_hi; i++)
+        stuck = m->sf[i].role == MPTCP_SF_FREE || !sf_can_send(&m->sf[i]);
+    if (!stuck) {
+        m->nosf_at = MPTCP_TIMER_NONE;
+    } else if (m->nosf_at == MPTCP_TIMER_NONE) {
+        m->nosf_at = now_us + CONN_NO_SUBFLOW_US;
+    } else if (m->nosf_at <= now_us) {
+        conn_terminate(c, MPTCP_CLOSE_TIMEOUT, true, now_us);
+    }
+}
+
 /* RFC 8684 3.3.3: a host MUST NOT close all functioning subflows while data
  * is outstanding (not DATA_ACKed, or more than the DATA_FIN). True when
  * closing |sf| (the path manager's choice: its local address was removed)
@@ -2102,6 +2129,8 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
     if (c->mp->snd_una + c->mp->snd.len != c->mp->snd_nxt) /* (conn_push's first test) */
         conn_push(c, now_us);
     data_rtx(c, now_us);
+    if (!(c->flags & MPTCP_CF_CLOSE_QUEUED))
+        no_subflow_check(c, now_us);
     window_probe(c, now_us);
     fin_maybe_send(c, now_us);
     if ((c->flags & MPTCP_CF_FIN_ACKED) && (c->flags & MPTCP_CF_PEER_FIN) &&
@@ -2141,6 +2170,8 @@ void mptcp_conn_touch(mptcp_conn *c)
             d = c->mp->probe_at;
         if (c->mp->rtx_at < d && !(c->flags & (MPTCP_CF_FALLBACK | MPTCP_CF_FASTCLOSE)))
             d = c->mp->rtx_at;
+        if (c->mp->nosf_at < d && !(c->flags & MPTCP_CF_FALLBACK))
+            d = c->mp->nosf_at;
     }
     mptcp_timer_set(&c->st->timers, &c->mp->tn, d);
 }

@@ -141,6 +141,10 @@ typedef struct mptcp_mpc {
     bool peer_wnd_known;     /* a DATA_ACK with its window arrived */
     uint8_t rtx_tries;       /* data resent by the timer since DATA_ACK last moved */
     uint8_t fin_tries;       /* DATA_FIN sent while it alone was unacknowledged */
+    /* Data outstanding and no subflow able to send it (all gone, closing or
+     * in their handshake): the connection ends at this deadline unless one
+     * (the path manager's, or the host's mptcp_subflow_add) becomes usable. */
+    uint64_t nosf_at;
     uint8_t *mem;            /* the two rings, one allocation */
     size_t mem_len;
     mptcp_sndbuf snd;

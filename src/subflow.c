@@ -924,12 +924,18 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
         } else if (!sf->closing) {
             /* The peer closed its direction of this subflow (3.3.3:
              * subflows can end while the connection goes on): close ours
-             * too when another subflow carries the data; the last one keeps
-             * sending (a half-closed TCP can). */
+             * too when another subflow carries the data, i.e. one usable
+             * and able to send now (a join still in its handshake may never
+             * finish, nor one the path manager is about to close); the last
+             * one keeps sending (a half-closed TCP can). */
             size_t others = 0;
-            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-                others += &c->mp->sf[i] != sf && c->mp->sf[i].role != MPTCP_SF_FREE && !c->mp->sf[i].dead &&
-                          !c->mp->sf[i].closing;
+            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+                const mptcp_subflow *o = &c->mp->sf[i];
+                others += o != sf && o->role != MPTCP_SF_FREE && o->t && o->usable && !o->dead &&
+                          !o->closing && !o->close_deferred &&
+                          (o->t->state == MPTCP_TCP_ESTABLISHED || o->t->state == MPTCP_TCP_CLOSE_WAIT) &&
+                          !(o->t->flags & MPTCP_TF_FIN_PENDING);
+            }
             if (others > 0)
                 sf->closing = true;
         }

@@ -830,6 +830,187 @@ START_TEST(removing_the_last_subflows_address_waits_for_the_data_ack)
 }
 END_TEST
 
+/* While *filter_arg (a hold_join) is set, the server's segments to any client
+ * port but the initial subflow's are dropped: a join from the client stays
+ * in its handshake (its SYN reaches the server, the SYN/ACK never returns). */
+typedef struct hold_join {
+    bool on;
+    uint16_t port0;
+    unsigned dropped;
+} hold_join;
+
+static int hold_join_filter(fx_pair *p, int from, uint32_t idx, const uint8_t *seg, size_t len,
+                            uint64_t *extra)
+{
+    (void)idx;
+    (void)len;
+    (void)extra;
+    hold_join *h = p->filter_arg;
+    uint16_t dport = (uint16_t)(seg[2] << 8 | seg[3]);
+    if (from == 1 && h->on && dport != h->port0) {
+        h->dropped++;
+        return FX_DROP;
+    }
+    return FX_PASS;
+}
+
+/* Connects, then the client opens a join from 10.0.0.3 that the filter
+ * holds in its handshake. Returns the join's subflow id. */
+static int connect_with_held_join(fx_pair *p, hold_join *h, uint64_t seed)
+{
+    connect_mp(p, seed, NULL);
+    mptcp_addr la;
+    mptcp_conn_get_addrs(p->e[0].conn, &la, NULL);
+    h->on = true;
+    h->port0 = la.port;
+    p->filter = hold_join_filter;
+    p->filter_arg = h;
+    mptcp_addr l = fx_addr(3, 0), r = fx_addr(2, 80);
+    int id = mptcp_subflow_open(p->e[0].conn, &l, &r, false, p->now);
+    ck_assert_int_gt(id, 0);
+    fx_pair_run(p, p->now + 300000);
+    ck_assert_uint_gt(h->dropped, 0);
+    mptcp_subflow_stats ss;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p->e[0].conn, id, &ss), 0);
+    ck_assert(!ss.usable);
+    return id;
+}
+
+static bool b_read_13312(fx_pair *p)
+{
+    return p->e[1].rx_len >= 13312;
+}
+
+static bool b_read_all_33312(fx_pair *p)
+{
+    return p->e[1].rx_len >= 33312;
+}
+
+START_TEST(peer_fin_on_a_subflow_is_followed_only_if_another_can_send)
+{
+    /* The server closes its initial subflow (mptcp_subflow_close; its join
+     * in SYN_RECEIVED lets it) while the client's only other subflow is a
+     * join still in its handshake. The client keeps its half of the
+     * initial subflow (a join that may never finish carries nothing) and
+     * sends 13,312 bytes on it; the server reads them byte for byte
+     * (fuzz/mptcp_pair regress-no-subflow-left.bin: the client closed its
+     * half too and the bytes had no subflow). */
+    fx_pair p;
+    hold_join h;
+    memset(&h, 0, sizeof h);
+    connect_with_held_join(&p, &h, 97);
+    ck_assert_int_eq(mptcp_subflow_close(p.e[1].conn, 0, p.now), 0);
+    fx_pair_run(&p, p.now + 200000);
+    mptcp_subflow_stats ss;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[0].conn, 0, &ss), 0);
+    ck_assert_int_eq(ss.tcp.state, MPTCP_TCP_CLOSE_WAIT);
+    ck_assert(ss.usable);
+    size_t len = 13312;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 97);
+    fx_pair_send(&p, 0, d, len, 0);
+    ck_assert(fx_pair_run_until(&p, b_read_13312, p.now + 5000000));
+    check_received(&p, 1, d, len);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_CLOSED], 0);
+    ck_assert_uint_eq(p.e[1].n_ev[MPTCP_EV_CLOSED], 0);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+static bool b_closed(fx_pair *p)
+{
+    return p->e[1].n_ev[MPTCP_EV_CLOSED] == 1;
+}
+
+static bool a_closed(fx_pair *p)
+{
+    return p->e[0].n_ev[MPTCP_EV_CLOSED] == 1;
+}
+
+START_TEST(no_subflow_left_to_send_ends_the_connection_after_60_s)
+{
+    /* The client closes its initial subflow while its only other one is a
+     * join held in its handshake, then sends 13,312 bytes after the 20,000
+     * the server already read. No subflow can carry them: 60 s later
+     * (CONN_NO_SUBFLOW_US, Linux's close_timeout) the connection ends with
+     * MPTCP_CLOSE_TIMEOUT, the bytes after the data-level snd_una lost and
+     * reported so; the server read exactly the first 20,000, its initial
+     * subflow is reset, and it closes when its held join gives up. */
+    fx_pair p;
+    hold_join h;
+    memset(&h, 0, sizeof h);
+    connect_with_held_join(&p, &h, 98);
+    size_t first = 20000, len = 33312;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 98);
+    fx_pair_send(&p, 0, d, first, 0);
+    fx_pair_run(&p, p.now + 500000);
+    check_received(&p, 1, d, first);
+    ck_assert_int_eq(mptcp_subflow_close(p.e[0].conn, 0, p.now), 0);
+    fx_pair_run(&p, p.now + 500000);
+    mptcp_mp_stats m;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(p.e[0].conn, &m), 0);
+    uint64_t una0 = m.snd_una;
+    ck_assert_int_eq(mptcp_send(p.e[0].conn, d + first, len - first, p.now), (mptcp_ssize)(len - first));
+    uint64_t t0 = p.now;
+    fx_pair_run(&p, t0 + 59000000);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_CLOSED], 0);
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(p.e[0].conn, &m), 0);
+    ck_assert_uint_eq(m.snd_una, una0); /* nothing more was acknowledged */
+    ck_assert_uint_eq(m.bytes_acked, first);
+    ck_assert(fx_pair_run_until(&p, a_closed, t0 + 61000000));
+    ck_assert_uint_ge(p.now, t0 + 60000000);
+    ck_assert_int_eq(p.e[0].last_ev[MPTCP_EV_CLOSED].u.closed.reason, MPTCP_CLOSE_TIMEOUT);
+    check_received(&p, 1, d, first);
+    fx_pair_run(&p, p.now + 1000000);
+    ck_assert_uint_ge(p.e[1].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    /* the server's last subflow, the held join, gives up its handshake */
+    ck_assert(fx_pair_run_until(&p, b_closed, p.now + 120000000));
+    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_TIMEOUT);
+    check_received(&p, 1, d, first);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+START_TEST(a_join_that_comes_up_in_time_carries_the_stranded_bytes)
+{
+    /* The same, but 10 s into the 60 the join's handshake gets through (its
+     * SYN retransmission is answered): it carries the 13,312 bytes, the
+     * server reads all 33,312 byte for byte, and both ends close normally. */
+    fx_pair p;
+    hold_join h;
+    memset(&h, 0, sizeof h);
+    int jid = connect_with_held_join(&p, &h, 99);
+    size_t first = 20000, len = 33312;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 99);
+    fx_pair_send(&p, 0, d, first, 0);
+    fx_pair_run(&p, p.now + 500000);
+    check_received(&p, 1, d, first);
+    ck_assert_int_eq(mptcp_subflow_close(p.e[0].conn, 0, p.now), 0);
+    fx_pair_run(&p, p.now + 500000);
+    ck_assert_int_eq(mptcp_send(p.e[0].conn, d + first, len - first, p.now), (mptcp_ssize)(len - first));
+    fx_pair_run(&p, p.now + 10000000);
+    h.on = false;
+    p.e[1].close_on_eof = true;
+    ck_assert(fx_pair_run_until(&p, b_read_13312, p.now + 40000000));
+    ck_assert(fx_pair_run_until(&p, b_read_all_33312, p.now + 40000000));
+    check_received(&p, 1, d, len);
+    mptcp_subflow_stats ss;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[0].conn, jid, &ss), 0);
+    ck_assert(ss.usable);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_CLOSED], 0);
+    ck_assert_int_eq(mptcp_close(p.e[0].conn, p.now), 0);
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 30000000));
+    ck_assert_int_eq(p.e[0].last_ev[MPTCP_EV_CLOSED].u.closed.reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_eq(p.e[1].last_ev[MPTCP_EV_CLOSED].u.closed.reason, MPTCP_CLOSE_NORMAL);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 Suite *mptcp_paths_suite(void)
 {
     Suite *s = suite_create("mptcp_paths");
@@ -855,6 +1036,9 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, fallback_fin_is_no_end_of_stream_while_bytes_are_discarded);
     tcase_add_test(tc, infinite_mapping_starts_a_segment_after_a_retransmission);
     tcase_add_test(tc, removing_the_last_subflows_address_waits_for_the_data_ack);
+    tcase_add_test(tc, peer_fin_on_a_subflow_is_followed_only_if_another_can_send);
+    tcase_add_test(tc, no_subflow_left_to_send_ends_the_connection_after_60_s);
+    tcase_add_test(tc, a_join_that_comes_up_in_time_carries_the_stranded_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
