@@ -1225,9 +1225,13 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             continue;
         }
         if (r == MPTCP_MAP_PIECE_UNMAPPED) {
+            /* (a join still in its handshake is no added subflow: 3.7;
+             * the fallback resets it) */
             size_t nsf = 0;
-            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-                nsf += c->mp->sf[i].role != MPTCP_SF_FREE;
+            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+                const mptcp_subflow *o = &c->mp->sf[i];
+                nsf += o->role != MPTCP_SF_FREE && (o == sf || o->up || o->usable);
+            }
             if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_FALLBACK) && nsf == 1 &&
                 ((c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 && !sf->first_data_seen) ||
                  (!sf->dss_seen && c->mp->rcv.n_ooo == 0 && sf->rx.n == 0))) {

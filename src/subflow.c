@@ -755,9 +755,14 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     sf->dss_seen |= r.dss;
     if (sf->role == MPTCP_SF_MPC && !any_mp && acked_new && c->mp->mst.bytes_acked == 0 &&
         ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
+        /* "before any additional subflows are added" (3.7): a join still
+         * in its handshake carried nothing (the fallback resets it); one
+         * that came up may have. */
         size_t n = 0;
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            n += c->mp->sf[i].role != MPTCP_SF_FREE;
+        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
+            const mptcp_subflow *o = &c->mp->sf[i];
+            n += o->role != MPTCP_SF_FREE && (o == sf || o->up || o->usable);
+        }
         if (n == 1) {
             /* Our data is acknowledged without a DATA_ACK: the peer (or a
              * middlebox) dropped MPTCP; fall back (RFC 8684 3.7). */

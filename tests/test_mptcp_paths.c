@@ -1011,6 +1011,55 @@ START_TEST(a_join_that_comes_up_in_time_carries_the_stranded_bytes)
 }
 END_TEST
 
+/* Strips every MPTCP option from the client's data segments on the initial
+ * subflow (port *mangle_arg); the held join's segments pass. */
+static void strip_data_dss(fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t *len)
+{
+    (void)idx;
+    uint16_t port0 = *(const uint16_t *)p->mangle_arg;
+    size_t doff = (size_t)(seg[12] >> 4) * 4;
+    if (from == 0 && (uint16_t)(seg[0] << 8 | seg[1]) == port0 && *len > doff)
+        fx_strip_mptcp(seg, *len, -1);
+}
+
+START_TEST(no_data_ack_falls_back_while_a_join_is_in_its_handshake)
+{
+    /* RFC 8684 3.7: data acknowledged without a DATA_ACK on the initial
+     * subflow "before any additional subflows are added" means MPTCP did
+     * not get through: fall back. A join still in its handshake is not an
+     * added subflow (it carried nothing; the fallback resets it). Here a
+     * middlebox strips the DSS from the client's data: the server falls
+     * back on the first data, the client must too, or its data-level
+     * retransmission of the same bytes reaches the server's linear stream
+     * as new bytes (fuzz/mptcp_pair regress-fallback-with-join-pending.bin:
+     * the server read 82 bytes of 41). Both ends report the fallback, the
+     * server reads exactly the 30,000 bytes, byte for byte, and both ends
+     * close normally. */
+    fx_pair p;
+    hold_join h;
+    memset(&h, 0, sizeof h);
+    connect_with_held_join(&p, &h, 100);
+    p.mangle = strip_data_dss;
+    p.mangle_arg = &h.port0;
+    size_t len = 30000;
+    uint8_t *d = malloc(len);
+    fx_fill(d, len, 100);
+    fx_pair_send(&p, 0, d, len, 1); /* shut down once all is taken */
+    p.e[0].close_on_eof = true;
+    p.e[1].close_on_eof = true;
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 30000000));
+    check_received(&p, 1, d, len);
+    ck_assert_uint_ge(p.e[0].n_ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_uint_ge(p.e[1].n_ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_int_eq(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_eq(p.e[1].close_reason, MPTCP_CLOSE_NORMAL);
+    fx_pair_run(&p, p.now + 5000000);
+    check_received(&p, 1, d, len);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 Suite *mptcp_paths_suite(void)
 {
     Suite *s = suite_create("mptcp_paths");
@@ -1039,6 +1088,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, peer_fin_on_a_subflow_is_followed_only_if_another_can_send);
     tcase_add_test(tc, no_subflow_left_to_send_ends_the_connection_after_60_s);
     tcase_add_test(tc, a_join_that_comes_up_in_time_carries_the_stranded_bytes);
+    tcase_add_test(tc, no_data_ack_falls_back_while_a_join_is_in_its_handshake);
     suite_add_tcase(s, tc);
     return s;
 }
