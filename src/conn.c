@@ -704,8 +704,12 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
         emit_fallback(c);
         return;
     }
-    if (t->flags & MPTCP_TF_FIN_PENDING) {
-        /* A subflow we are closing cannot carry the stream alone. */
+    if ((t->flags & MPTCP_TF_FIN_PENDING) || (sf->fail_wait && !sf->fail_lin_known)) {
+        /* A subflow we are closing cannot carry the stream alone. Nor one
+         * whose bytes we discard after our MP_FAIL (3.7): its TCP acknowledged
+         * them, and the peer, falling back without our MP_FAIL (a middlebox
+         * strips it), never resends them: no linear stream has them (Linux
+         * resets a subflow whose MP_FAIL gets no answer). */
         c->flags &= ~(uint32_t)MPTCP_CF_FALLBACK;
         c->mp->mst.fallback = false;
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);

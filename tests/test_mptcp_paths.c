@@ -1060,6 +1060,65 @@ START_TEST(no_data_ack_falls_back_while_a_join_is_in_its_handshake)
 }
 END_TEST
 
+/* A middlebox that strips DSS and MP_FAIL both ways and rewrites one byte of
+ * the client's first data segment (counted in *mangle_arg). */
+static void strip_dss_fail_rewrite_once(fx_pair *p, int from, uint32_t idx, uint8_t *seg,
+                                        size_t *len)
+{
+    (void)idx;
+    unsigned *rewritten = p->mangle_arg;
+    size_t doff = (size_t)(seg[12] >> 4) * 4;
+    if (from == 0 && *len > doff && *rewritten == 0) {
+        seg[doff] ^= 0x5a;
+        (*rewritten)++;
+    }
+    fx_strip_mptcp(seg, *len, MPTCP_SUB_DSS);
+    fx_strip_mptcp(seg, *len, MPTCP_SUB_FAIL);
+}
+
+START_TEST(mp_fail_never_answered_then_no_data_ack_resets_instead_of_falling_back)
+{
+    /* Checksums on; the client's first data rides its third ACK's
+     * MP_CAPABLE and has a byte rewritten: the server's checksum fails, it
+     * sends MP_FAIL and discards what follows until the infinite mapping
+     * (RFC 8684 3.7). A middlebox strips MP_FAIL and DSS, so the client
+     * never hears of it, falls back (no DATA_ACK for its data) and sends on
+     * unmapped: the server's TCP acknowledges bytes its data level threw
+     * away. When the server then falls back as well (its own data is
+     * acknowledged without a DATA_ACK), no linear stream can hold the bytes
+     * it discarded: it resets the subflow, and both ends report the
+     * connection closed with an error instead of the server waiting for
+     * ever with the client's bytes acknowledged and lost
+     * (fuzz/mptcp_pair regress-mp-fail-stripped-then-fallback.bin). */
+    mptcp_config c = mp_config(true);
+    fx_pair p;
+    fx_pair_init_mp(&p, &c, &c, 101, 5000);
+    unsigned rewritten = 0;
+    p.mangle = strip_dss_fail_rewrite_once;
+    p.mangle_arg = &rewritten;
+    fx_pair_connect(&p);
+    size_t len = 20000;
+    uint8_t *d = malloc(len), *d1 = malloc(len);
+    fx_fill(d, len, 101);
+    fx_fill(d1, len, 102);
+    fx_pair_send(&p, 0, d, len, 0);
+    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    fx_pair_send(&p, 1, d1, len, 0);
+    ck_assert(fx_pair_run_until(&p, both_closed, p.now + 30000000));
+    ck_assert_uint_eq(rewritten, 1);
+    ck_assert_uint_ge(p.e[1].n_ev[MPTCP_EV_MP_FAIL], 1);
+    ck_assert_uint_eq(p.e[1].rx_len, 0); /* nothing of the failed stream was read */
+    ck_assert_int_ne(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(p.e[1].close_reason, MPTCP_CLOSE_NORMAL);
+    /* what the client read is the server's bytes, in order */
+    ck_assert_uint_le(p.e[0].rx_len, len);
+    ck_assert(memcmp(p.e[0].rx, d1, p.e[0].rx_len) == 0);
+    free(d);
+    free(d1);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 Suite *mptcp_paths_suite(void)
 {
     Suite *s = suite_create("mptcp_paths");
@@ -1089,6 +1148,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, no_subflow_left_to_send_ends_the_connection_after_60_s);
     tcase_add_test(tc, a_join_that_comes_up_in_time_carries_the_stranded_bytes);
     tcase_add_test(tc, no_data_ack_falls_back_while_a_join_is_in_its_handshake);
+    tcase_add_test(tc, mp_fail_never_answered_then_no_data_ack_resets_instead_of_falling_back);
     suite_add_tcase(s, tc);
     return s;
 }
