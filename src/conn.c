@@ -704,8 +704,11 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
         emit_fallback(c);
         return;
     }
-    if ((t->flags & MPTCP_TF_FIN_PENDING) || (sf->fail_wait && !sf->fail_lin_known)) {
-        /* A subflow we are closing cannot carry the stream alone. Nor one
+    if ((t->flags & (MPTCP_TF_FIN_PENDING | MPTCP_TF_FIN_RCVD)) || (sf->fail_wait && !sf->fail_lin_known)) {
+        /* A subflow we are closing cannot carry the stream alone, nor one
+         * the peer closed while it ran MPTCP (its FIN closed a subflow,
+         * 3.3.3: after a fallback it would read as the end of the stream,
+         * which the peer never sent). Nor one
          * whose bytes we discard after our MP_FAIL (3.7): its TCP acknowledged
          * them, and the peer, falling back without our MP_FAIL (a middlebox
          * strips it), never resends them: no linear stream has them (Linux

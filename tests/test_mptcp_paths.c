@@ -1119,6 +1119,45 @@ START_TEST(mp_fail_never_answered_then_no_data_ack_resets_instead_of_falling_bac
 }
 END_TEST
 
+/* Strips DSS from every server segment (a middlebox dropping it one way). */
+static void strip_server_dss(fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t *len)
+{
+    (void)p;
+    (void)idx;
+    if (from == 1)
+        fx_strip_mptcp(seg, *len, MPTCP_SUB_DSS);
+}
+
+START_TEST(subflow_fin_before_a_fallback_is_no_end_of_stream)
+{
+    /* A middlebox strips DSS from the server's segments. The server closes
+     * its only subflow (mptcp_addr_remove of ID 0, nothing of its own
+     * outstanding: RFC 8684 3.3.3 lets the connection go on) just as the
+     * client sends a byte; then it acknowledges that byte without a
+     * DATA_ACK, which makes the client fall back (3.7). The FIN it got
+     * before closed a subflow, not the stream: the client resets the
+     * subflow instead of falling back on it, and reports the connection
+     * closed with an error, never an end of stream the server did not send
+     * (fuzz/mptcp_pair regress-fin-before-one-sided-fallback.bin). */
+    fx_pair p;
+    fx_pair_init_mp(&p, NULL, NULL, 102, 5000);
+    p.mangle = strip_server_dss;
+    fx_pair_connect(&p);
+    ck_assert(fx_pair_run_until(&p, both_connected, p.now + 1000000));
+    fx_pair_run(&p, p.now + 50000);
+    uint8_t one = 0x42;
+    ck_assert_int_eq(mptcp_send(p.e[0].conn, &one, 1, p.now), 1);
+    ck_assert_int_eq(mptcp_addr_remove(p.e[1].conn, 0, p.now), 0);
+    ck_assert(fx_pair_run_until(&p, a_closed, p.now + 30000000));
+    ck_assert(!p.e[0].rx_eof);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_PEER_SHUTDOWN], 0);
+    ck_assert_int_ne(p.e[0].close_reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_uint_eq(p.e[1].rx_len, 1); /* it had its mapping */
+    ck_assert_uint_eq(p.e[1].rx[0], 0x42);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 Suite *mptcp_paths_suite(void)
 {
     Suite *s = suite_create("mptcp_paths");
@@ -1149,6 +1188,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, a_join_that_comes_up_in_time_carries_the_stranded_bytes);
     tcase_add_test(tc, no_data_ack_falls_back_while_a_join_is_in_its_handshake);
     tcase_add_test(tc, mp_fail_never_answered_then_no_data_ack_resets_instead_of_falling_back);
+    tcase_add_test(tc, subflow_fin_before_a_fallback_is_no_end_of_stream);
     suite_add_tcase(s, tc);
     return s;
 }
