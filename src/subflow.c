@@ -763,6 +763,17 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             const mptcp_subflow *o = &c->mp->sf[i];
             n += o->role != MPTCP_SF_FREE && (o == sf || o->up || o->usable);
         }
+        if (n == 1 && (t->flags & (MPTCP_TF_FIN_RCVD | MPTCP_TF_FIN_OOO)) &&
+            !(c->flags & MPTCP_CF_PEER_FIN_SEEN)) {
+            /* The peer already closed this subflow, and not its stream (no
+             * DATA_FIN: a subflow FIN ends only the subflow, 3.3.3). Fallen
+             * back, its TCP FIN would end the peer's stream, which the peer
+             * can no longer send on here either: the subflow cannot carry
+             * the connection alone, reset it (3.7), as one we are closing
+             * (mptcp_conn_fallback). */
+            mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+            return;
+        }
         if (n == 1) {
             /* Our data is acknowledged without a DATA_ACK: the peer (or a
              * middlebox) dropped MPTCP; fall back (RFC 8684 3.7). */

@@ -816,6 +816,65 @@ START_TEST(fin_without_dss_after_the_peer_fell_back_ends_the_stream)
 }
 END_TEST
 
+/* A middlebox strips DSS and REMOVE_ADDR from the server's segments
+ * (fuzz/corpus/mptcp_pair/regress-eof-after-peer-closed-last-subflow.bin).
+ * Neither app sends; the server withdraws its address ID 0, which closes its
+ * only subflow (a FIN that reaches the client bare) while both apps keep the
+ * connection. Then the client sends 2,304 bytes: the server takes them (the
+ * client's DSS get through) and its acknowledgments come without DATA_ACK.
+ * Falling back now would turn the server's subflow FIN into the end of its
+ * stream (3.7), which it never ended (3.3.3): the client must not read an
+ * end of stream; the subflow is reset instead and the connection ends with
+ * an error on both sides. */
+START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_B2A;
+    mb.strip_mptcp = (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR);
+    mscn x;
+    mscn_opts o = {.seed = 91, .n = 1};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    ck_assert_int_eq(
+        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
+    int err;
+    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(c->connected && s->conn != NULL);
+    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    ck_assert(!c->eof && !c->closed && !s->closed);
+    c->cfg.tx_bytes = 2304;
+    sim_flow_pump(c);
+    ck_assert_uint_eq(c->tx_off, 2304);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_msg(mscn_run(&x, 600 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert(!c->eof);
+    ck_assert_uint_eq(c->rx.off, 0);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_msg(sim_flow_rx_ok(s, 2304), "server got %llu bytes, %llu wrong",
+                  (unsigned long long)s->rx.off, (unsigned long long)s->rx.errors);
+    uint8_t a[32], b[32];
+    sim_stream_digest(UP_SEED, 2304, a);
+    sim_check_digest(&s->rx, b);
+    ck_assert_mem_eq(a, b, 32);
+    ck_assert(!s->eof);
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[0].mbox, &ms);
+    ck_assert_uint_gt(ms.opts_stripped, 0);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* A middlebox rewrites 8 bytes of the client's stream once (an ALG), with
  * DSS checksums negotiated. One subflow: the server detects the bad
  * checksum, sends MP_FAIL and both fall back to TCP (infinite mapping)
@@ -2275,6 +2334,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, payload_rewrite_with_checksums_two_subflows_resets_one);
     tcase_add_test(tc, fallback_after_a_reinjection_sends_each_byte_once);
     tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 8);
+    tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
