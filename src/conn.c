@@ -1367,13 +1367,10 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
     return advanced;
 }
 
-void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
+/* The data level's in-order end moved: bytes other subflows hold because
+ * they needed a new out-of-order range (table full) may fit now. */
+static void pump_others(mptcp_conn *c, const mptcp_subflow *sf, uint64_t now_us)
 {
-    mptcp_conn *c = sf->c;
-    if (!rx_pump_one(sf, now_us))
-        return;
-    /* The in-order end moved: bytes other subflows hold because they
-     * needed a new out-of-order range (table full) may fit now. */
     for (size_t pass = 0; pass < MPTCP_MAX_SUBFLOWS; pass++) {
         bool more = false;
         for (size_t i = 0; i < c->mp->sf_hi && (c->flags & MPTCP_CF_MP); i++) {
@@ -1384,6 +1381,12 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
         if (!more)
             break;
     }
+}
+
+void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
+{
+    if (rx_pump_one(sf, now_us))
+        pump_others(sf->c, sf, now_us);
 }
 
 bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *data, uint32_t len,
@@ -1418,17 +1421,7 @@ bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *dat
     c->mp->rcv_nxt += (uint32_t)adv;
     c->mp->mst.bytes_received += (uint32_t)adv;
     mptcp_conn_event(c, MPTCP_EVB_READABLE);
-    /* As after rx_pump_one advanced: other subflows' waiting bytes. */
-    for (size_t pass = 0; pass < MPTCP_MAX_SUBFLOWS; pass++) {
-        bool more = false;
-        for (size_t i = 0; i < c->mp->sf_hi && (c->flags & MPTCP_CF_MP); i++) {
-            mptcp_subflow *o = &c->mp->sf[i];
-            if (o != sf && o->role != MPTCP_SF_FREE && o->t && o->t->rcv.len > 0)
-                more |= rx_pump_one(o, now_us);
-        }
-        if (!more)
-            break;
-    }
+    pump_others(c, sf, now_us);
     return true;
 }
 
