@@ -66,7 +66,7 @@ endif
 
 fuzz-smoke: fuzz
 	@for t in $(filter $(FUZZ_SMOKE_OPEN_BUGS),$(FUZZ_TARGETS)); do \
-	    [ "$(FUZZ_SMOKE_ALL)" = 1 ] || echo "fuzz-smoke $$t: NOT RUN (open bugs it finds in seconds; FUZZ_SMOKE_ALL=1 runs it)"; done
+	    [ "$(FUZZ_SMOKE_ALL)" = 1 ] || echo "fuzz-smoke $$t: NOT RUN (an open bug it can find within minutes, fuzz/open/README.md; FUZZ_SMOKE_ALL=1 runs it)"; done
 	sh fuzz/tools/smoke.sh $(O) $(FUZZ_SMOKE_SECS) $(FUZZ_JOBS) $(FUZZ_SMOKE_TARGETS)
 
 .PHONY: fuzz-run
