@@ -3,20 +3,11 @@
 #include <check.h>
 #include <string.h>
 
+#include "helpers/fixture.h"
 #include "pm.h"
 
-static mptcp_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-    mptcp_addr x;
-    memset(&x, 0, sizeof(x));
-    x.family = MPTCP_AF_INET;
-    x.port = port;
-    x.ip[0] = a, x.ip[1] = b, x.ip[2] = c, x.ip[3] = d;
-    return x;
-}
-
-#define LOCAL0 v4(10, 0, 0, 1, 40000)
-#define REMOTE0 v4(10, 0, 0, 2, 443)
+#define LOCAL0 fx_ip4(10, 0, 0, 1, 40000)
+#define REMOTE0 fx_ip4(10, 0, 0, 2, 443)
 
 typedef struct fix {
     mptcp_pm_config cfg;
@@ -93,7 +84,7 @@ START_TEST(endpoint_id_allocation_skips_recently_freed)
 {
     mptcp_pm_config cfg;
     mptcp_pm_config_init(&cfg);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0), c = v4(10, 3, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 2, 0, 1, 0), c = fx_ip4(10, 3, 0, 1, 0);
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &a, 0, MPTCP_PM_F_SIGNAL), 1);
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &b, 0, MPTCP_PM_F_SUBFLOW), 2);
     ck_assert_int_eq(mptcp_pm_endpoint_del(&cfg, 1), 0);
@@ -103,7 +94,7 @@ START_TEST(endpoint_id_allocation_skips_recently_freed)
     ck_assert_ptr_null(mptcp_pm_endpoint_get(&cfg, 1));
     ck_assert_ptr_nonnull(mptcp_pm_endpoint_get(&cfg, 3));
     /* Explicit IDs: taken ones refused, free ones accepted; the cursor wraps. */
-    mptcp_addr d = v4(10, 4, 0, 1, 0), e = v4(10, 5, 0, 1, 0);
+    mptcp_addr d = fx_ip4(10, 4, 0, 1, 0), e = fx_ip4(10, 5, 0, 1, 0);
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &d, 3, 0), MPTCP_EADDRINUSE);
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &d, 255, 0), 255);
     cfg.next_id = 255;
@@ -115,7 +106,7 @@ START_TEST(endpoint_add_rejects_bad_input_and_full_table)
 {
     mptcp_pm_config cfg;
     mptcp_pm_config_init(&cfg);
-    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0);
     mptcp_addr bad = a;
     bad.family = 5;
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &bad, 0, 0), MPTCP_EINVAL);
@@ -125,10 +116,10 @@ START_TEST(endpoint_add_rejects_bad_input_and_full_table)
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &a, 0, MPTCP_PM_F_SIGNAL), 1);
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &a, 0, MPTCP_PM_F_SUBFLOW), MPTCP_EADDRINUSE);
     for (uint8_t i = 1; i < MPTCP_PM_MAX_ENDPOINTS; i++) {
-        mptcp_addr x = v4(10, 9, 0, i, 0);
+        mptcp_addr x = fx_ip4(10, 9, 0, i, 0);
         ck_assert_int_gt(mptcp_pm_endpoint_add(&cfg, &x, 0, 0), 0);
     }
-    mptcp_addr y = v4(10, 9, 9, 9, 0);
+    mptcp_addr y = fx_ip4(10, 9, 9, 9, 0);
     ck_assert_int_eq(mptcp_pm_endpoint_add(&cfg, &y, 0, 0), MPTCP_ELIMIT);
     /* change: only backup/fullmesh, and no fullmesh on a signal endpoint */
     ck_assert_int_eq(mptcp_pm_endpoint_change(&cfg, 1, MPTCP_PM_F_BACKUP), 0);
@@ -160,7 +151,7 @@ START_TEST(announce_waits_for_establishment)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0);
     ck_assert_int_eq(mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SIGNAL), 1);
     ck_assert_uint_eq(poll(&f, 0), 0);
     mptcp_pm_set_established(&f.pm, false);
@@ -177,7 +168,7 @@ START_TEST(announce_retransmits_until_echoed)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SIGNAL);
     mptcp_pm_set_established(&f.pm, false);
     mptcp_pm_set_rto(&f.pm, 200000); /* 200 ms */
@@ -205,7 +196,7 @@ START_TEST(announce_gives_up_after_retries)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SIGNAL);
     mptcp_pm_set_established(&f.pm, false);
     /* No RTO hint: every interval is add_addr_timeout (the maximum). */
@@ -235,7 +226,7 @@ START_TEST(rto_hint_capped_by_add_addr_timeout_and_zero_disables)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SIGNAL);
     f.cfg.add_addr_timeout_us = 300000;
     mptcp_pm_set_established(&f.pm, false);
@@ -260,7 +251,7 @@ START_TEST(echo_must_match_id_and_address)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), other = v4(10, 1, 0, 9, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), other = fx_ip4(10, 1, 0, 9, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SIGNAL);
     mptcp_pm_set_established(&f.pm, false);
     mptcp_opt_add_addr e = add_addr(1, a, true);
@@ -284,7 +275,7 @@ START_TEST(received_add_addr_recorded_and_echoed)
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 2, 2);
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_addr r1 = v4(10, 0, 1, 2, 0);
+    mptcp_addr r1 = fx_ip4(10, 0, 1, 2, 0);
     mptcp_opt_add_addr o = add_addr(5, r1, false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o), MPTCP_PM_RX_NEW);
     ck_assert_ptr_nonnull(mptcp_pm_remote_get(&f.pm, 5));
@@ -307,7 +298,7 @@ START_TEST(reannounce_same_id_same_addr_is_idempotent)
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 2, 1);
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_addr r1 = v4(10, 0, 1, 2, 0);
+    mptcp_addr r1 = fx_ip4(10, 0, 1, 2, 0);
     mptcp_opt_add_addr o = add_addr(5, r1, false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o), MPTCP_PM_RX_NEW);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o), MPTCP_PM_RX_DUP);
@@ -322,7 +313,7 @@ START_TEST(reannounce_same_id_same_addr_is_idempotent)
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_SEND_ADD_ADDR), 1);
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 0);
     /* Same ID, other address: ignored (a REMOVE_ADDR must come first). */
-    mptcp_addr r2 = v4(10, 0, 7, 7, 0);
+    mptcp_addr r2 = fx_ip4(10, 0, 7, 7, 0);
     mptcp_opt_add_addr c = add_addr(5, r2, false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &c), MPTCP_PM_RX_IGNORED);
     ck_assert_uint_eq(f.pm.stats.add_addr_conflict, 1);
@@ -336,7 +327,7 @@ START_TEST(add_addr_beyond_limit_ignored_and_counted)
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 4, 1);
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_addr r1 = v4(10, 0, 1, 2, 0), r2 = v4(10, 0, 2, 2, 0);
+    mptcp_addr r1 = fx_ip4(10, 0, 1, 2, 0), r2 = fx_ip4(10, 0, 2, 2, 0);
     mptcp_opt_add_addr o1 = add_addr(1, r1, false), o2 = add_addr(2, r2, false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o1), MPTCP_PM_RX_NEW);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o2), MPTCP_PM_RX_IGNORED);
@@ -365,7 +356,7 @@ START_TEST(add_addr_id0_only_for_initial_address)
     mptcp_pm_set_established(&f.pm, false);
     mptcp_opt_add_addr same = add_addr(0, REMOTE0, false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &same), MPTCP_PM_RX_DUP);
-    mptcp_opt_add_addr other = add_addr(0, v4(10, 7, 7, 7, 0), false);
+    mptcp_opt_add_addr other = add_addr(0, fx_ip4(10, 7, 7, 7, 0), false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &other), MPTCP_PM_RX_IGNORED);
     ck_assert_uint_eq(f.pm.stats.add_addr_conflict, 1);
     ck_assert_uint_eq(f.pm.add_addr_accepted, 0);
@@ -378,8 +369,8 @@ START_TEST(rm_addr_frees_accept_slot)
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 4, 1);
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_opt_add_addr o1 = add_addr(1, v4(10, 0, 1, 2, 0), false);
-    mptcp_opt_add_addr o2 = add_addr(2, v4(10, 0, 2, 2, 0), false);
+    mptcp_opt_add_addr o1 = add_addr(1, fx_ip4(10, 0, 1, 2, 0), false);
+    mptcp_opt_add_addr o2 = add_addr(2, fx_ip4(10, 0, 2, 2, 0), false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o1), MPTCP_PM_RX_NEW);
     mptcp_opt_rm_addr rm = {.count = 1, .ids = {1}};
     ck_assert_int_eq(mptcp_pm_rm_addr_received(&f.pm, &rm), 1);
@@ -396,7 +387,7 @@ START_TEST(subflow_endpoints_open_to_initial_address_within_limit)
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 2, 0);
     for (uint8_t i = 1; i <= 3; i++) {
-        mptcp_addr a = v4(10, i, 0, 1, 0);
+        mptcp_addr a = fx_ip4(10, i, 0, 1, 0);
         ck_assert_int_eq(mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW), i);
     }
     mptcp_pm_set_established(&f.pm, false);
@@ -432,7 +423,7 @@ START_TEST(c_flag_blocks_subflows_to_initial_address)
     fix f;
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 4, 2);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 2, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW);
     mptcp_pm_endpoint_add(&f.cfg, &b, 0, MPTCP_PM_F_SUBFLOW | MPTCP_PM_F_FULLMESH);
     mptcp_pm_set_established(&f.pm, true);
@@ -440,7 +431,7 @@ START_TEST(c_flag_blocks_subflows_to_initial_address)
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 0);
     /* An announced address is fair game: the plain endpoint and the fullmesh
      * endpoint each open one subflow to it, none to remote ID 0. */
-    mptcp_opt_add_addr o = add_addr(3, v4(10, 0, 3, 2, 0), false);
+    mptcp_opt_add_addr o = add_addr(3, fx_ip4(10, 0, 3, 2, 0), false);
     mptcp_pm_add_addr_received(&f.pm, &o);
     poll(&f, 1);
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 2);
@@ -457,13 +448,13 @@ START_TEST(fullmesh_opens_every_pair)
     fix f;
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 8 - 1, 3);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 2, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW | MPTCP_PM_F_FULLMESH);
     mptcp_pm_endpoint_add(&f.cfg, &b, 0,
                           MPTCP_PM_F_SUBFLOW | MPTCP_PM_F_FULLMESH | MPTCP_PM_F_BACKUP);
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_opt_add_addr o1 = add_addr(1, v4(10, 0, 1, 2, 0), false);
-    mptcp_opt_add_addr o2 = add_addr(2, v4(10, 0, 2, 2, 0), false);
+    mptcp_opt_add_addr o1 = add_addr(1, fx_ip4(10, 0, 1, 2, 0), false);
+    mptcp_opt_add_addr o2 = add_addr(2, fx_ip4(10, 0, 2, 2, 0), false);
     mptcp_pm_add_addr_received(&f.pm, &o1);
     mptcp_pm_add_addr_received(&f.pm, &o2);
     poll(&f, 0);
@@ -487,11 +478,11 @@ START_TEST(fullmesh_respects_subflow_limit)
     fix f;
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 3, 3);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 2, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW | MPTCP_PM_F_FULLMESH);
     mptcp_pm_endpoint_add(&f.cfg, &b, 0, MPTCP_PM_F_SUBFLOW | MPTCP_PM_F_FULLMESH);
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_opt_add_addr o1 = add_addr(1, v4(10, 0, 1, 2, 0), false);
+    mptcp_opt_add_addr o1 = add_addr(1, fx_ip4(10, 0, 1, 2, 0), false);
     mptcp_pm_add_addr_received(&f.pm, &o1);
     poll(&f, 0);
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 3);
@@ -518,7 +509,7 @@ START_TEST(failed_subflow_retried_with_backoff_then_given_up)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW);
     mptcp_pm_set_established(&f.pm, false);
     poll(&f, 0);
@@ -549,7 +540,7 @@ START_TEST(peer_rm_addr_closes_its_subflows)
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 4, 2);
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_opt_add_addr o1 = add_addr(1, v4(10, 0, 1, 2, 0), false);
+    mptcp_opt_add_addr o1 = add_addr(1, fx_ip4(10, 0, 1, 2, 0), false);
     mptcp_pm_add_addr_received(&f.pm, &o1);
     poll(&f, 0);
     apply_opens(&f);
@@ -574,7 +565,7 @@ START_TEST(local_endpoint_removal_sends_rm_addr_and_closes)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 2, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SIGNAL);
     mptcp_pm_endpoint_add(&f.cfg, &b, 0, MPTCP_PM_F_SUBFLOW);
     mptcp_pm_set_established(&f.pm, false);
@@ -607,7 +598,7 @@ START_TEST(id_reused_after_removal_announces_new_address)
 {
     fix f;
     fix_init(&f);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 2, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 5, MPTCP_PM_F_SIGNAL);
     mptcp_pm_set_established(&f.pm, false);
     poll(&f, 0);
@@ -662,7 +653,7 @@ START_TEST(poll_keeps_what_does_not_fit)
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 2, 2);
     for (uint8_t i = 1; i <= 3; i++) {
-        mptcp_addr a = v4(10, i, 0, 1, 0);
+        mptcp_addr a = fx_ip4(10, i, 0, 1, 0);
         mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SIGNAL);
     }
     mptcp_pm_set_established(&f.pm, false);
@@ -684,7 +675,7 @@ START_TEST(fullmesh_endpoint_without_subflow_flag_serves_announced_addresses)
     fix f;
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 4, 2);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), l0 = LOCAL0;
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), l0 = LOCAL0;
     l0.port = 0;
     int ida = mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW | MPTCP_PM_F_FULLMESH);
     int id0 = mptcp_pm_endpoint_add(&f.cfg, &l0, 0, MPTCP_PM_F_FULLMESH | MPTCP_PM_F_BACKUP);
@@ -695,7 +686,7 @@ START_TEST(fullmesh_endpoint_without_subflow_flag_serves_announced_addresses)
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 1); /* a -> initial remote */
     ck_assert(has_open(&f, (uint8_t)ida, 0));
     apply_opens(&f);
-    mptcp_opt_add_addr o = add_addr(1, v4(10, 0, 1, 2, 0), false);
+    mptcp_opt_add_addr o = add_addr(1, fx_ip4(10, 0, 1, 2, 0), false);
     ck_assert_int_eq(mptcp_pm_add_addr_received(&f.pm, &o), MPTCP_PM_RX_NEW);
     poll(&f, 1);
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 2);
@@ -735,7 +726,7 @@ START_TEST(announced_address_without_fullmesh_uses_initial_local_address)
     fix f;
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 4, 2);
-    mptcp_addr a = v4(10, 1, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW);
     mptcp_addr v6;
     memset(&v6, 0, sizeof(v6));
@@ -743,7 +734,7 @@ START_TEST(announced_address_without_fullmesh_uses_initial_local_address)
     v6.ip[0] = 0x20;
     mptcp_pm_endpoint_add(&f.cfg, &v6, 0, MPTCP_PM_F_FULLMESH); /* other family */
     mptcp_pm_set_established(&f.pm, false);
-    mptcp_opt_add_addr o = add_addr(4, v4(10, 0, 4, 2, 0), false);
+    mptcp_opt_add_addr o = add_addr(4, fx_ip4(10, 0, 4, 2, 0), false);
     mptcp_pm_add_addr_received(&f.pm, &o);
     poll(&f, 0);
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 2);
@@ -764,7 +755,7 @@ START_TEST(address_removed_on_connection_is_not_reused)
     fix f;
     fix_init(&f);
     mptcp_pm_limits_set(&f.cfg, 4, 2);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 2, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 2, 0, 1, 0);
     mptcp_pm_endpoint_add(&f.cfg, &a, 0, MPTCP_PM_F_SUBFLOW);
     mptcp_pm_endpoint_add(&f.cfg, &b, 0, MPTCP_PM_F_SIGNAL);
     mptcp_pm_set_established(&f.pm, false);
@@ -823,7 +814,7 @@ START_TEST(removed_initial_address_and_stack_deletion)
     poll(&f, 0);
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_CLOSE_SUBFLOW), 1); /* the initial subflow */
     f.sf[0].state = MPTCP_PM_SF_CLOSING;
-    mptcp_opt_add_addr o = add_addr(3, v4(10, 0, 3, 2, 0), false);
+    mptcp_opt_add_addr o = add_addr(3, fx_ip4(10, 0, 3, 2, 0), false);
     mptcp_pm_add_addr_received(&f.pm, &o);
     poll(&f, 1);
     ck_assert_uint_eq(count(&f, MPTCP_PM_ACT_OPEN_SUBFLOW), 0);
@@ -832,7 +823,7 @@ START_TEST(removed_initial_address_and_stack_deletion)
 
     fix g;
     fix_init(&g);
-    mptcp_addr a = v4(10, 1, 0, 1, 0), b = v4(10, 9, 0, 1, 0);
+    mptcp_addr a = fx_ip4(10, 1, 0, 1, 0), b = fx_ip4(10, 9, 0, 1, 0);
     mptcp_pm_endpoint_add(&g.cfg, &a, 6, MPTCP_PM_F_SUBFLOW);
     mptcp_pm_set_established(&g.pm, false);
     poll(&g, 0);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/fixture.h"
 #include "helpers/scn_tcp.h"
 #include "mptcp.h"
 #include "sim/sim.h"
@@ -367,7 +368,7 @@ END_TEST
 
 START_TEST(bulk_through_nat_tso_and_lro)
 {
-    sim_mbox_cfg m = {.dirs = SIM_BOTH, .nat = true, .nat_ip = scn_ip4(192, 0, 2, 9, 0),
+    sim_mbox_cfg m = {.dirs = SIM_BOTH, .nat = true, .nat_ip = fx_ip4(192, 0, 2, 9, 0),
                       .nat_port_base = 30000, .split_max = 500, .coalesce_max = 8000,
                       .coalesce_hold_us = 200};
     scn x;

@@ -71,15 +71,19 @@ mptcp_allocator fx_allocator(fx_alloc *a)
 
 /* ---------------------------------------------------------------- segments */
 
+mptcp_addr fx_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+    mptcp_addr x;
+    memset(&x, 0, sizeof x);
+    x.family = MPTCP_AF_INET;
+    x.port = port;
+    x.ip[0] = a, x.ip[1] = b, x.ip[2] = c, x.ip[3] = d;
+    return x;
+}
+
 mptcp_addr fx_addr(uint8_t last, uint16_t port)
 {
-    mptcp_addr a;
-    memset(&a, 0, sizeof a);
-    a.family = MPTCP_AF_INET;
-    a.port = port;
-    a.ip[0] = 10;
-    a.ip[3] = last;
-    return a;
+    return fx_ip4(10, 0, 0, last, port);
 }
 
 size_t fx_seg_build(uint8_t *out, size_t cap, const fx_segspec *s, const mptcp_addr *src,

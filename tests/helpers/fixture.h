@@ -58,6 +58,8 @@ void fx_seg_decode(const fx_cap *c, mptcp_seg *out);
 
 /* Addresses used by the fixtures: 10.0.0.1 and 10.0.0.2 (and ports). */
 mptcp_addr fx_addr(uint8_t last, uint16_t port);
+/* Any IPv4 address a.b.c.d with a port. */
+mptcp_addr fx_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port);
 
 /* ---------------------------------------------------------------- one stack */
 #define FX_CAP_MAX 256

@@ -3,6 +3,7 @@
  * set-up and teardown of the plain TCP simulator scenarios; the scenarios
  * themselves (RFC 9293, RFC 8985 behaviour) are in tests/test_scn_tcp*.c.
  */
+#include "helpers/fixture.h"
 #include "helpers/scn_tcp.h"
 
 #include <check.h>
@@ -12,16 +13,6 @@
 
 #define SEC 1000000ull
 #define MS 1000ull
-
-mptcp_addr scn_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-    mptcp_addr x;
-    memset(&x, 0, sizeof(x));
-    x.family = MPTCP_AF_INET;
-    x.port = port;
-    x.ip[0] = a, x.ip[1] = b, x.ip[2] = c, x.ip[3] = d;
-    return x;
-}
 
 void scn_init(scn *x, const scn_opts *o)
 {
@@ -34,8 +25,8 @@ void scn_init(scn *x, const scn_opts *o)
         o->cfg(&cfg);
     x->c = sim_host_new(x->s, "client", &cfg, 1000 + o->seed);
     x->srv = sim_host_new(x->s, "server", &cfg, 2000 + o->seed);
-    x->cip = scn_ip4(10, 0, 0, 1, 0);
-    x->sip = scn_ip4(10, 0, 1, 1, 80);
+    x->cip = fx_ip4(10, 0, 0, 1, 0);
+    x->sip = fx_ip4(10, 0, 1, 1, 80);
     sim_path_cfg pc;
     memset(&pc, 0, sizeof(pc));
     if (o->custom_links) {

@@ -41,8 +41,6 @@ typedef struct scn_opts {
     uint64_t start_us;      /* simulated clock at the start (default 1 s) */
 } scn_opts;
 
-/* An IPv4 address a.b.c.d and |port|. */
-mptcp_addr scn_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port);
 
 /* Builds the scenario. SCN_PCAP=file in the environment writes the client's
  * side of the path to file.<seed>, for debugging a failure. */
