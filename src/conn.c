@@ -1183,6 +1183,16 @@ void mptcp_conn_peer_fin(mptcp_conn *c, mptcp_tcb *t, uint64_t dsn, uint64_t now
 
 /* Moves |sf|'s in-order subflow bytes up to the data level; true when the
  * data level's in-order end advanced. */
+size_t mptcp_conn_sf_added(const mptcp_conn *c, const mptcp_subflow *sf)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->mp->sf_hi; i++) {
+        const mptcp_subflow *o = &c->mp->sf[i];
+        n += o->role != MPTCP_SF_FREE && (o == sf || o->up || o->usable);
+    }
+    return n;
+}
+
 static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
 {
     mptcp_conn *c = sf->c;
@@ -1232,13 +1242,7 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
             continue;
         }
         if (r == MPTCP_MAP_PIECE_UNMAPPED) {
-            /* (a join still in its handshake is no added subflow: 3.7;
-             * the fallback resets it) */
-            size_t nsf = 0;
-            for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-                const mptcp_subflow *o = &c->mp->sf[i];
-                nsf += o->role != MPTCP_SF_FREE && (o == sf || o->up || o->usable);
-            }
+            size_t nsf = mptcp_conn_sf_added(c, sf);
             if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_FALLBACK) && nsf == 1 &&
                 ((c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 && !sf->first_data_seen) ||
                  (!sf->dss_seen && c->mp->rcv.n_ooo == 0 && sf->rx.n == 0))) {

@@ -285,6 +285,11 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
 void mptcp_conn_peer_fin(mptcp_conn *c, mptcp_tcb *t, uint64_t dsn, uint64_t now_us);
 /* Fall back to TCP (RFC 8684 section 3.7) on the one subflow |sf|. */
 void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us);
+/* Subflows that count as added for a fallback (RFC 8684 3.7 "before any
+ * additional subflows are added"): sf itself and every subflow that came
+ * up; a join still in its handshake carried nothing (the fallback resets
+ * it). */
+size_t mptcp_conn_sf_added(const mptcp_conn *c, const mptcp_subflow *sf);
 /* MP_FAIL received (RFC 8684 3.7) for DSN |dsn| on subflow |sf|. */
 void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint64_t now_us);
 /* The infinite mapping arrived on |sf| at absolute subflow seq |seq| = |dsn|. */

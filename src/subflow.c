@@ -755,14 +755,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     sf->dss_seen |= r.dss;
     if (sf->role == MPTCP_SF_MPC && !any_mp && acked_new && c->mp->mst.bytes_acked == 0 &&
         ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
-        /* "before any additional subflows are added" (3.7): a join still
-         * in its handshake carried nothing (the fallback resets it); one
-         * that came up may have. */
-        size_t n = 0;
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++) {
-            const mptcp_subflow *o = &c->mp->sf[i];
-            n += o->role != MPTCP_SF_FREE && (o == sf || o->up || o->usable);
-        }
+        size_t n = mptcp_conn_sf_added(c, sf);
         if (n == 1 && (t->flags & (MPTCP_TF_FIN_RCVD | MPTCP_TF_FIN_OOO)) &&
             !(c->flags & MPTCP_CF_PEER_FIN_SEEN)) {
             /* The peer already closed this subflow, and not its stream (no
