@@ -949,6 +949,11 @@ typedef struct mptcp_subflow_stats {
     bool backup, peer_backup;    /* ours (MP_PRIO/B sent), the peer's */
     bool join;                   /* an MP_JOIN subflow (false: the initial one) */
     bool usable;                 /* carries data now */
+    /* Payload bytes that went straight from the segment into the
+     * connection's receive ring (in order in the subflow, mapping known, no
+     * DSS checksum, inside the data-level window); the others went through
+     * the subflow's own ring first. */
+    uint64_t rx_direct_bytes;
     mptcp_conn_stats tcp;        /* the TCP view of the subflow */
 } mptcp_subflow_stats;
 MPTCP_API int mptcp_subflow_get_stats(const mptcp_conn *c, int id, mptcp_subflow_stats *out);

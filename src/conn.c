@@ -1420,6 +1420,7 @@ bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *dat
     sf->first_data_seen = true;
     mptcp_map_rx_consume(&sf->rx, len);
     sf->rx_end_dsn = p.dsn + len;
+    sf->rx_direct_bytes += len;
     if (adv == 0)
         return true;
     c->mp->rcv_nxt += (uint32_t)adv;

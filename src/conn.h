@@ -100,6 +100,7 @@ typedef struct mptcp_subflow {
     bool rx_lin_lazy;
     uint64_t rx_end_dsn;     /* DSN after the last mapped byte the pump took */
     bool rx_wait;            /* its in-order bytes wait for room at the data level */
+    uint64_t rx_direct_bytes; /* payload handed straight to the data level (stats) */
 } mptcp_subflow;
 
 typedef struct mptcp_conn_evq_ent {

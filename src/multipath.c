@@ -252,6 +252,7 @@ int mptcp_subflow_get_stats(const mptcp_conn *c, int id, mptcp_subflow_stats *ou
         out->peer_backup = sf->peer_backup;
         out->join = sf->role != MPTCP_SF_MPC;
         out->usable = sf->usable && !sf->closing && !sf->dead;
+        out->rx_direct_bytes = sf->rx_direct_bytes;
     }
     out->id = id;
     out->local = t->local;
