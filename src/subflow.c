@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "stack.h"
+#include "wire_mptcp.h"
 
 /* The subflow slot of TCB |t| in connection |ctx| (the hooks' context is the
  * owning connection; at most MPTCP_MAX_SUBFLOWS slots to look at). */
@@ -402,6 +403,21 @@ static bool parse_all(const uint8_t *p, size_t len, rx_opts *r)
     r->n_aa = 0;
     r->n_exp = 0;
     r->mpc_form = r->join_form = MPTCP_OPT_NONE;
+    /* Most segments: NOP NOP timestamps (RFC 7323 appendix A) or nothing,
+     * then one DSS (3.3), then NOP padding. Taken straight from the bytes,
+     * with the result of the walk below: a malformed DSS is ignored, and
+     * any other layout takes the walk. */
+    size_t off = len >= 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10 ? 12 : 0;
+    if (len >= off + 4 && p[off] == MPTCP_TCPOPT_MPTCP && (p[off + 2] >> 4) == MPTCP_SUB_DSS &&
+        p[off + 1] >= 4 && p[off + 1] <= len - off) {
+        size_t end = off + p[off + 1];
+        while (end < len && p[end] == 1)
+            end++;
+        if (end == len) {
+            r->dss = mptcp_wire_dss_parse(p + off, p[off + 1], &r->d) == 0;
+            return false;
+        }
+    }
     size_t i = 0;
     while (i < len) {
         if (p[i] == 0)

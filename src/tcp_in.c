@@ -44,14 +44,24 @@ int mptcp_tcp_parse_opts(const uint8_t *p, size_t len, mptcp_tcp_rx_opts *o)
 {
     o->present = o->bad = 0;
     o->sack_count = 0;
-    if (len == 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10) {
+    if (len >= 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10) {
         /* NOP NOP TS: what every segment of a connection with timestamps
-         * carries (RFC 7323 appendix A layout); the walk below would find
-         * the same. */
-        o->ts_val = mptcp_get_be32(p + 4);
-        o->ts_ecr = mptcp_get_be32(p + 8);
-        o->present = MPTCP_TCPO_TS;
-        return 0;
+         * carries (RFC 7323 appendix A layout), alone or followed by one
+         * MPTCP option (an MPTCP subflow's DSS, RFC 8684 3.3) and NOP
+         * padding; the walk below would find the same (it skips kind 30:
+         * the upper layer reads it). */
+        size_t end = 12;
+        if (len > 13 && p[12] == MPTCP_TCPOPT_MPTCP && p[13] >= 2 && p[13] <= len - 12) {
+            end += p[13];
+            while (end < len && p[end] == 1)
+                end++;
+        }
+        if (end == len) {
+            o->ts_val = mptcp_get_be32(p + 4);
+            o->ts_ecr = mptcp_get_be32(p + 8);
+            o->present = MPTCP_TCPO_TS;
+            return 0;
+        }
     }
     size_t i = 0;
     while (i < len) {

@@ -173,15 +173,26 @@ static size_t dss_base_len(bool has_ack, bool ack64, bool has_map, bool dsn64)
     return n;
 }
 
-static int parse_dss(const uint8_t *p, uint8_t n, mptcp_opt *o)
+/* The DSS body (RFC 8684 3.3, Figure 9) of option |p|, |n| bytes long
+ * (the length byte's value, n <= the bytes at |p|); every field of |d| is
+ * set, those the flags leave out to zero, as mptcp_opt_parse gives them.
+ * The receive path's fast path for a segment whose only MPTCP option is a
+ * DSS calls it directly (no mptcp_opt to clear and copy). */
+int mptcp_wire_dss_parse(const uint8_t *p, uint8_t n, mptcp_opt_dss *d)
 {
-    mptcp_opt_dss *d = &o->u.dss;
     const uint8_t *q = p + 4;
 
+    memset(d, 0, sizeof *d);
     if (n < 4) /* the flags byte is part of every DSS */
         return MPTCP_EBADLEN;
     uint8_t f = p[3];
-    o->form = MPTCP_OPT_DSS;
+    if (f == MPTCP_DSS_A && n == 8) {
+        /* The 4-byte DATA_ACK alone: most segments (the checks below
+         * pass for it and read the same). */
+        d->has_ack = true;
+        d->data_ack = mptcp_get_be32(q);
+        return 0;
+    }
     d->has_ack = f & MPTCP_DSS_A;
     d->ack64 = f & MPTCP_DSS_a;
     d->has_map = f & MPTCP_DSS_M;
@@ -214,6 +225,12 @@ static int parse_dss(const uint8_t *p, uint8_t n, mptcp_opt *o)
             return MPTCP_EBADVALUE;
     }
     return 0;
+}
+
+static int parse_dss(const uint8_t *p, uint8_t n, mptcp_opt *o)
+{
+    o->form = MPTCP_OPT_DSS;
+    return mptcp_wire_dss_parse(p, n, &o->u.dss);
 }
 
 static int parse_add_addr(const uint8_t *p, uint8_t n, mptcp_opt *o)
@@ -420,6 +437,38 @@ size_t mptcp_opt_len(const mptcp_opt *o)
     }
 }
 
+size_t mptcp_wire_dss_ack_write(uint8_t *dst, size_t cap, uint32_t data_ack)
+{
+    if (cap < 8)
+        return 0;
+    dst[0] = MPTCP_TCPOPT_MPTCP;
+    dst[1] = 8;
+    dst[2] = (uint8_t)(MPTCP_SUB_DSS << 4);
+    dst[3] = MPTCP_DSS_A;
+    mptcp_put_be32(dst + 4, data_ack);
+    return 8;
+}
+
+size_t mptcp_wire_dss_map_write(uint8_t *dst, size_t cap, uint32_t data_ack, uint64_t dsn,
+                                uint32_t ssn, uint16_t data_len, bool fin, bool has_csum,
+                                uint16_t csum)
+{
+    size_t n = has_csum ? 24 : 22; /* dss_base_len(A, 4-byte ack, M, m) + checksum */
+    if (cap < n || (fin && data_len == 0)) /* a DATA_FIN takes an octet (dss_len) */
+        return 0;
+    dst[0] = MPTCP_TCPOPT_MPTCP;
+    dst[1] = (uint8_t)n;
+    dst[2] = (uint8_t)(MPTCP_SUB_DSS << 4);
+    dst[3] = (uint8_t)(MPTCP_DSS_A | MPTCP_DSS_M | MPTCP_DSS_m | (fin ? MPTCP_DSS_F : 0));
+    mptcp_put_be32(dst + 4, data_ack);
+    mptcp_put_be64(dst + 8, dsn);
+    mptcp_put_be32(dst + 16, ssn);
+    mptcp_put_be16(dst + 20, data_len);
+    if (has_csum)
+        mptcp_put_be16(dst + 22, csum);
+    return n;
+}
+
 mptcp_ssize mptcp_opt_write(uint8_t *dst, size_t cap, const mptcp_opt *o)
 {
     if (dst && o && o->form == MPTCP_OPT_DSS) {
@@ -432,12 +481,7 @@ mptcp_ssize mptcp_opt_write(uint8_t *dst, size_t cap, const mptcp_opt *o)
             d->data_ack <= UINT32_MAX) {
             if (cap < 8)
                 return MPTCP_ENOBUF;
-            dst[0] = MPTCP_TCPOPT_MPTCP;
-            dst[1] = 8;
-            dst[2] = (uint8_t)(MPTCP_SUB_DSS << 4);
-            dst[3] = MPTCP_DSS_A;
-            mptcp_put_be32(dst + 4, (uint32_t)d->data_ack);
-            return 8;
+            return (mptcp_ssize)mptcp_wire_dss_ack_write(dst, cap, (uint32_t)d->data_ack);
         }
     }
     size_t n = mptcp_opt_len(o);
