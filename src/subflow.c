@@ -141,13 +141,13 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         return 0;
     mptcp_conn *c = sf->c;
     size_t used = 0;
-    mptcp_opt o;
-    memset(&o, 0, sizeof o);
+    mptcp_opt o; /* cleared where used: most segments take the in-place DSS */
     const bool syn = (flags & MPTCP_TH_SYN) != 0;
     const bool ack = (flags & MPTCP_TH_ACK) != 0;
     if (flags & MPTCP_TH_RST) {
         /* RFC 8684 3.6: every RST we send on a subflow says why; 3.5: the
          * connection-level abort rides on it. */
+        memset(&o, 0, sizeof o);
         if (c->flags & MPTCP_CF_FASTCLOSE) {
             o.form = MPTCP_OPT_FASTCLOSE;
             o.u.fastclose.rcv_key = c->mp->rkey;
@@ -160,6 +160,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         return used;
     }
     if (syn && !ack) {
+        memset(&o, 0, sizeof o);
         if (sf->role == MPTCP_SF_MPC) {
             o.form = MPTCP_OPT_MPC_SYN;
             o.u.mpc.version = 1;
@@ -182,6 +183,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
             mptcp_conn_fallback(c, sf, c->st->now_us);
             return 0;
         }
+        memset(&o, 0, sizeof o);
         if (sf->role == MPTCP_SF_MPC) {
             o.form = MPTCP_OPT_MPC_SYNACK;
             o.u.mpc.version = 1;
@@ -203,6 +205,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     if (c->flags & MPTCP_CF_FC_WAIT) {
         /* RFC 8684 3.5, first variant: the ACK carries MP_FASTCLOSE with
          * the peer's key, alone (Linux sends nothing beside it either). */
+        memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_FASTCLOSE;
         o.u.fastclose.rcv_key = c->mp->rkey;
         put(dst, cap, &used, &o);
@@ -216,6 +219,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
          * subflow bytes map linearly; its checksum field is zero. With no
          * byte left to send it rides on the FIN, which then ends the
          * peer's stream too. */
+        memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_DSS;
         o.u.dss.has_ack = true;
         o.u.dss.data_ack = (uint32_t)c->mp->rcv_nxt;
@@ -229,6 +233,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         return used;
     }
     if (sf->role == MPTCP_SF_JOIN_ACTIVE && !sf->join_acked) {
+        memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_JOIN_ACK;
         mptcp_join_hmac(1, c->mp->lkey, c->mp->rkey, sf->lnonce, sf->rnonce, o.u.join.hmac);
         put(dst, cap, &used, &o);
@@ -248,6 +253,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
          * data form (its implicit mapping is IDSN+1 at subflow seq 1), else
          * in the 20-byte form. */
         if (payload_len == 0 || (room >= 0 && m.ssn == 1 && !m.fin)) {
+            memset(&o, 0, sizeof o);
             o.form = payload_len ? MPTCP_OPT_MPC_DATA : MPTCP_OPT_MPC_ACK;
             o.u.mpc.version = 1;
             /* Linux: the C flag goes on every MP_CAPABLE form, and a Linux
@@ -267,38 +273,22 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
     }
     /* DSS: DATA_ACK always (3.3.2); the mapping (3.3.1) once per chunk,
      * see chunk_map_needed; the DATA_FIN on a pure ACK once every byte was
-     * scheduled (3.3.3). */
-    o.form = MPTCP_OPT_DSS;
-    o.u.dss.has_ack = true;
-    o.u.dss.ack64 = false;
-    o.u.dss.data_ack = (uint32_t)c->mp->rcv_nxt;
+     * scheduled (3.3.3). Written in place (the codec's DSS writers): no
+     * mptcp_opt to fill for the option every segment carries. */
+    uint32_t data_ack = (uint32_t)c->mp->rcv_nxt;
     /* The window field of this segment (|wnd|, scaled down by the TCP
      * layer) offers the data level up to DATA_ACK + window. */
     mptcp_conn_rcv_advertised(c, (wnd >> t->rcv_wscale) << t->rcv_wscale);
-    if (room >= 0 && !chunk_map_needed(t, &m, seq, payload_len, room)) {
-        /* inside a chunk whose mapping went out already: DATA_ACK only */
-    } else if (room >= 0) {
-        o.u.dss.has_map = true;
-        o.u.dss.dsn64 = true;
-        o.u.dss.dsn = m.dsn;
-        o.u.dss.ssn = m.ssn;
-        o.u.dss.data_len = m.data_len;
-        o.u.dss.has_csum = m.has_csum;
-        o.u.dss.csum = m.csum;
-        o.u.dss.fin = m.fin;
-    } else if (payload_len == 0 && (c->flags & MPTCP_CF_FIN_PENDING) &&
-               c->mp->snd_nxt == c->mp->fin_dsn && !(c->flags & MPTCP_CF_FIN_ACKED)) {
+    bool map = room >= 0 && chunk_map_needed(t, &m, seq, payload_len, room);
+    if (room < 0 && payload_len == 0 && (c->flags & MPTCP_CF_FIN_PENDING) &&
+        c->mp->snd_nxt == c->mp->fin_dsn && !(c->flags & MPTCP_CF_FIN_ACKED)) {
         mptcp_map_tx_fin_only(c->mp->fin_dsn, (c->flags & MPTCP_CF_CSUM) != 0, &m);
-        o.u.dss.has_map = true;
-        o.u.dss.dsn64 = true;
-        o.u.dss.dsn = m.dsn;
-        o.u.dss.ssn = m.ssn;
-        o.u.dss.data_len = m.data_len;
-        o.u.dss.has_csum = m.has_csum;
-        o.u.dss.csum = m.csum;
-        o.u.dss.fin = true;
+        map = true;
     }
-    put(dst, cap, &used, &o);
+    /* (inside a chunk whose mapping went out already: DATA_ACK only) */
+    used = map ? mptcp_wire_dss_map_write(dst, cap, data_ack, m.dsn, m.ssn, m.data_len, m.fin,
+                                          m.has_csum, m.csum)
+               : mptcp_wire_dss_ack_write(dst, cap, data_ack);
     if (c->flags & MPTCP_CF_SEND_FAIL) {
         /* Repeated until the infinite mapping answers it (3.7). */
         memset(&o, 0, sizeof o);
