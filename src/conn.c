@@ -303,6 +303,7 @@ mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
         sf->c = c;
         sf->t = t;
         sf->role = role;
+        c->mp->sf_quiet = false; /* a new slot for the step's loops to watch */
         if (i >= c->mp->sf_hi)
             c->mp->sf_hi = (uint8_t)(i + 1);
         sf->id = c->mp->next_sf_id++;
@@ -1077,6 +1078,7 @@ static void reinject(mptcp_conn *c, mptcp_subflow *dead, uint64_t now_us)
     if (dead->t == NULL || dead->reinjected || (c->flags & MPTCP_CF_FALLBACK))
         return;
     dead->reinjected = true;
+    c->mp->sf_quiet = false; /* the step resets it once the subflow recovers */
     if (mptcp_dsn_leq(c->mp->snd_nxt, c->mp->snd_una))
         return;
     c->mp->mst.reinjected_bytes += c->mp->snd_nxt - c->mp->snd_una;
@@ -2035,7 +2037,14 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         reap_subflows(c, now_us);
     if (c->flags & MPTCP_CF_CLOSE_QUEUED)
         return;
-    for (size_t i = 0; i < c->mp->sf_hi; i++) {
+    /* The two loops over the subflows act on a subflow that is not up yet,
+     * closing, to be closed, reinjected or after two RTOs. When the last
+     * step found none such (sf_quiet), only these turn one into it: a kick
+     * (a TCB's event, an RTO, the path manager's actions: mptcp_conn_dirty
+     * or pm_kick), a new slot or a reinjection (both clear sf_quiet); a
+     * data-only step skips the loops then. */
+    bool loops = kick || !c->mp->sf_quiet || (c->flags & MPTCP_CF_FALLBACK);
+    for (size_t i = 0; loops && i < c->mp->sf_hi; i++) {
         mptcp_subflow *sf = &c->mp->sf[i];
         if (sf->role == MPTCP_SF_FREE || sf->t == NULL || sf->dead)
             continue;
@@ -2109,7 +2118,8 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         mptcp_conn_touch(c);
         return;
     }
-    for (size_t i = 0; i < c->mp->sf_hi; i++) {
+    bool quiet = true;
+    for (size_t i = 0; loops && i < c->mp->sf_hi; i++) {
         /* A subflow whose RTO expired twice is potentially failed: what it
          * holds goes to the others now (Linux marks it stale likewise). */
         mptcp_subflow *sf = &c->mp->sf[i];
@@ -2118,6 +2128,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         if (sf->close_deferred && !data_outstanding(c)) {
             sf->close_deferred = false;
             mptcp_conn_sf_close(sf, now_us);
+            quiet = false;
             continue;
         }
         if (sf->t->backoff >= 2 && !(sf->t->flags & MPTCP_TF_PERSIST) && !sf->reinjected) {
@@ -2130,7 +2141,11 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         } else if (sf->t->backoff == 0 && sf->reinjected && !sf->closing) {
             sf->reinjected = false;
         }
+        quiet = quiet && sf->up && !sf->closing && !sf->close_deferred && !sf->reinjected &&
+                sf->t->backoff < 2;
     }
+    if (loops)
+        c->mp->sf_quiet = quiet;
     /* (pm_step's own test, here: most steps are data-only and the call
      * alone, with pm_step's large frame, cost as much as the test) */
     if (kick || !c->mp->pm.established || c->mp->pm_deadline <= now_us)
@@ -2147,6 +2162,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
         /* RFC 8684 section 3.3.3: both DATA_FINs are acknowledged: the
          * connection is closed; the subflows close with FINs. */
         c->flags |= MPTCP_CF_DONE;
+        c->mp->sf_quiet = false; /* its subflows are closing */
         for (size_t i = 0; i < c->mp->sf_hi; i++)
             if (c->mp->sf[i].role != MPTCP_SF_FREE && c->mp->sf[i].t && !c->mp->sf[i].dead) {
                 c->mp->sf[i].closing = true;

@@ -121,6 +121,8 @@ typedef struct mptcp_mpc {
     uint8_t next_sf_id;
     uint8_t sf_hi;           /* slots from here on were never used (FREE, no TCB):
                               * the per-segment loops over sf[] stop here */
+    bool sf_quiet;           /* the step's subflow loops found nothing to watch
+                              * (mptcp_conn_step): a data-only step skips them */
     struct mptcp_subflow *sf_last; /* the slot sf_of (subflow.c) found last: a hint,
                                     * checked on use (NULL or any slot) */
     /* Keys (RFC 8684 section 3.1). */
