@@ -397,7 +397,7 @@ static bool parse_all(const uint8_t *p, size_t len, rx_opts *r)
      * then one DSS (3.3), then NOP padding. Taken straight from the bytes,
      * with the result of the walk below: a malformed DSS is ignored, and
      * any other layout takes the walk. */
-    size_t off = len >= 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10 ? 12 : 0;
+    size_t off = len >= 12 && mptcp_get_be32(p) == 0x0101080au ? 12 : 0; /* NOP NOP 8 10 */
     if (len >= off + 4 && p[off] == MPTCP_TCPOPT_MPTCP && (p[off + 2] >> 4) == MPTCP_SUB_DSS &&
         p[off + 1] >= 4 && p[off + 1] <= len - off) {
         size_t end = off + p[off + 1];
@@ -561,8 +561,9 @@ static void rst_in(mptcp_subflow *sf, const rx_opts *r, uint64_t now_us)
 static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
                    const mptcp_opt_dss *d, uint64_t now_us);
 
-static void dss_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h, const rx_opts *r,
-                   uint64_t now_us)
+/* (inline: the common segment's fast path in sf_opts_in calls it too) */
+static inline void dss_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
+                          const rx_opts *r, uint64_t now_us)
 {
     mptcp_conn *c = sf->c;
     const mptcp_opt_dss *d = &r->d;
@@ -701,6 +702,19 @@ static void exp_in(mptcp_subflow *sf, const rx_opts *r)
     }
 }
 
+/* The subflow's handshake is behind it as sf_opts_in sees it: nothing in a
+ * segment with only a DSS can end it (no third-ACK key check for the
+ * server's MP_CAPABLE subflow, no MP_JOIN ACK awaited either way). */
+static bool rx_settled(const mptcp_subflow *sf)
+{
+    switch (sf->role) {
+    case MPTCP_SF_MPC: return (sf->c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen;
+    case MPTCP_SF_JOIN_PASSIVE: return sf->join_ok;
+    case MPTCP_SF_JOIN_ACTIVE: return sf->join_acked;
+    default: return false;
+    }
+}
+
 static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *opts,
                        size_t opts_len)
 {
@@ -717,6 +731,20 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         mptcp_conn_dirty(c);
     else
         mptcp_conn_dirty_data(c);
+    if (!other && r.dss && !(h->flags & (MPTCP_TH_SYN | MPTCP_TH_RST | MPTCP_TH_FIN)) &&
+        (c->flags & (MPTCP_CF_MP | MPTCP_CF_FALLBACK | MPTCP_CF_FULLY_EST)) ==
+            (MPTCP_CF_MP | MPTCP_CF_FULLY_EST) &&
+        !(r.d.has_map && r.d.data_len == 0) && rx_settled(sf)) {
+        /* The common segment: a DSS alone on an ACK of a subflow past its
+         * handshake, of a connection fully established. What the general
+         * path below does for it, without its tests: none of them holds. */
+        sf->seen_una = t->snd_una;
+        sf->dss_seen = true;
+        dss_in(sf, t, h, &r, now_us);
+        if (sf->t != NULL && sf->t->state != MPTCP_TCP_CLOSED)
+            mptcp_map_tx_ack(&sf->tx, t->snd_una);
+        return;
+    }
     if (r.n_exp > 0)
         exp_in(sf, &r);
     if (h->flags & MPTCP_TH_RST) {

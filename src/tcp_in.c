@@ -44,7 +44,7 @@ int mptcp_tcp_parse_opts(const uint8_t *p, size_t len, mptcp_tcp_rx_opts *o)
 {
     o->present = o->bad = 0;
     o->sack_count = 0;
-    if (len >= 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10) {
+    if (len >= 12 && mptcp_get_be32(p) == 0x0101080au) { /* NOP NOP 8 10 */
         /* NOP NOP TS: what every segment of a connection with timestamps
          * carries (RFC 7323 appendix A layout), alone or followed by one
          * MPTCP option (an MPTCP subflow's DSS, RFC 8684 3.3) and NOP
