@@ -1099,6 +1099,16 @@ static uint64_t rtx_ival(const mptcp_conn *c)
 
 void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now_us)
 {
+    if (ack == c->mp->snd_una && c->mp->peer_wnd_known) {
+        /* Nothing newly acknowledged (every segment of a stream we do not
+         * send on, most ACKs in between): only the right edge may move. */
+        uint64_t edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
+        if (edge != c->mp->snd_edge) {
+            c->mp->snd_edge = edge;
+            mptcp_conn_dirty_data(c);
+        }
+        return;
+    }
     uint64_t top = c->mp->snd_una + c->mp->snd.len + ((c->flags & MPTCP_CF_FIN_PENDING) ? 1 : 0);
     if (mptcp_dsn_gt(ack, top) || mptcp_dsn_lt(ack, c->mp->snd_una)) {
         return; /* acknowledges what we never sent, or old: ignored */
@@ -2156,7 +2166,8 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
     if (!(c->flags & MPTCP_CF_CLOSE_QUEUED))
         no_subflow_check(c, now_us);
     window_probe(c, now_us);
-    fin_maybe_send(c, now_us);
+    if (c->flags & MPTCP_CF_FIN_PENDING) /* (fin_maybe_send's first test) */
+        fin_maybe_send(c, now_us);
     if ((c->flags & MPTCP_CF_FIN_ACKED) && (c->flags & MPTCP_CF_PEER_FIN) &&
         !(c->flags & MPTCP_CF_DONE)) {
         /* RFC 8684 section 3.3.3: both DATA_FINs are acknowledged: the

@@ -576,7 +576,8 @@ static inline void dss_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *
             c->mp->mst.fully_established = true;
         }
     }
-    map_in(sf, t, h, d, now_us);
+    if (d->has_map) /* (most DSS carry none: no call for them) */
+        map_in(sf, t, h, d, now_us);
 }
 
 /* The mapping part of a DSS (RFC 8684 3.3.1). */
