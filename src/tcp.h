@@ -54,7 +54,8 @@ typedef struct mptcp_tcp_upper_ops {
     uint32_t (*rcv_space)(void *ctx, const mptcp_tcb *t);
     /* In-order payload [seq, seq + len) arriving while the TCB's receive
      * ring is empty: true when the upper layer took all of it (the engine
-     * then neither stores it nor calls data_in), false to store it as
+     * then neither stores it nor calls data_in, nor raises
+     * MPTCP_EVB_READABLE: nothing waits in the TCB), false to store it as
      * usual. May be NULL. */
     bool (*data_direct)(void *ctx, mptcp_tcb *t, uint32_t seq, const uint8_t *data, uint32_t len);
 } mptcp_tcp_upper_ops;

@@ -613,7 +613,10 @@ static void data_input(mptcp_tcb *t, const rx *s)
                 ack_now(t); /* a hole was filled: tell the sender now */
             if (!direct && up && up->data_in)
                 up->data_in(t->conn, t, start, (uint32_t)adv);
-            mptcp_tcp_event(t, MPTCP_EVB_READABLE);
+            /* Bytes taken by data_direct are the upper layer's already:
+             * nothing to read here, and it knows (its hook returned). */
+            if (!direct)
+                mptcp_tcp_event(t, MPTCP_EVB_READABLE);
             /* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK at least every second
              * full-sized segment, else within delack_us. */
             uint32_t every = (uint32_t)MPTCP_MAX(st->cfg.delack_segs, 1) * t->rcv_mss;
