@@ -1399,6 +1399,19 @@ static void pump_others(mptcp_conn *c, const mptcp_subflow *sf, uint64_t now_us)
     }
 }
 
+/* Whether a subflow other than |sf| holds bytes in its TCB ring: most
+ * direct deliveries find none, and the test costs less than pump_others'
+ * frame (the pump inlined in it). */
+static bool others_waiting(const mptcp_conn *c, const mptcp_subflow *sf)
+{
+    for (size_t i = 0; i < c->mp->sf_hi; i++) {
+        const mptcp_subflow *o = &c->mp->sf[i];
+        if (o != sf && o->role != MPTCP_SF_FREE && o->t && o->t->rcv.len > 0)
+            return true;
+    }
+    return false;
+}
+
 void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us)
 {
     if (rx_pump_one(sf, now_us))
@@ -1438,7 +1451,8 @@ bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *dat
     c->mp->rcv_nxt += (uint32_t)adv;
     c->mp->mst.bytes_received += (uint32_t)adv;
     mptcp_conn_event(c, MPTCP_EVB_READABLE);
-    pump_others(c, sf, now_us);
+    if (others_waiting(c, sf))
+        pump_others(c, sf, now_us);
     return true;
 }
 
