@@ -17,7 +17,8 @@
  *    Two equal lossless paths (>= 95%), and 10 ms + 100 ms RTT paths with a
  *    receive buffer twice the larger bandwidth-delay product (>= 90%).
  * Arguments: [bytes] [rounds] [tcp|cpu|goodput|idle ...] (default: all);
- * `mp1` or `mp2` alone runs only the MPTCP bulk rounds (for profiling);
+ * `mp1` or `mp2` alone runs only the MPTCP bulk rounds, `mp0` only the
+ * plain TCP ones of the CPU section (for profiling);
  * with `hash` it prints a digest of every segment sent (wire unchanged?).
  */
 #include <stdio.h>
@@ -601,19 +602,22 @@ int main(int argc, char **argv)
     mptcp_addr aa = ip4(1, 0), ba = ip4(2, 80);
 
     /* `mp1` / `mp2`: only the MPTCP bulk rounds with 1 or 2 subflows, for a
-     * profiler (perf, callgrind) that should not see the TCP round. */
-    for (int sf = 1; sf <= 2; sf++) {
-        if (!want(argc, argv, sf == 1 ? "mp1" : "mp2") || want(argc, argv, "no-such-section"))
+     * profiler (perf, callgrind) that should not see the TCP round; `mp0`
+     * only the plain TCP bulk rounds of the CPU section (the baseline's
+     * profile). */
+    static const char *const only[3] = {"mp0", "mp1", "mp2"};
+    for (int sf = 0; sf <= 2; sf++) {
+        if (!want(argc, argv, only[sf]) || want(argc, argv, "no-such-section"))
             continue;
         seg_hashing = want(argc, argv, "hash");
         for (int i = 0; i < runs; i++) {
             bulk_result m;
             if (run_bulk(total, &qab, &qba, src, dst, &m, sf) < 0)
                 return 1;
-            printf("mptcp %d subflow%s: %.1f ns CPU per data segment, %llu data segments, "
+            printf("%s%d subflow%s: %.1f ns CPU per data segment, %llu data segments, "
                    "%d carried data\n",
-                   sf, sf > 1 ? "s" : "", m.data_segs ? m.secs * 1e9 / (double)m.data_segs : 0,
-                   (unsigned long long)m.data_segs, m.subflows);
+                   sf ? "mptcp " : "plain tcp, ", sf ? sf : 1, sf > 1 ? "s" : "", m.data_segs ? m.secs * 1e9 / (double)m.data_segs : 0,
+                   (unsigned long long)m.data_segs, sf ? m.subflows : 1);
         }
         if (seg_hashing)
             printf("segments digest %016llx\n", (unsigned long long)seg_hash);
