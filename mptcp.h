@@ -935,6 +935,11 @@ typedef struct mptcp_mp_stats {
     uint64_t rcv_dropped;
     uint32_t rcv_wait_space, rcv_ooo_full;
     uint32_t data_rtos;          /* data-level retransmission timeouts (RFC 8684 3.3.6) */
+    /* Send side: subflows send from the connection's ring, which keeps
+     * bytes DATA_ACKed while a subflow may still resend them; times a
+     * subflow holding too many of them (a dead or very slow path) got a
+     * copy in a ring of its own instead. */
+    uint32_t snd_copied_out;
 } mptcp_mp_stats;
 MPTCP_API int mptcp_conn_get_mp_stats(const mptcp_conn *c, mptcp_mp_stats *out);
 

@@ -45,11 +45,12 @@ void mptcp_sndbuf_init(mptcp_sndbuf *sb, uint8_t *mem, uint32_t cap)
     sb->cap = mem != NULL ? cap : 0;
     sb->head = 0;
     sb->len = 0;
+    sb->kept = 0;
 }
 
 uint32_t mptcp_sndbuf_append(mptcp_sndbuf *sb, const uint8_t *src, uint32_t len)
 {
-    uint32_t n = MPTCP_MIN(len, sb->cap - sb->len);
+    uint32_t n = MPTCP_MIN(len, mptcp_sndbuf_free(sb));
     if (n == 0)
         return 0;
     ring_put(sb->data, sb->cap, ring_add(sb->head, sb->len, sb->cap), src, n);
@@ -72,7 +73,7 @@ uint32_t mptcp_sndbuf_append_from(mptcp_sndbuf *sb, const mptcp_sndbuf *from, ui
 {
     if (off >= from->len)
         return 0;
-    uint32_t n = MPTCP_MIN(MPTCP_MIN(len, from->len - off), sb->cap - sb->len);
+    uint32_t n = MPTCP_MIN(MPTCP_MIN(len, from->len - off), mptcp_sndbuf_free(sb));
     uint32_t at = ring_add(sb->head, sb->len, sb->cap);
     uint32_t src = ring_add(from->head, off, from->cap);
     for (uint32_t done = 0; done < n;) {
@@ -93,7 +94,52 @@ void mptcp_sndbuf_consume(mptcp_sndbuf *sb, uint32_t n)
     n = MPTCP_MIN(n, sb->len);
     sb->len -= n;
     /* An empty ring restarts at index 0 so later appends stay contiguous. */
-    sb->head = sb->len == 0 ? 0 : ring_add(sb->head, n, sb->cap);
+    sb->head = sb->len == 0 && sb->kept == 0 ? 0 : ring_add(sb->head, n, sb->cap);
+}
+
+void mptcp_sndbuf_consume_keep(mptcp_sndbuf *sb, uint32_t n)
+{
+    MPTCP_ASSERT(n <= sb->len);
+    n = MPTCP_MIN(n, sb->len);
+    sb->len -= n;
+    sb->kept += n;
+    sb->head = ring_add(sb->head, n, sb->cap);
+}
+
+void mptcp_sndbuf_unpin(mptcp_sndbuf *sb, uint32_t keep)
+{
+    if (keep >= sb->kept)
+        return;
+    sb->kept = keep;
+    if (sb->len == 0 && sb->kept == 0)
+        sb->head = 0; /* empty: later appends stay contiguous */
+}
+
+void mptcp_sndbuf_extend(mptcp_sndbuf *sb, uint32_t n)
+{
+    MPTCP_ASSERT(n <= mptcp_sndbuf_free(sb));
+    sb->len += MPTCP_MIN(n, mptcp_sndbuf_free(sb));
+}
+
+uint32_t mptcp_sndbuf_span(const mptcp_sndbuf *sb, uint32_t off, uint32_t len,
+                           const uint8_t **p)
+{
+    uint32_t at, avail;
+    if ((int32_t)off < 0) {
+        uint32_t back = 0u - off;
+        if (back > sb->kept)
+            return 0;
+        /* ring index |back| bytes before head */
+        at = back > sb->head ? sb->cap - (back - sb->head) : sb->head - back;
+        avail = back + sb->len;
+    } else {
+        if (off >= sb->len)
+            return 0;
+        at = ring_add(sb->head, off, sb->cap);
+        avail = sb->len - off;
+    }
+    *p = sb->data + at;
+    return MPTCP_MIN(MPTCP_MIN(len, avail), sb->cap - at);
 }
 
 /* --------------------------------------------------------- receive ring */

@@ -16,12 +16,19 @@
 #include "common.h"
 #include "mem.h"
 
-/* Send ring. Offset 0 is the oldest unacknowledged byte. */
+/* Send ring. Offset 0 is the oldest unacknowledged byte. The |kept| bytes
+ * before it are acknowledged but still stored because someone else reads
+ * them (an MPTCP connection's ring: subflows send from it and may still
+ * need them for a subflow-level retransmission, docs/mptcp-conn.md); they
+ * take space until released. A plain TCP ring never keeps any. |data| may
+ * be NULL with |cap| set: a ring that only counts bytes stored elsewhere
+ * (an MPTCP subflow's, mptcp_sndbuf_extend). */
 typedef struct mptcp_sndbuf {
     uint8_t *data;
     uint32_t cap;
     uint32_t head; /* ring index of offset 0 */
-    uint32_t len;  /* bytes held */
+    uint32_t len;  /* bytes held from offset 0 on */
+    uint32_t kept; /* bytes held before offset 0 (mptcp_sndbuf_consume_keep) */
 } mptcp_sndbuf;
 
 void mptcp_sndbuf_init(mptcp_sndbuf *sb, uint8_t *mem, uint32_t cap);
@@ -37,7 +44,24 @@ uint32_t mptcp_sndbuf_append_from(mptcp_sndbuf *sb, const mptcp_sndbuf *from, ui
                                   uint32_t len);
 /* Drops the |n| oldest bytes (they were acknowledged). n <= len. */
 void mptcp_sndbuf_consume(mptcp_sndbuf *sb, uint32_t n);
-static inline uint32_t mptcp_sndbuf_free(const mptcp_sndbuf *sb) { return sb->cap - sb->len; }
+/* Moves offset 0 past the |n| oldest bytes (acknowledged) but keeps them
+ * stored, before the new offset 0, until mptcp_sndbuf_unpin. n <= len. */
+void mptcp_sndbuf_consume_keep(mptcp_sndbuf *sb, uint32_t n);
+/* Frees kept bytes, oldest first, until at most |keep| remain. */
+void mptcp_sndbuf_unpin(mptcp_sndbuf *sb, uint32_t keep);
+/* Counts |n| more bytes as held without storing them (a ring without
+ * memory whose bytes live elsewhere); n <= free. */
+void mptcp_sndbuf_extend(mptcp_sndbuf *sb, uint32_t n);
+/* The stored bytes from offset |off| up to the ring's wrap point, at most
+ * |len|: *p gets their address, the count is returned (0 when none).
+ * |off| is a 32-bit difference: (int32_t)off < 0 reads kept bytes, -off
+ * bytes before offset 0 (0 when fewer are kept). */
+uint32_t mptcp_sndbuf_span(const mptcp_sndbuf *sb, uint32_t off, uint32_t len,
+                           const uint8_t **p);
+static inline uint32_t mptcp_sndbuf_free(const mptcp_sndbuf *sb)
+{
+    return sb->cap - sb->len - sb->kept;
+}
 
 /* Out-of-order ranges kept beyond the in-order end: at most this many. */
 #ifndef MPTCP_OOO_MAX

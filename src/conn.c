@@ -12,6 +12,7 @@
 #include "conn.h"
 
 #include "crypto.h"
+#include "csum.h"
 #include "mem.h"
 #include "stack.h"
 #include "token.h"
@@ -110,6 +111,12 @@ static void bury(mptcp_conn *c)
  * is freed when it ends. */
 static void let_go(mptcp_tcb *t)
 {
+    /* A subflow's send bytes are its connection's (mptcp_conn_sf_snd_read):
+     * what it may still have to resend goes into a ring of its own now;
+     * without memory for it, it cannot finish alone. */
+    if (t->snd.data == NULL && t->snd.len > 0 && t->state != MPTCP_TCP_CLOSED &&
+        mptcp_tcp_snd_own(t) < 0)
+        mptcp_tcp_terminate(t, MPTCP_CLOSE_ABORTED);
     mptcp_cc_group_remove(&t->ccm); /* alone it runs NewReno (cc_coupled.h) */
     t->flags &= ~(uint32_t)MPTCP_TF_OWNED;
     t->flags |= MPTCP_TF_HOST_CLOSED;
@@ -200,6 +207,25 @@ static void conn_terminate(mptcp_conn *c, mptcp_close_reason reason, bool send_r
 
 /* ------------------------------------------------------------ creation */
 
+/*
+ * The connection's send ring holds the host's bytes until DATA_ACKed (at
+ * most cfg.sndbuf, what the host may queue, as for plain TCP) and, beyond
+ * that, bytes DATA_ACKed that a subflow may still resend (snd_unpin): they
+ * take this reserve first, and the host's room only once it is full
+ * (host_space). The subflows have no send memory of their own.
+ */
+static uint32_t snd_reserve(const mptcp_config *cfg)
+{
+    return cfg->sndbuf;
+}
+
+static uint32_t host_space(const mptcp_conn *c)
+{
+    const mptcp_sndbuf *sb = &c->mp->snd;
+    uint32_t lim = c->st->cfg.sndbuf > sb->len ? c->st->cfg.sndbuf - sb->len : 0;
+    return MPTCP_MIN(lim, mptcp_sndbuf_free(sb));
+}
+
 static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
                             bool mp)
 {
@@ -211,7 +237,8 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
     c->st = st;
     if (mp) {
         mptcp_mpc *m = mptcp_mem_zalloc(&st->alloc, &st->mem_used, sizeof *m);
-        size_t mem_len = (size_t)st->cfg.sndbuf + st->cfg.rcvbuf;
+        size_t snd_cap = (size_t)st->cfg.sndbuf + snd_reserve(&st->cfg);
+        size_t mem_len = snd_cap + st->cfg.rcvbuf;
         uint8_t *mem = m ? mptcp_mem_zalloc(&st->alloc, &st->mem_used, mem_len) : NULL;
         if (mem == NULL) {
             if (m)
@@ -228,8 +255,8 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
         m->probe_at = m->fin_rexmit_at = m->rtx_at = m->nosf_at = MPTCP_TIMER_NONE;
         m->mem_len = mem_len;
         m->mem = mem;
-        mptcp_sndbuf_init(&m->snd, m->mem, st->cfg.sndbuf);
-        mptcp_rcvbuf_init(&m->rcv, m->mem + st->cfg.sndbuf, st->cfg.rcvbuf);
+        mptcp_sndbuf_init(&m->snd, m->mem, (uint32_t)snd_cap);
+        mptcp_rcvbuf_init(&m->rcv, m->mem + snd_cap, st->cfg.rcvbuf);
         c->flags |= MPTCP_CF_MP;
         static const mptcp_sched_ops *const scheds[] = {
             &mptcp_sched_default, &mptcp_sched_minrtt, &mptcp_sched_roundrobin,
@@ -310,6 +337,10 @@ mptcp_subflow *mptcp_conn_sf_new(mptcp_conn *c, mptcp_tcb *t, uint8_t role)
         t->conn = c;
         t->flags |= MPTCP_TF_OWNED;
         t->flags |= MPTCP_TF_SUBFLOW;
+        /* Its segments read the connection's ring (sf_push): no send ring
+         * memory of its own (without memory for the move it keeps its
+         * ring, and sf_push copies into it). */
+        (void)mptcp_tcp_snd_extern(t);
         cc_couple(c, t);
         return sf;
     }
@@ -498,7 +529,7 @@ static void plain_event(void *ctx, mptcp_tcb *t, uint8_t evb)
     mptcp_conn_event(c, evb);
 }
 
-const mptcp_tcp_upper_ops mptcp_plain_ops = {NULL, NULL, NULL, plain_event, NULL, NULL, NULL};
+const mptcp_tcp_upper_ops mptcp_plain_ops = {NULL, NULL, NULL, plain_event, NULL, NULL, NULL, NULL};
 
 static mptcp_ssize plain_send(mptcp_conn *c, mptcp_tcb *t, const uint8_t *data, size_t len,
                               uint64_t now_us)
@@ -660,6 +691,11 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
     bool nothing_moved = sf->role == MPTCP_SF_MPC && c->mp->snd_nxt == c->mp->snd_una &&
                          t->snd.len == 0 && c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 &&
                          t->rcv.len == 0;
+    /* As a plain TCB it keeps its send bytes itself (mptcp_tcp_snd_extern
+     * gave its ring back); without memory for one it stays under the
+     * connection as a linear stream (below). */
+    if (nothing_moved && mptcp_tcp_snd_own(t) < 0)
+        nothing_moved = false;
     if (nothing_moved) {
         /* Copy what the host queued into the TCB, then run as plain TCP. */
         uint8_t *buf = c->st->rxbuf;
@@ -913,6 +949,8 @@ static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t
     mptcp_tcb *t = sf->t;
     uint8_t *buf = c->st->rxbuf;
     uint32_t done = 0;
+    if (t->snd.data != NULL && t->snd.len == 0)
+        (void)mptcp_tcp_snd_extern(t); /* snd_unpin's copy is no longer needed */
     while (done < len) {
         uint32_t off = (uint32_t)(dsn + done - c->mp->snd_una);
         uint32_t want = MPTCP_MIN(len - done, (uint32_t)c->st->rxbuf_len);
@@ -928,19 +966,176 @@ static uint32_t sf_push(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint32_t
                 break;
             if (!(c->flags & MPTCP_CF_FALLBACK) && mptcp_map_tx_add(&sf->tx, dsn + done, seq, n, buf) < 0)
                 break; /* (after fallback there are no mappings to keep) */
-            mptcp_sndbuf_append(&t->snd, buf, n);
         } else {
-            /* Without checksums the bytes go ring to ring, one copy. */
             n = MPTCP_MIN(want, c->mp->snd.len > off ? c->mp->snd.len - off : 0);
             if (n == 0)
                 break;
             if (!(c->flags & MPTCP_CF_FALLBACK) && mptcp_map_tx_add(&sf->tx, dsn + done, seq, n, NULL) < 0)
                 break;
-            mptcp_sndbuf_append_from(&t->snd, &c->mp->snd, off, n);
         }
+        /* The bytes stay in the connection ring: the subflow's ring only
+         * counts them, its segments read them through the mapping
+         * (mptcp_conn_sf_snd_read). */
+        if (t->snd.data != NULL)
+            mptcp_sndbuf_append_from(&t->snd, &c->mp->snd, off, n);
+        else
+            mptcp_sndbuf_extend(&t->snd, n);
         done += n;
     }
     return done;
+}
+
+/*
+ * The DSN of subflow byte |seq| that |sf| sends and how many bytes from it
+ * follow in the same mapping (*run). The chunk table (its mappings) says
+ * it, except after a fallback (RFC 8684 3.7) from lin_ssn on, where the
+ * subflow is the stream (lin_dsn onward; chunks recorded before an MP_FAIL
+ * and never sent may lie there and no longer count), and before lin_ssn
+ * for bytes no chunk holds (the linear map backwards). False: not one of
+ * its bytes.
+ */
+static bool snd_dsn_of(const mptcp_conn *c, const mptcp_subflow *sf, uint32_t seq,
+                       uint64_t *dsn, uint32_t *run)
+{
+    const mptcp_mpc *m = c->mp;
+    bool lin = (c->flags & MPTCP_CF_FALLBACK) && sf->id == m->fb_id;
+    if (lin && mptcp_seq_geq(seq, m->lin_ssn)) {
+        *dsn = m->lin_dsn + (seq - m->lin_ssn);
+        *run = UINT32_MAX;
+        return true;
+    }
+    const mptcp_map_tx *tx = &sf->tx;
+    uint32_t rel = seq - tx->iss;
+    for (unsigned i = tx->n; i-- > 0;) { /* newest first: new data is the common case */
+        const mptcp_map_tx_ent *e = &tx->ent[(tx->head + i) % MPTCP_MAP_TX_MAX];
+        if (mptcp_seq_geq(rel, e->ssn) && mptcp_seq_lt(rel, e->ssn + e->len)) {
+            *dsn = e->dsn + (rel - e->ssn);
+            *run = e->ssn + e->len - rel;
+            return true;
+        }
+    }
+    if (lin && m->lin_back) {
+        *dsn = m->lin_dsn - (m->lin_ssn - seq);
+        *run = m->lin_ssn - seq;
+        return true;
+    }
+    return false;
+}
+
+uint32_t mptcp_conn_sf_snd_read(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint8_t *dst,
+                                uint32_t len, uint32_t *sum)
+{
+    uint32_t done = 0, s = 0;
+    while (done < len) {
+        uint64_t dsn;
+        uint32_t run;
+        if (!snd_dsn_of(c, sf, seq + done, &dsn, &run))
+            break;
+        uint32_t want = MPTCP_MIN(len - done, run);
+        /* From the connection ring: bytes DATA_ACKed that a subflow still
+         * needs are kept before its offset 0 (snd_unpin). */
+        uint32_t off = (uint32_t)(dsn - c->mp->snd_una);
+        while (want > 0) {
+            const uint8_t *p;
+            uint32_t k = mptcp_sndbuf_span(&c->mp->snd, off, want, &p);
+            if (k == 0)
+                goto out; /* not held: cannot happen while snd_unpin keeps them */
+            s = mptcp_csum_copy(s, dst + done, p, k, done);
+            done += k;
+            off += k;
+            want -= k;
+        }
+    }
+out:
+    *sum = s;
+    return done;
+}
+
+/*
+ * The connection ring frees a byte once the DATA_ACK covers it and no
+ * subflow may still send it: a subflow resends bytes its TCP has not seen
+ * acknowledged (RFC 8684 3.3.6: a subflow-level retransmission repeats the
+ * mapping and the bytes), so every byte at or after the oldest one some
+ * subflow holds unacknowledged stays. A subflow that is gone (its TCB
+ * closed, or cleared) holds nothing: what it carried was reinjected
+ * (reinject) and the DATA_ACK is all that counts. Writers waiting for room
+ * hear of what this frees.
+ */
+/* The oldest DSN subflow |sf| may still send from the connection ring
+ * (a subflow-level retransmission), or data-level snd_una when none. */
+static uint64_t sf_pin(const mptcp_conn *c, const mptcp_subflow *sf)
+{
+    const mptcp_mpc *m = c->mp;
+    const mptcp_tcb *t = sf->t;
+    uint64_t low = m->snd_una;
+    const mptcp_map_tx *tx = &sf->tx;
+    uint32_t rel = t->snd_una - tx->iss;
+    for (uint8_t k = 0; k < tx->n; k++) {
+        const mptcp_map_tx_ent *e = &tx->ent[(tx->head + k) % MPTCP_MAP_TX_MAX];
+        uint32_t from = mptcp_seq_gt(rel, e->ssn) ? rel : e->ssn;
+        if (mptcp_seq_lt(from, e->ssn + e->len))
+            low = mptcp_dsn_min(low, e->dsn + (from - e->ssn));
+    }
+    if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == m->fb_id) {
+        /* the linear part (snd_dsn_of) */
+        if (mptcp_seq_lt(t->snd_una, m->lin_ssn) && m->lin_back)
+            low = mptcp_dsn_min(low, m->lin_dsn - (m->lin_ssn - t->snd_una));
+        else if (mptcp_seq_geq(t->snd_una, m->lin_ssn))
+            low = mptcp_dsn_min(low, m->lin_dsn + (t->snd_una - m->lin_ssn));
+    }
+    return low;
+}
+
+/*
+ * The connection ring frees a byte once the DATA_ACK covers it and no
+ * subflow may still send it: a subflow resends bytes its TCP has not seen
+ * acknowledged (RFC 8684 3.3.6: a subflow-level retransmission repeats the
+ * mapping and the bytes), so every byte at or after the oldest one some
+ * subflow holds unacknowledged stays. A subflow that is gone (its TCB
+ * closed, or cleared) holds nothing: what it carried was reinjected
+ * (reinject) and the DATA_ACK is all that counts. Kept bytes take the
+ * ring's reserve (snd_reserve); before they would take the host's room,
+ * the subflow holding the oldest gets a ring of its own with a copy of
+ * what it still has to send (a blackholed or very slow path: its pin would
+ * otherwise grow with the connection's progress until it is reset), until
+ * its ring empties (sf_push). Writers waiting for room hear of what this
+ * frees.
+ */
+static void snd_unpin(mptcp_conn *c)
+{
+    mptcp_mpc *m = c->mp;
+    if (m->snd.kept == 0)
+        return;
+    uint32_t reserve = m->snd.cap - c->st->cfg.sndbuf;
+    for (size_t guard = 0; guard <= MPTCP_MAX_SUBFLOWS; guard++) {
+        uint64_t low = m->snd_una;
+        mptcp_subflow *oldest = NULL;
+        for (size_t i = 0; i < m->sf_hi; i++) {
+            mptcp_subflow *sf = &m->sf[i];
+            const mptcp_tcb *t = sf->t;
+            if (sf->role == MPTCP_SF_FREE || t == NULL || sf->dead ||
+                t->state == MPTCP_TCP_CLOSED || t->snd.len == 0 ||
+                t->snd.data != NULL) /* (a ring of its own) */
+                continue;
+            uint64_t l = sf_pin(c, sf);
+            if (mptcp_dsn_lt(l, low)) {
+                low = l;
+                oldest = sf;
+            }
+        }
+        uint64_t keep = mptcp_dsn_lt(low, m->snd_una) ? m->snd_una - low : 0;
+        keep = MPTCP_MIN(keep, (uint64_t)m->snd.kept);
+        if (keep > reserve && oldest != NULL && mptcp_tcp_snd_own(oldest->t) == 0) {
+            m->mst.snd_copied_out++;
+            continue; /* it no longer reads the connection ring */
+        }
+        mptcp_sndbuf_unpin(&m->snd, (uint32_t)keep);
+        break;
+    }
+    if ((c->flags & MPTCP_CF_WANT_WRITE) && host_space(c) > 0) {
+        c->flags &= ~(uint32_t)MPTCP_CF_WANT_WRITE;
+        mptcp_conn_event(c, MPTCP_EVB_WRITABLE);
+    }
 }
 
 static int holder_of(const mptcp_conn *c, uint64_t dsn, uint32_t *len)
@@ -1118,7 +1313,7 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
     if (mptcp_dsn_gt(ack, c->mp->snd_una)) {
         uint64_t n = ack - c->mp->snd_una;
         uint32_t data = (uint32_t)MPTCP_MIN(n, (uint64_t)c->mp->snd.len);
-        mptcp_sndbuf_consume(&c->mp->snd, data);
+        mptcp_sndbuf_consume_keep(&c->mp->snd, data); /* freed by snd_unpin below */
         c->mp->snd_una += data;
         c->mp->mst.bytes_acked += data;
         if (mptcp_dsn_lt(c->mp->snd_nxt, c->mp->snd_una))
@@ -1134,11 +1329,10 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
         }
         if (c->mp->sched_ops->data_acked)
             c->mp->sched_ops->data_acked(&c->mp->sched, c->mp->snd_una);
-        if ((c->flags & MPTCP_CF_WANT_WRITE) && mptcp_sndbuf_free(&c->mp->snd) > 0) {
-            c->flags &= ~(uint32_t)MPTCP_CF_WANT_WRITE;
-            mptcp_conn_event(c, MPTCP_EVB_WRITABLE);
-        }
     }
+    /* Also without progress: this segment's subflow ACK may have released
+     * what an earlier DATA_ACK on another subflow left kept. */
+    snd_unpin(c);
     c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
     /* A step only when something moved (the fallback stream calls this
      * from the step itself: an unconditional mark stepped it forever);
@@ -2018,6 +2212,7 @@ static void reap_subflows(mptcp_conn *c, uint64_t now_us)
         }
         uint8_t reason = sf->t ? sf->t->close_reason : MPTCP_CLOSE_RESET;
         sf_clear(sf);
+        snd_unpin(c); /* what it still held is free once DATA_ACKed */
         bool any = false;
         for (size_t k = 0; k < MPTCP_MAX_SUBFLOWS; k++)
             any |= c->mp->sf[k].role != MPTCP_SF_FREE;
@@ -2252,7 +2447,7 @@ mptcp_ssize mptcp_conn_send(mptcp_conn *c, const uint8_t *data, size_t len, uint
     if (len == 0)
         return 0;
     uint32_t chunk = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = mptcp_sndbuf_append(&c->mp->snd, data, chunk);
+    uint32_t n = mptcp_sndbuf_append(&c->mp->snd, data, MPTCP_MIN(chunk, host_space(c)));
     if (n < len)
         c->flags |= MPTCP_CF_WANT_WRITE;
     if (n > 0)

@@ -282,6 +282,11 @@ void mptcp_conn_sf_rx_pump(mptcp_subflow *sf, uint64_t now_us);
  * (nothing changed) otherwise: the TCB stores it and the pump moves it. */
 bool mptcp_conn_sf_rx_direct(mptcp_subflow *sf, uint32_t seq, const uint8_t *data, uint32_t len,
                              uint64_t now_us);
+/* The payload of a segment of subflow |sf| (mptcp_tcp_upper_ops.snd_read):
+ * the |len| bytes at subflow sequence |seq|, read through its mappings from
+ * the connection's send ring into |dst|, summed into *sum. */
+uint32_t mptcp_conn_sf_snd_read(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint8_t *dst,
+                                uint32_t len, uint32_t *sum);
 /* Data-level ACK |ack| (64-bit) with window |wnd| bytes from a subflow. */
 void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now_us);
 /* The peer's DATA_FIN at |dsn|. */

@@ -389,7 +389,7 @@ static void recompute(mptcp_tcb *t)
 
 void mptcp_rack_attach(mptcp_tcb *t)
 {
-    if (t->rack != NULL || t->snd.data == NULL || !(t->flags & MPTCP_TF_SACK))
+    if (t->rack != NULL || !mptcp_tcp_has_buffers(t) || !(t->flags & MPTCP_TF_SACK))
         return; /* RACK needs SACK (RFC 8985 section 4) */
     mptcp_stack *st = t->st;
     uint32_t cap = mptcp_rack_cap_for(st->cfg.sndbuf);

@@ -993,6 +993,14 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
     (void)t;
 }
 
+static uint32_t sf_snd_read(void *ctx, mptcp_tcb *t, uint32_t seq, uint8_t *dst, uint32_t len,
+                            uint32_t *sum)
+{
+    mptcp_subflow *sf = sf_of(ctx, t);
+    *sum = 0;
+    return sf ? mptcp_conn_sf_snd_read(sf->c, sf, seq, dst, len, sum) : 0;
+}
+
 const mptcp_tcp_upper_ops mptcp_subflow_ops = {sf_opts_out, sf_opts_in,  sf_data_in,
                                                sf_event_in, sf_seg_room, sf_rcv_space,
-                                               sf_data_direct};
+                                               sf_data_direct, sf_snd_read};

@@ -65,12 +65,69 @@ void mptcp_tcp_free_buffers(mptcp_tcb *t)
     mptcp_rcvbuf_release(&t->rcv, &st->mem);
     mptcp_sack_reset(&t->sack, &st->mem);
     mptcp_rack_free(t);
-    if (t->snd.data == NULL)
-        return;
-    mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data,
-                   (size_t)st->cfg.sndbuf + st->cfg.rcvbuf);
+    if (t->flags & MPTCP_TF_SPLIT_BUFS) {
+        /* mptcp_tcp_snd_extern / mptcp_tcp_snd_own: two allocations */
+        mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data, st->cfg.sndbuf);
+        mptcp_mem_free(&st->alloc, &st->mem_used, t->rcv.data, st->cfg.rcvbuf);
+    } else if (t->snd.data != NULL) {
+        mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data,
+                       (size_t)st->cfg.sndbuf + st->cfg.rcvbuf);
+    }
     mptcp_sndbuf_init(&t->snd, NULL, 0);
     mptcp_rcvbuf_init(&t->rcv, NULL, 0);
+}
+
+bool mptcp_tcp_has_buffers(const mptcp_tcb *t)
+{
+    return t->rcv.data != NULL;
+}
+
+int mptcp_tcp_snd_extern(mptcp_tcb *t)
+{
+    mptcp_stack *st = t->st;
+    if (t->snd.data == NULL || t->snd.len != 0)
+        return MPTCP_ESTATE;
+    if (t->flags & MPTCP_TF_SPLIT_BUFS) {
+        /* a ring mptcp_tcp_snd_own gave it, now empty: back */
+        mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data, st->cfg.sndbuf);
+        mptcp_sndbuf_init(&t->snd, NULL, 0);
+        t->snd.cap = st->cfg.sndbuf;
+        return 0;
+    }
+    uint8_t *r = mptcp_mem_zalloc(&st->alloc, &st->mem_used, st->cfg.rcvbuf);
+    if (r == NULL)
+        return MPTCP_ENOMEM;
+    /* The receive ring moves as it is (a subflow is usually new here and
+     * it is empty; its out-of-order table is separate memory). */
+    memcpy(r, t->rcv.data, st->cfg.rcvbuf);
+    mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data,
+                   (size_t)st->cfg.sndbuf + st->cfg.rcvbuf);
+    t->rcv.data = r;
+    mptcp_sndbuf_init(&t->snd, NULL, 0);
+    t->snd.cap = st->cfg.sndbuf; /* counts (mptcp_sndbuf_extend), same limit */
+    t->flags |= MPTCP_TF_SPLIT_BUFS;
+    return 0;
+}
+
+int mptcp_tcp_snd_own(mptcp_tcb *t)
+{
+    mptcp_stack *st = t->st;
+    if (t->snd.data != NULL)
+        return 0;
+    const mptcp_tcp_upper_ops *u = mptcp_tcp_upper(t);
+    if (!(t->flags & MPTCP_TF_SPLIT_BUFS) || (t->snd.len > 0 && (u == NULL || u->snd_read == NULL)))
+        return MPTCP_ESTATE;
+    uint8_t *m = mptcp_mem_zalloc(&st->alloc, &st->mem_used, st->cfg.sndbuf);
+    if (m == NULL)
+        return MPTCP_ENOMEM;
+    uint32_t len = t->snd.len, sum;
+    if (len > 0 && u->snd_read(t->conn, t, t->snd_una, m, len, &sum) != len) {
+        mptcp_mem_free(&st->alloc, &st->mem_used, m, st->cfg.sndbuf);
+        return MPTCP_ESTATE;
+    }
+    mptcp_sndbuf_init(&t->snd, m, st->cfg.sndbuf);
+    t->snd.len = len; /* offset 0 (snd_una) at index 0 */
+    return 0;
 }
 
 size_t mptcp_tcp_buffer_bytes(const mptcp_config *cfg)

@@ -58,6 +58,14 @@ typedef struct mptcp_tcp_upper_ops {
      * MPTCP_EVB_READABLE: nothing waits in the TCB), false to store it as
      * usual. May be NULL. */
     bool (*data_direct)(void *ctx, mptcp_tcb *t, uint32_t seq, const uint8_t *data, uint32_t len);
+    /* The payload of a segment: copies the |len| send bytes at subflow
+     * sequence |seq| to |dst| and returns how many it copied, with their
+     * RFC 1071 partial sum (from the first byte) in *sum. For an upper
+     * layer that keeps the bytes itself (an MPTCP subflow sends from its
+     * connection's ring): the TCB's send ring then only counts them
+     * (snd.len). NULL: the TCB's ring holds them. */
+    uint32_t (*snd_read)(void *ctx, mptcp_tcb *t, uint32_t seq, uint8_t *dst, uint32_t len,
+                         uint32_t *sum);
 } mptcp_tcp_upper_ops;
 
 /* Connection flags (mptcp_conn.flags). */
@@ -85,6 +93,8 @@ enum {
     MPTCP_TF_DROP_DATA = 1u << 20,   /* set by opts_in: do not take this segment's payload */
     MPTCP_TF_RST_INEXACT = 1u << 21, /* opts_in sees an in-window RST whose seq != rcv_nxt */
     MPTCP_TF_SUBFLOW = 1u << 23,     /* the owner is an MPTCP subflow (mptcp_tcp_upper) */
+    MPTCP_TF_SPLIT_BUFS = 1u << 24,  /* the rings are separate allocations, the send
+                                        ring's possibly none (mptcp_tcp_snd_extern) */
     MPTCP_TF_SACK_NOMEM = 1u << 22   /* SACK blocks were ignored (no memory for the
                                         scoreboard): recover as without SACK until a
                                         cumulative ACK empties the scoreboard */
@@ -193,6 +203,20 @@ mptcp_tcb *mptcp_tcp_new(struct mptcp_stack *st, const mptcp_addr *local,
                          const mptcp_addr *remote, uint64_t now_us);
 void mptcp_tcp_free(mptcp_tcb *t);
 void mptcp_tcp_free_buffers(mptcp_tcb *t);
+/* Whether the TCB still has its buffers (mptcp_tcp_free_buffers not yet
+ * called: TIME_WAIT and CLOSED give them back). */
+bool mptcp_tcp_has_buffers(const mptcp_tcb *t);
+/* The upper layer keeps the send bytes (an MPTCP subflow sends from its
+ * connection's ring, mptcp_tcp_upper_ops.snd_read): the send ring's memory
+ * is given back, the ring goes on counting bytes (same capacity) and the
+ * receive ring moves to an allocation of its own. The send ring must be
+ * empty. 0, MPTCP_ESTATE or MPTCP_ENOMEM (nothing changed). */
+int mptcp_tcp_snd_extern(mptcp_tcb *t);
+/* The reverse: the TCB gets send ring memory again and the bytes it holds
+ * are copied in through snd_read (a subflow leaves its connection, or must
+ * stop holding the connection's bytes). 0 (also when it has one),
+ * MPTCP_ESTATE or MPTCP_ENOMEM (nothing changed). */
+int mptcp_tcp_snd_own(mptcp_tcb *t);
 /* Bytes a TCB of a stack configured with |cfg| holds in buffers once SACK
  * is negotiated: both rings and the RACK transmit records of the send ring
  * (what mptcp_tcp_free_buffers gives back). Tests and the bench subtract it

@@ -59,7 +59,7 @@ static void put_nop2(uint8_t *o)
 static uint32_t copy_payload(const mptcp_sndbuf *sb, uint32_t off, uint8_t *dst, uint32_t len,
                              uint32_t *sum)
 {
-    if (off >= sb->len)
+    if (off >= sb->len || sb->data == NULL)
         return 0;
     uint32_t n = MPTCP_MIN(len, sb->len - off);
     /* ring index of |off|, wrapping at cap (see buf.c) */
@@ -178,8 +178,13 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
         flags &= (uint16_t)~MPTCP_TH_FIN; /* FIN only rides on the last byte */
     }
     uint32_t psum = 0;
-    if (len > 0)
-        len = copy_payload(&t->snd, seq - t->snd_una, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
+    if (len > 0) {
+        const mptcp_tcp_upper_ops *u = mptcp_tcp_upper(t);
+        if (t->snd.data == NULL && u && u->snd_read) /* the upper layer keeps the bytes */
+            len = u->snd_read(t->conn, t, seq, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
+        else
+            len = copy_payload(&t->snd, seq - t->snd_una, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
+    }
     uint16_t wfield = syn ? (uint16_t)MPTCP_MIN(wnd, 65535u)
                           : (uint16_t)MPTCP_MIN(wnd >> t->rcv_wscale, 65535u);
     if (flags & MPTCP_TH_ACK) {
@@ -393,7 +398,7 @@ static uint32_t send_new(mptcp_tcb *t, uint32_t usable, uint64_t now)
 
 void mptcp_tcp_output(mptcp_tcb *t, uint64_t now_us)
 {
-    if (!can_send_state(t->state) || t->snd.data == NULL) {
+    if (!can_send_state(t->state) || !mptcp_tcp_has_buffers(t)) {
         if ((t->flags & MPTCP_TF_ACK_NOW) && t->state != MPTCP_TCP_CLOSED &&
             t->state != MPTCP_TCP_SYN_SENT && t->state != MPTCP_TCP_LISTEN) {
             if (t->state == MPTCP_TCP_SYN_RECEIVED)

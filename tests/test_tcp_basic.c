@@ -253,7 +253,8 @@ static void hk_event(void *ctx, mptcp_tcb *t, uint8_t evb)
 }
 
 static const mptcp_tcp_upper_ops hk_ops = {hk_opts_out, hk_opts_in, hk_data_in,
-                                           hk_event,    NULL,       NULL,       NULL};
+                                           hk_event,    NULL,       NULL,       NULL,
+                                           NULL};
 
 START_TEST(upper_hooks_add_and_see_options_and_payload)
 {
