@@ -1330,9 +1330,15 @@ void mptcp_conn_data_ack(mptcp_conn *c, uint64_t ack, uint32_t wnd, uint64_t now
         if (c->mp->sched_ops->data_acked)
             c->mp->sched_ops->data_acked(&c->mp->sched, c->mp->snd_una);
     }
-    /* Also without progress: this segment's subflow ACK may have released
-     * what an earlier DATA_ACK on another subflow left kept. */
-    snd_unpin(c);
+    /* Kept bytes take nothing from the host while they fit the reserve
+     * (host_space): their holders are looked at (snd_unpin) only once they
+     * fill half of it, not on every DATA_ACK. */
+    if (c->mp->snd.kept > (c->mp->snd.cap - c->st->cfg.sndbuf) / 2)
+        snd_unpin(c);
+    if ((c->flags & MPTCP_CF_WANT_WRITE) && host_space(c) > 0) {
+        c->flags &= ~(uint32_t)MPTCP_CF_WANT_WRITE;
+        mptcp_conn_event(c, MPTCP_EVB_WRITABLE);
+    }
     c->mp->snd_edge = mptcp_dsn_snd_edge(c->mp->snd_edge, ack, wnd);
     /* A step only when something moved (the fallback stream calls this
      * from the step itself: an unconditional mark stepped it forever);

@@ -99,7 +99,10 @@ int mptcp_tcp_snd_extern(mptcp_tcb *t)
         return MPTCP_ENOMEM;
     /* The receive ring moves as it is (a subflow is usually new here and
      * it is empty; its out-of-order table is separate memory). */
-    memcpy(r, t->rcv.data, st->cfg.rcvbuf);
+    if (t->rcv.len > 0 || t->rcv.n_ooo > 0)
+        memcpy(r, t->rcv.data, st->cfg.rcvbuf);
+    else
+        t->rcv.head = 0;
     mptcp_mem_free(&st->alloc, &st->mem_used, t->snd.data,
                    (size_t)st->cfg.sndbuf + st->cfg.rcvbuf);
     t->rcv.data = r;

@@ -1,5 +1,6 @@
 /*
- * Send and receive rings (src/buf.c): wraparound, every overlap case of the
+ * Send and receive rings (src/buf.c): wraparound, bytes kept after their
+ * acknowledgement (an MPTCP connection ring), every overlap case of the
  * out-of-order store, RFC 2018 block order, the MPTCP_OOO_MAX drop, and a
  * seeded model test that reassembles a known stream from random segments.
  */
@@ -752,6 +753,132 @@ START_TEST(rcvbuf_random_segments_reassemble_stream)
 }
 END_TEST
 
+/* Reads [off, off + len) through mptcp_sndbuf_span, as a subflow's segment
+ * reads the connection ring (off may be a negative 32-bit difference). */
+static uint32_t span_read(const mptcp_sndbuf *sb, uint32_t off, uint8_t *out, uint32_t len)
+{
+    uint32_t done = 0;
+    while (done < len) {
+        const uint8_t *p;
+        uint32_t k = mptcp_sndbuf_span(sb, off + done, len - done, &p);
+        if (k == 0)
+            break;
+        memcpy(out + done, p, k);
+        done += k;
+    }
+    return done;
+}
+
+START_TEST(sndbuf_kept_bytes_stay_readable_and_take_room_until_unpinned)
+{
+    uint8_t mem[100], src[400], out[100];
+    mptcp_sndbuf sb;
+    mptcp_sndbuf_init(&sb, mem, sizeof mem);
+    fill_stream(src, 0, sizeof src);
+    ck_assert_uint_eq(mptcp_sndbuf_append(&sb, src, 80), 80);
+    /* 50 acknowledged but kept: offset 0 is stream byte 50, the 50 before
+     * it are still there at negative offsets and still take room. */
+    mptcp_sndbuf_consume_keep(&sb, 50);
+    ck_assert_uint_eq(sb.len, 30);
+    ck_assert_uint_eq(sb.kept, 50);
+    ck_assert_uint_eq(mptcp_sndbuf_free(&sb), 20);
+    ck_assert_uint_eq(span_read(&sb, 0u - 50u, out, 80), 80);
+    ck_assert_mem_eq(out, src, 80);
+    ck_assert_uint_eq(span_read(&sb, 0u - 51u, out, 10), 0); /* not held */
+    ck_assert_uint_eq(span_read(&sb, 30, out, 10), 0);       /* beyond the end */
+    /* Appending stops at the kept bytes: they are not overwritten. */
+    ck_assert_uint_eq(mptcp_sndbuf_append(&sb, src + 80, 40), 20);
+    ck_assert_uint_eq(span_read(&sb, 0u - 50u, out, 100), 100); /* wraps at index 100 */
+    ck_assert_mem_eq(out, src, 100);
+    /* Unpinning frees the oldest first; asking to keep more changes nothing. */
+    mptcp_sndbuf_unpin(&sb, 60);
+    ck_assert_uint_eq(sb.kept, 50);
+    mptcp_sndbuf_unpin(&sb, 10);
+    ck_assert_uint_eq(sb.kept, 10);
+    ck_assert_uint_eq(mptcp_sndbuf_free(&sb), 40);
+    ck_assert_uint_eq(span_read(&sb, 0u - 10u, out, 60), 60);
+    ck_assert_mem_eq(out, src + 40, 60);
+    ck_assert_uint_eq(mptcp_sndbuf_append(&sb, src + 100, 40), 40); /* wraps */
+    ck_assert_uint_eq(span_read(&sb, 0u - 10u, out, 100), 100);
+    ck_assert_mem_eq(out, src + 40, 100);
+    /* Empty and nothing kept: the ring restarts at index 0. */
+    mptcp_sndbuf_consume_keep(&sb, 90);
+    mptcp_sndbuf_unpin(&sb, 0);
+    ck_assert_uint_eq(sb.len, 0);
+    ck_assert_uint_eq(sb.kept, 0);
+    ck_assert_uint_eq(sb.head, 0);
+}
+END_TEST
+
+START_TEST(sndbuf_counting_ring_without_memory)
+{
+    /* A subflow's ring: it counts bytes stored elsewhere, with the same
+     * capacity limit, and has nothing to read. */
+    mptcp_sndbuf sb;
+    mptcp_sndbuf_init(&sb, NULL, 0);
+    sb.cap = 1000;
+    mptcp_sndbuf_extend(&sb, 700);
+    ck_assert_uint_eq(sb.len, 700);
+    ck_assert_uint_eq(mptcp_sndbuf_free(&sb), 300);
+    mptcp_sndbuf_consume(&sb, 650);
+    mptcp_sndbuf_extend(&sb, 900); /* wraps in the counting */
+    ck_assert_uint_eq(sb.len, 950);
+    ck_assert_uint_eq(mptcp_sndbuf_free(&sb), 50);
+    mptcp_sndbuf_consume(&sb, 950);
+    ck_assert_uint_eq(sb.len, 0);
+    ck_assert_uint_eq(sb.head, 0);
+}
+END_TEST
+
+/* Seeded model: appends, acknowledgements that keep, unpins and reads at
+ * random offsets (kept bytes included) against the reference stream, over
+ * a ring size that is no power of two. */
+START_TEST(sndbuf_keep_unpin_random_model)
+{
+    enum { CAP = 997 };
+    static uint8_t mem[CAP], src[CAP], out[CAP];
+    uint64_t rs = 0x5eedf00d1234ull;
+    mptcp_sndbuf sb;
+    mptcp_sndbuf_init(&sb, mem, CAP);
+    uint32_t una = 0, kept_from = 0, end = 0; /* stream positions */
+    for (int step = 0; step < 20000; step++) {
+        switch (rng_below(&rs, 4)) {
+        case 0: {
+            uint32_t n = rng_below(&rs, 400);
+            fill_stream(src, end, n);
+            uint32_t took = mptcp_sndbuf_append(&sb, src, n);
+            REQ_EQ(took, n < CAP - (end - kept_from) ? n : CAP - (end - kept_from));
+            end += took;
+            break;
+        }
+        case 1: {
+            uint32_t n = rng_below(&rs, end - una + 1);
+            mptcp_sndbuf_consume_keep(&sb, n);
+            una += n;
+            break;
+        }
+        case 2: {
+            uint32_t keep = rng_below(&rs, una - kept_from + 1);
+            mptcp_sndbuf_unpin(&sb, keep);
+            kept_from = una - keep;
+            break;
+        }
+        default: {
+            uint32_t from = kept_from + rng_below(&rs, end - kept_from + 1);
+            uint32_t n = rng_below(&rs, end - from + 1);
+            REQ_EQ(span_read(&sb, from - una, out, n), n);
+            for (uint32_t i = 0; i < n; i++)
+                REQ_EQ(out[i], stream_byte(from + i));
+            break;
+        }
+        }
+        REQ_EQ(sb.len, end - una);
+        REQ_EQ(sb.kept, una - kept_from);
+        REQ_EQ(mptcp_sndbuf_free(&sb), CAP - (end - kept_from));
+    }
+}
+END_TEST
+
 Suite *buf_suite(void)
 {
     Suite *s = suite_create("buf");
@@ -760,6 +887,9 @@ Suite *buf_suite(void)
     tcase_add_test(tc, sndbuf_random_model);
     tcase_add_test(tc, sndbuf_zero_capacity);
     tcase_add_test(tc, sndbuf_append_from_ring_to_ring_model);
+    tcase_add_test(tc, sndbuf_kept_bytes_stay_readable_and_take_room_until_unpinned);
+    tcase_add_test(tc, sndbuf_counting_ring_without_memory);
+    tcase_add_test(tc, sndbuf_keep_unpin_random_model);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rcvbuf");
