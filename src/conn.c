@@ -364,9 +364,12 @@ static void attach_plain(mptcp_conn *c, mptcp_tcb *t)
 }
 
 static mptcp_tcb *tcb_open(mptcp_stack *st, const mptcp_addr *l, const mptcp_addr *remote,
-                           uint64_t now_us)
+                           uint64_t now_us, bool subflow)
 {
-    mptcp_tcb *t = mptcp_tcp_new(st, l, remote, now_us);
+    /* A subflow sends from its connection's ring (sf_push): no send ring
+     * (a fallback to plain TCP gives it one, mptcp_tcp_snd_own). */
+    mptcp_tcb *t = subflow ? mptcp_tcp_new_extern(st, l, remote, now_us)
+                           : mptcp_tcp_new(st, l, remote, now_us);
     if (t == NULL)
         return NULL;
     t->flags |= MPTCP_TF_ACTIVE;
@@ -391,7 +394,7 @@ int mptcp_conn_connect(mptcp_stack *st, const mptcp_addr *local, const mptcp_add
         mptcp_conn_free(c);
         return MPTCP_ELIMIT;
     }
-    mptcp_tcb *t = tcb_open(st, local, remote, now_us);
+    mptcp_tcb *t = tcb_open(st, local, remote, now_us, use_mptcp);
     if (t == NULL) {
         mptcp_conn_free(c);
         st->stats.drop_no_mem++;
@@ -2033,7 +2036,7 @@ int mptcp_conn_open_subflow(mptcp_conn *c, const mptcp_addr *local, const mptcp_
         used += c->mp->sf[i].role != MPTCP_SF_FREE;
     if (used >= MPTCP_MAX_SUBFLOWS)
         return MPTCP_ELIMIT;
-    mptcp_tcb *t = tcb_open(st, &l, &r, now_us);
+    mptcp_tcb *t = tcb_open(st, &l, &r, now_us, true);
     if (t == NULL)
         return MPTCP_ENOMEM;
     mptcp_subflow *sf = mptcp_conn_sf_new(c, t, MPTCP_SF_JOIN_ACTIVE);

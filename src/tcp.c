@@ -26,14 +26,15 @@ static uint8_t wscale_for(uint32_t rcvbuf)
     return s;
 }
 
-mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
-                         uint64_t now_us)
+static mptcp_tcb *tcb_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                          uint64_t now_us, bool snd_ring)
 {
     mptcp_tcb *t = mptcp_mem_zalloc(&st->alloc, &st->mem_used, sizeof *t);
     if (t == NULL)
         return NULL;
-    /* Both rings in one allocation: snd.data points at its start. */
-    size_t blen = (size_t)st->cfg.sndbuf + st->cfg.rcvbuf;
+    /* Both rings in one allocation: snd.data points at its start. Without
+     * a send ring, the receive ring alone (mptcp_tcp_snd_extern). */
+    size_t blen = (snd_ring ? (size_t)st->cfg.sndbuf : 0) + st->cfg.rcvbuf;
     uint8_t *bufmem = mptcp_mem_zalloc(&st->alloc, &st->mem_used, blen);
     if (bufmem == NULL) {
         mptcp_mem_free(&st->alloc, &st->mem_used, t, sizeof *t);
@@ -43,8 +44,15 @@ mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_a
     t->local = *local;
     t->remote = *remote;
     mptcp_timer_node_init(&t->tn);
-    mptcp_sndbuf_init(&t->snd, bufmem, st->cfg.sndbuf);
-    mptcp_rcvbuf_init(&t->rcv, bufmem + st->cfg.sndbuf, st->cfg.rcvbuf);
+    if (snd_ring) {
+        mptcp_sndbuf_init(&t->snd, bufmem, st->cfg.sndbuf);
+        mptcp_rcvbuf_init(&t->rcv, bufmem + st->cfg.sndbuf, st->cfg.rcvbuf);
+    } else {
+        mptcp_sndbuf_init(&t->snd, NULL, 0);
+        t->snd.cap = st->cfg.sndbuf; /* counts (mptcp_sndbuf_extend) */
+        mptcp_rcvbuf_init(&t->rcv, bufmem, st->cfg.rcvbuf);
+        t->flags |= MPTCP_TF_SPLIT_BUFS;
+    }
     t->state = MPTCP_TCP_CLOSED;
     t->rcv_wscale = st->cfg.window_scaling ? wscale_for(st->cfg.rcvbuf) : 0;
     t->mss = (uint16_t)MPTCP_MIN(st->cfg.mss, TCP_DEFAULT_MSS);
@@ -57,6 +65,18 @@ mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_a
     t->tn.kind = MPTCP_TIMER_KIND_TCB;
     st->conns++;
     return t;
+}
+
+mptcp_tcb *mptcp_tcp_new(mptcp_stack *st, const mptcp_addr *local, const mptcp_addr *remote,
+                         uint64_t now_us)
+{
+    return tcb_new(st, local, remote, now_us, true);
+}
+
+mptcp_tcb *mptcp_tcp_new_extern(mptcp_stack *st, const mptcp_addr *local,
+                                const mptcp_addr *remote, uint64_t now_us)
+{
+    return tcb_new(st, local, remote, now_us, false);
 }
 
 void mptcp_tcp_free_buffers(mptcp_tcb *t)

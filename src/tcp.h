@@ -201,6 +201,10 @@ void mptcp_tcp_bury(mptcp_tcb *t);
 void mptcp_tcp_touch(mptcp_tcb *t);
 mptcp_tcb *mptcp_tcp_new(struct mptcp_stack *st, const mptcp_addr *local,
                          const mptcp_addr *remote, uint64_t now_us);
+/* A TCB whose send bytes its upper layer keeps from the start (as after
+ * mptcp_tcp_snd_extern): only the receive ring is allocated. */
+mptcp_tcb *mptcp_tcp_new_extern(struct mptcp_stack *st, const mptcp_addr *local,
+                                const mptcp_addr *remote, uint64_t now_us);
 void mptcp_tcp_free(mptcp_tcb *t);
 void mptcp_tcp_free_buffers(mptcp_tcb *t);
 /* Whether the TCB still has its buffers (mptcp_tcp_free_buffers not yet
