@@ -399,6 +399,44 @@ START_TEST(three_subflows_server_to_client_then_close)
 }
 END_TEST
 
+/* A subflow sends from its connection's send ring (docs/architecture.md,
+ * "Send path"): a join adds its TCB and receive ring, no send ring, on the
+ * side that opens it and on the side that accepts it. */
+START_TEST(a_join_holds_no_send_ring_memory)
+{
+    mptcp_config cfg;
+    mptcp_config_init(&cfg);
+    fx_pair p;
+    join_setup(&p, 45, NULL, 0); /* the fixture's MPTCP defaults: cfg's ring sizes */
+    size_t before[2] = {p.e[0].alloc.live_bytes, p.e[1].alloc.live_bytes};
+    mptcp_addr l = fx_addr(3, 0), r = fx_addr(2, 80);
+    ck_assert_int_eq(mptcp_subflow_open(p.e[0].conn, &l, &r, false, p.now), 1);
+    ck_assert(fx_pair_run_until(&p, two_up, p.now + 1000000));
+    fx_pair_run(&p, p.now + 100000);
+    for (int i = 0; i < 2; i++) {
+        size_t added = p.e[i].alloc.live_bytes - before[i];
+        ck_assert_msg(added >= cfg.rcvbuf && added < (size_t)cfg.rcvbuf + cfg.sndbuf / 4,
+                      "side %d: the join added %zu bytes (rcvbuf %u, sndbuf %u)", i, added,
+                      cfg.rcvbuf, cfg.sndbuf);
+    }
+    /* and it carries data both ways as before */
+    size_t len = 1u << 20;
+    uint8_t *data = malloc(len);
+    fx_fill(data, len, 45);
+    fx_pair_send(&p, 0, data, len, 0);
+    fx_pair_send(&p, 1, data, len, 0);
+    fx_pair_run(&p, p.now + 3000000);
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert_uint_eq(p.e[0].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, data, len) == 0 && memcmp(p.e[0].rx, data, len) == 0);
+    mptcp_subflow_stats s1;
+    ck_assert_int_eq(mptcp_subflow_get_stats(p.e[0].conn, 1, &s1), 0);
+    ck_assert_uint_gt(s1.tcp.bytes_sent, len / 10);
+    free(data);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 Suite *mptcp_conn_suite(void)
 {
     Suite *s = suite_create("mptcp_conn");
@@ -416,6 +454,7 @@ Suite *mptcp_conn_suite(void)
     tcase_add_test(tc, data_spreads_over_two_subflows);
     tcase_add_test(tc, two_subflows_client_to_server_then_close);
     tcase_add_test(tc, three_subflows_server_to_client_then_close);
+    tcase_add_test(tc, a_join_holds_no_send_ring_memory);
     suite_add_tcase(s, tc);
     return s;
 }
