@@ -4,7 +4,10 @@
  * section 4 SACK blocks are read from. Everything here is relative byte
  * offsets in caller-given memory; sequence numbers, window rules and which
  * segment is acceptable belong to the TCP and MPTCP layers, not here.
- * Rings wrap at |cap|, which need not be a power of two. The range table
+ * Rings wrap at |cap|, which need not be a power of two. A send ring may
+ * keep acknowledged bytes before its offset 0 until released (an MPTCP
+ * connection's, which its subflows read), or have no memory and only count
+ * (a subflow's). The range table
  * exists only while out-of-order data is held (allocated through the
  * caller's mptcp_mem, freed when the in-order end absorbs the last range).
  */

@@ -2,7 +2,8 @@
  * conn.c - the connection the host holds (mptcp_conn). Plain TCP: a shell
  * over one TCB (the host reads and writes the TCB's rings). MPTCP (RFC 8684):
  * keys, tokens and IDSNs (3.1), the data-level send ring (offsets from
- * DATA_ACK) and receive ring (offsets from the data-level rcv_nxt, out of
+ * DATA_ACK; every send byte of the connection: its subflows read their
+ * segments' payload from it, 3.3.6) and receive ring (offsets from the data-level rcv_nxt, out of
  * order by DSN), DATA_ACK handling and the shared receive window (3.3.4),
  * DATA_FIN and close (3.3.3), scheduling chunks onto subflows and
  * reinjecting data stranded on a dead one (3.3.6), MP_FASTCLOSE (3.5),

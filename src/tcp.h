@@ -122,7 +122,9 @@ typedef struct mptcp_tcp_counters {
  * The TCB. An idle connection's state is all here (see docs/tcp.md, "Memory
  * per connection"): the out-of-order range table (rcv.ooo) and the SACK
  * scoreboard's blocks (sack.blk) are allocated only while in use, the ring
- * memory is one allocation that snd.data points at.
+ * memory is one allocation that snd.data points at (an MPTCP subflow's: the
+ * receive ring alone, MPTCP_TF_SPLIT_BUFS; its send ring only counts bytes
+ * its connection keeps, mptcp_tcp_upper_ops.snd_read).
  */
 struct mptcp_tcb {
     struct mptcp_stack *st;
