@@ -97,11 +97,6 @@ void mptcp_tcp_free_buffers(mptcp_tcb *t)
     mptcp_rcvbuf_init(&t->rcv, NULL, 0);
 }
 
-bool mptcp_tcp_has_buffers(const mptcp_tcb *t)
-{
-    return t->rcv.data != NULL;
-}
-
 int mptcp_tcp_snd_extern(mptcp_tcb *t)
 {
     mptcp_stack *st = t->st;

@@ -211,7 +211,10 @@ void mptcp_tcp_free(mptcp_tcb *t);
 void mptcp_tcp_free_buffers(mptcp_tcb *t);
 /* Whether the TCB still has its buffers (mptcp_tcp_free_buffers not yet
  * called: TIME_WAIT and CLOSED give them back). */
-bool mptcp_tcp_has_buffers(const mptcp_tcb *t);
+static inline bool mptcp_tcp_has_buffers(const mptcp_tcb *t)
+{
+    return t->rcv.data != NULL; /* (a subflow's snd.data is NULL) */
+}
 /* The upper layer keeps the send bytes (an MPTCP subflow sends from its
  * connection's ring, mptcp_tcp_upper_ops.snd_read): the send ring's memory
  * is given back, the ring goes on counting bytes (same capacity) and the

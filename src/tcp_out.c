@@ -59,7 +59,7 @@ static void put_nop2(uint8_t *o)
 static uint32_t copy_payload(const mptcp_sndbuf *sb, uint32_t off, uint8_t *dst, uint32_t len,
                              uint32_t *sum)
 {
-    if (off >= sb->len || sb->data == NULL)
+    if (off >= sb->len)
         return 0;
     uint32_t n = MPTCP_MIN(len, sb->len - off);
     /* ring index of |off|, wrapping at cap (see buf.c) */
@@ -178,12 +178,13 @@ static uint32_t xmit(mptcp_tcb *t, uint32_t seq, uint16_t flags, uint32_t len, u
         flags &= (uint16_t)~MPTCP_TH_FIN; /* FIN only rides on the last byte */
     }
     uint32_t psum = 0;
-    if (len > 0) {
+    if (len > 0 && t->snd.data != NULL) {
+        len = copy_payload(&t->snd, seq - t->snd_una, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
+    } else if (len > 0) {
+        /* no send ring memory: the upper layer keeps the bytes */
         const mptcp_tcp_upper_ops *u = mptcp_tcp_upper(t);
-        if (t->snd.data == NULL && u && u->snd_read) /* the upper layer keeps the bytes */
-            len = u->snd_read(t->conn, t, seq, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
-        else
-            len = copy_payload(&t->snd, seq - t->snd_una, p + MPTCP_TCP_HDR_LEN + ol, len, &psum);
+        len = u && u->snd_read ? u->snd_read(t->conn, t, seq, p + MPTCP_TCP_HDR_LEN + ol, len, &psum)
+                               : 0;
     }
     uint16_t wfield = syn ? (uint16_t)MPTCP_MIN(wnd, 65535u)
                           : (uint16_t)MPTCP_MIN(wnd >> t->rcv_wscale, 65535u);
