@@ -451,6 +451,13 @@ static int refuse_join(uint8_t code, uint8_t *rst_opt, size_t *rst_opt_len, int 
     return rc;
 }
 
+bool mptcp_conn_syn_subflow(const mptcp_stack *st, const uint8_t *opts, size_t opts_len)
+{
+    mptcp_opt o;
+    return st->cfg.mptcp && find_syn_opt(opts, opts_len, &o) &&
+           (o.form == MPTCP_OPT_MPC_SYN || o.form == MPTCP_OPT_JOIN_SYN);
+}
+
 int mptcp_conn_syn_in(mptcp_stack *st, mptcp_tcb *t, const mptcp_tcp_hdr *h,
                       const uint8_t *opts, size_t opts_len, uint64_t now_us, uint8_t *rst_opt,
                       size_t *rst_opt_len)

@@ -228,6 +228,11 @@ static inline const mptcp_addr *mptcp_conn_remote(const struct mptcp_conn *c)
 
 /* Option bytes a refused SYN's RST may carry (one MP_TCPRST). */
 #define MPTCP_CONN_RST_OPT_MAX 4
+/* Whether a SYN with these options would become an MPTCP subflow (MP_CAPABLE
+ * or MP_JOIN, MPTCP on): its TCB then needs no send ring memory (the
+ * connection's ring holds its bytes, mptcp_tcp_new_extern). A join that
+ * mptcp_conn_syn_in refuses frees the TCB anyway. */
+bool mptcp_conn_syn_subflow(const struct mptcp_stack *st, const uint8_t *opts, size_t opts_len);
 /* A SYN reached a listener: |t| (SYN_RECEIVED, in the demux) becomes the
  * initial subflow of a new connection, or an MP_JOIN subflow of an existing
  * one. Returns 0, or a negative code: the caller frees |t| and answers

@@ -248,7 +248,10 @@ static void listen_input(mptcp_stack *st, const rx *s)
         st->stats.drop_listen_overflow++;
         return;
     }
-    mptcp_tcb *t = mptcp_tcp_new(st, &s->local, &s->remote, s->now);
+    /* An MPTCP subflow's TCB has no send ring of its own (conn.c). */
+    mptcp_tcb *t = mptcp_conn_syn_subflow(st, s->opts, s->opts_len)
+                       ? mptcp_tcp_new_extern(st, &s->local, &s->remote, s->now)
+                       : mptcp_tcp_new(st, &s->local, &s->remote, s->now);
     if (t == NULL) {
         st->stats.drop_no_mem++;
         return;
