@@ -212,13 +212,16 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         return used;
     }
     if (c->flags & MPTCP_CF_FALLBACK) {
-        if (!c->mp->inf_pending || (payload_len == 0 && !(flags & MPTCP_TH_FIN)) ||
-            seq != c->mp->lin_ssn)
+        if (!c->mp->inf_pending || seq != c->mp->lin_ssn)
             return 0;
         /* The infinite mapping (3.7): data-level length 0, from here on
-         * subflow bytes map linearly; its checksum field is zero. With no
-         * byte left to send it rides on the FIN, which then ends the
-         * peer's stream too. */
+         * subflow bytes map linearly; its checksum field is zero. It goes
+         * on every segment at lin_ssn until data from there is acknowledged:
+         * the data segment or FIN (the only place Linux reads it), and each
+         * pure ACK before (our receiver takes it there): a peer that never
+         * learns of our fallback could close this subflow under its live
+         * connection, and its FIN would read here as the end of its stream
+         * (3.3.3; fuzz/mptcp_pair regress-fin-before-peer-learns-fallback). */
         memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_DSS;
         o.u.dss.has_ack = true;
@@ -809,11 +812,13 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             if (c->flags & MPTCP_CF_MP)
                 mptcp_map_tx_ack(&sf->tx, t->snd_una);
             /* Our DSS may still reach the peer, which took our mappings:
-             * the infinite mapping tells it (3.7), on our next data or our
-             * FIN, or it would take those bytes as unmapped and wait for a
-             * DATA_FIN. */
-            if ((c->flags & MPTCP_CF_MP) && (c->flags & MPTCP_CF_FALLBACK))
+             * the infinite mapping tells it (3.7), on a pure ACK at once
+             * and on our next data or our FIN, or it would take those bytes
+             * as unmapped and wait for a DATA_FIN. */
+            if ((c->flags & MPTCP_CF_MP) && (c->flags & MPTCP_CF_FALLBACK)) {
                 c->mp->inf_pending = true;
+                t->flags |= MPTCP_TF_ACK_NOW; /* at once, with no data waiting */
+            }
             return;
         }
     }

@@ -880,6 +880,72 @@ START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
 }
 END_TEST
 
+/* A middlebox strips DSS, REMOVE_ADDR, MP_JOIN and ADD_ADDR from the
+ * server's segments (fuzz/corpus/mptcp_pair/regress-fin-before-peer-learns-
+ * fallback.bin). The client sends 81 bytes with a DSS mapping and keeps the
+ * connection; the server's acknowledgment reaches it without DATA_ACK, so the
+ * client falls back (3.7) with nothing left to send. Its infinite mapping
+ * must reach the server at once, on a pure ACK ("to inform the other end in
+ * case the path drops options in one direction only", 3.7): a server left in
+ * MPTCP mode could close its only subflow under the live connection (its
+ * host withdraws address ID 0), a FIN the client, fallen back, would read as
+ * the end of a stream the server never ended. Fallen back, the server's
+ * withdrawal is refused (MPTCP_ESTATE); it then sends 1,000 bytes and both
+ * close normally, each stream byte for byte. */
+START_TEST(peer_learns_our_fallback_before_it_can_close_the_subflow)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_B2A;
+    mb.strip_mptcp = (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR) |
+                     (1u << MPTCP_SUB_JOIN) | (1u << MPTCP_SUB_ADD_ADDR);
+    mscn x;
+    mscn_opts o = {.seed = 93, .n = 1};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    ck_assert_int_eq(
+        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
+    int err;
+    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(c->connected && s->conn != NULL);
+    c->cfg.tx_bytes = 81;
+    sim_flow_pump(c);
+    ck_assert_uint_eq(c->tx_off, 81);
+    sim_run_until(x.s, sim_now(x.s) + 2400000ull);
+    ck_assert_uint_eq(s->rx.off, 81);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
+    /* The client sent no byte and no FIN since: the infinite mapping came
+     * on a pure ACK. */
+    ck_assert(!c->shut_sent);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), MPTCP_ESTATE);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
+    ck_assert(!c->closed && !s->closed);
+    s->cfg.tx_bytes = 1000;
+    s->cfg.shutdown_when_sent = true;
+    s->cfg.close_when_done = true;
+    c->cfg.shutdown_when_sent = true;
+    c->cfg.close_when_done = true;
+    sim_flow_pump(s);
+    sim_flow_pump(c);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "the connection did not end");
+    check_streams(&x, 81, 1000);
+    check_normal_close(&x);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 1);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[0].mbox, &ms);
+    ck_assert_uint_gt(ms.opts_stripped, 0);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* A middlebox rewrites 8 bytes of the client's stream once (an ALG), with
  * DSS checksums negotiated. One subflow: the server detects the bad
  * checksum, sends MP_FAIL and both fall back to TCP (infinite mapping)
@@ -2340,6 +2406,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, fallback_after_a_reinjection_sends_each_byte_once);
     tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 8);
     tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
+    tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
