@@ -852,6 +852,18 @@ void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint6
     (void)now_us;
 }
 
+/* The chunks |tx| still holds continue each other in both sequence spaces. */
+static bool tx_linear(const mptcp_map_tx *tx)
+{
+    for (unsigned i = 1; i < tx->n; i++) {
+        const mptcp_map_tx_ent *a = &tx->ent[(tx->head + i - 1u) % MPTCP_MAP_TX_MAX];
+        const mptcp_map_tx_ent *b = &tx->ent[(tx->head + i) % MPTCP_MAP_TX_MAX];
+        if (b->ssn != a->ssn + a->len || b->dsn != a->dsn + a->len)
+            return false;
+    }
+    return true;
+}
+
 void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint64_t dsn,
                             uint64_t now_us)
 {
@@ -862,6 +874,16 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
     uint64_t lin_dsn = c->mp->snd_nxt;
     if (!was && ((sf->t->flags & MPTCP_TF_FIN_PENDING) || !fallback_lin_start(c, sf, &lin_dsn))) {
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us); /* see mp_fail_in */
+        return;
+    }
+    if (!was && !sf->fail_wait && !tx_linear(&sf->tx)) {
+        /* Not the answer to our MP_FAIL: the peer fell back on its own (our
+         * DSS do not reach it, 3.7) and reads this subflow's bytes
+         * linearly, but what we sent on it since is not one run of DSNs
+         * (a reinjection put old DSNs behind newer ones): the peer would
+         * take them as new bytes. Reset instead (fuzz/mptcp_pair
+         * regress-reinjection-before-peer-fallback). */
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }
     c->flags |= MPTCP_CF_FALLBACK;
@@ -1478,6 +1500,16 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
                 mptcp_conn_fallback(c, sf, now_us);
                 if (!(c->flags & MPTCP_CF_MP))
                     return advanced;
+                if (c->flags & MPTCP_CF_FALLBACK) {
+                    /* The peer may still map (a box strips its DSS in our
+                     * direction only) and would resend unacknowledged DSNs
+                     * at new subflow bytes, read here as new: our infinite
+                     * mapping tells it (3.7), at once on a pure ACK
+                     * (fuzz/mptcp_pair regress-unmapped-fallback-then-
+                     * peer-reinjects). */
+                    c->mp->inf_pending = true;
+                    t->flags |= MPTCP_TF_ACK_NOW;
+                }
                 continue;
             }
             c->mp->mst.map_errors++;

@@ -586,6 +586,11 @@ START_TEST(mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping)
     fx_fill(back, sizeof back, 92);
     mptcp_conn_mp_fail_in(cb, &cb->mp->sf[0], cb->mp->snd_una, p.now);
     ck_assert(cb->flags & MPTCP_CF_FALLBACK);
+    /* the client's state after the MP_FAIL the server was told of: waiting
+     * for the infinite mapping (an unsolicited one says the server reads
+     * the client's bytes linearly, which these are not) */
+    ca->mp->sf[0].fail_wait = true;
+    ca->mp->sf[0].fail_lin_known = false;
     ck_assert_int_eq(mptcp_send(ca, d, 3000, p.now), 3000);
     ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 3000);
     ca->mp->snd_nxt = ca->mp->snd_una; /* resend from DATA_ACK on the same subflow */

@@ -821,6 +821,23 @@ START_TEST(fin_without_dss_after_the_peer_fell_back_ends_the_stream)
 }
 END_TEST
 
+/* A middlebox strips DSS from the client's segments only
+ * (fuzz/corpus/mptcp_pair/regress-unmapped-fallback-then-peer-reinjects.bin):
+ * the server takes the first chunk with its MP_CAPABLE mapping and falls
+ * back on the unmapped bytes after it (3.7), while its DATA_ACKs still
+ * reach the client, which DATA_ACKed data never makes fall back. Only the
+ * server's infinite mapping, sent at once on a pure ACK, tells the client;
+ * without it the client's data level, its DATA_ACK stuck, sent the
+ * unacknowledged DSNs again on the only subflow, which the server, reading
+ * it linearly, delivered as new bytes. 1,500,000 bytes (the client hears
+ * of the fallback before it closes), byte for byte, both sides fall back
+ * once and close normally. */
+START_TEST(receiver_fallback_on_unmapped_data_reaches_the_sender)
+{
+    dss_stripped_case(1500000, SIM_A2B);
+}
+END_TEST
+
 /* A middlebox strips DSS and REMOVE_ADDR from the server's segments
  * (fuzz/corpus/mptcp_pair/regress-eof-after-peer-closed-last-subflow.bin).
  * Neither app sends; the server withdraws its address ID 0, which closes its
@@ -2407,6 +2424,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 8);
     tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
+    tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
