@@ -610,6 +610,68 @@ START_TEST(mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping)
 }
 END_TEST
 
+static bool b_read_1000(fx_pair *p) { return p->e[1].rx_len >= 1000; }
+
+/* While |*hold|, the client's segments with payload are lost. */
+static int hold_client_data(fx_pair *p, int from, uint32_t idx, const uint8_t *seg, size_t len,
+                            uint64_t *extra)
+{
+    (void)idx, (void)extra;
+    const bool *hold = p->filter_arg;
+    return from == 0 && *hold && len > (size_t)(seg[12] >> 4) * 4 ? FX_DROP : FX_PASS;
+}
+
+START_TEST(unsolicited_infinite_mapping_after_a_reinjection_resets_the_subflow)
+{
+    /* RFC 8684 3.7: the server falls back on its own (as on the client's
+     * acknowledgment without DATA_ACK, when a box strips the client's DSS)
+     * and tells the client with the infinite mapping; from then on it reads
+     * the client's subflow bytes linearly. Before that reached the client,
+     * its data level had resent DSN 1001.. on the same subflow (the
+     * reinjection after a dead join, 3.3.6): subflow bytes 4001.. carry
+     * DSN 1001.., not 4001... Falling back, the client would let the
+     * server read them as new bytes (fuzz/mptcp_pair
+     * regress-reinjection-before-peer-fallback.bin: 24,455 bytes read of
+     * 16,000). It resets the subflow instead: the server reads no wrong
+     * byte, the client never reports a fallback. */
+    mptcp_config c = mp_config(false);
+    fx_pair p;
+    connect_mp(&p, 95, &c);
+    mptcp_conn *ca = p.e[0].conn, *cb = p.e[1].conn;
+    size_t len = 6000;
+    uint8_t *d = malloc(len), back[1000];
+    fx_fill(d, len, 95);
+    fx_fill(back, sizeof back, 96);
+    ck_assert_int_eq(mptcp_send(ca, d, 1000, p.now), 1000);
+    ck_assert(fx_pair_run_until(&p, b_read_1000, p.now + 1000000));
+    fx_pair_run(&p, p.now + 50000);
+    bool hold = true;
+    p.filter_arg = &hold;
+    p.filter = hold_client_data;
+    ck_assert_int_eq(mptcp_send(ca, d + 1000, 3000, p.now), 3000);
+    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 3000);
+    ca->mp->snd_nxt = ca->mp->snd_una; /* resend from DATA_ACK on the same subflow */
+    ck_assert_int_eq(mptcp_send(ca, d + 4000, 2000, p.now), 2000);
+    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 5000);
+    /* the server's fallback on its own, as its no-DATA_ACK rule does it */
+    mptcp_conn_fallback(cb, &cb->mp->sf[0], p.now);
+    ck_assert(cb->flags & MPTCP_CF_FALLBACK);
+    ck_assert(cb->flags & MPTCP_CF_MP);
+    cb->mp->inf_pending = true;
+    ck_assert_int_eq(mptcp_send(cb, back, sizeof back, p.now), (int)sizeof back);
+    fx_pair_run(&p, p.now + 100000);
+    hold = false;
+    fx_pair_run(&p, p.now + 5000000);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_ge(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    ck_assert_uint_eq(p.e[1].rx_len, 1000);
+    ck_assert(memcmp(p.e[1].rx, d, p.e[1].rx_len) == 0);
+    ck_assert(!p.e[1].rx_eof);
+    free(d);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 START_TEST(fallback_fin_is_no_end_of_stream_while_bytes_are_discarded)
 {
     /* RFC 8684 3.7: after a fallback the subflow's FIN ends the stream,
@@ -1185,6 +1247,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, backup_takes_over_when_the_regular_subflow_fails);
     tcase_add_test(tc, checksum_failure_with_another_subflow_resets_the_failing_one);
     tcase_add_test(tc, mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping);
+    tcase_add_test(tc, unsolicited_infinite_mapping_after_a_reinjection_resets_the_subflow);
     tcase_add_test(tc, fallback_fin_is_no_end_of_stream_while_bytes_are_discarded);
     tcase_add_test(tc, infinite_mapping_starts_a_segment_after_a_retransmission);
     tcase_add_test(tc, removing_the_last_subflows_address_waits_for_the_data_ack);
