@@ -2048,6 +2048,14 @@ void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us)
     if (sf->t == NULL || (sf->t->flags & MPTCP_TF_FIN_PENDING))
         return;
     sf->closing = true;
+    if (sf->fail_wait && !sf->fail_lin_known) {
+        /* Our MP_FAIL here is unanswered (a box may strip the infinite
+         * mapping): the peer may run this subflow as plain TCP already,
+         * where our FIN would end our stream (3.7, 3.3.3). Reset it
+         * (fuzz/mptcp_pair regress-subflow-fin-after-unanswered-mp-fail). */
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+        return;
+    }
     reinject(sf->c, sf, now_us);
     tcp_shutdown(sf->t, now_us);
     mptcp_tcp_touch(sf->t);

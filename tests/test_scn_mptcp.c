@@ -973,6 +973,68 @@ static void cfg_csum(mptcp_config *c)
     c->checksum = true;
 }
 
+/* With DSS checksums, a middlebox rewrites 8 bytes of the client's first
+ * (MP_CAPABLE-mapped) chunk once and strips DSS from the client's segments
+ * (fuzz/corpus/mptcp_pair/regress-subflow-fin-after-unanswered-mp-fail.bin).
+ * The server's checksum fails: it sends MP_FAIL and discards; the client
+ * falls back on it (3.7), but its infinite mapping never arrives, so the
+ * server waits in MPTCP mode. Then the server's host withdraws address ID
+ * 0: closing that subflow with a FIN would read on the client, plain TCP
+ * now, as the end of a stream the server never ended. The subflow is reset
+ * instead: no end of stream, no wrong byte, both connections end with an
+ * error. */
+START_TEST(subflow_close_after_an_unanswered_mp_fail_is_a_reset)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_A2B;
+    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    mb.pay_len = 8;
+    uint32_t budget = 1;
+    mb.pay_budget = &budget;
+    sim_stream_fill(UP_SEED, 100, mb.pay_from, 8);
+    memcpy(mb.pay_to, mb.pay_from, 8);
+    mb.pay_to[3] ^= 0x5a;
+    mb.pay_to[4] ^= 0xa5;
+    mscn x;
+    mscn_opts o = {.seed = 94, .n = 1, .cfg = cfg_csum};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    /* the client sends at once: its first data still carries MP_CAPABLE */
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .tx_bytes = 1000, .rx_seed = DOWN_SEED};
+    ck_assert_int_eq(
+        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
+    int err;
+    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    sim_run_until(x.s, sim_now(x.s) + 3 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(c->connected && s->conn != NULL);
+    ck_assert_uint_eq(c->tx_off, 1000);
+    mptcp_mp_stats sm;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(s->conn, &sm), 0);
+    ck_assert_uint_ge(sm.dss_csum_bad, 1);
+    ck_assert_uint_ge(sm.mp_fail_out, 1);
+    ck_assert(!sm.fallback);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    ck_assert_msg(mscn_run(&x, 600 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
+    ck_assert_uint_eq(c->rx.off, 0);
+    ck_assert_uint_eq(s->rx.errors, 0);
+    ck_assert(!s->eof);
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[0].mbox, &ms);
+    ck_assert_uint_eq(ms.payload_rewrites, 1);
+    ck_assert_uint_gt(ms.opts_stripped, 0);
+    mscn_finish(&x);
+}
+END_TEST
+
 static void payload_rewrite(int n_paths)
 {
     sim_mbox_cfg mb;
@@ -2425,6 +2487,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
+    tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
