@@ -1307,6 +1307,14 @@ static void reinject(mptcp_conn *c, mptcp_subflow *dead, uint64_t now_us)
         return;
     dead->reinjected = true;
     c->mp->sf_quiet = false; /* the step resets it once the subflow recovers */
+    /* A subflow that never carried a byte and holds none (a join that died
+     * in its handshake) lost nothing. Resending the rest would only put the
+     * DSNs a surviving subflow still holds behind newer ones on it, which a
+     * peer that cannot see our DSS (a box strips them, 3.7) and falls back
+     * reads as new bytes (fuzz/mptcp_pair
+     * regress-unused-join-dies-then-peer-falls-back.bin). */
+    if (dead->tx.n == 0 && !dead->tx.sent_any)
+        return;
     if (mptcp_dsn_leq(c->mp->snd_nxt, c->mp->snd_una))
         return;
     c->mp->mst.reinjected_bytes += c->mp->snd_nxt - c->mp->snd_una;

@@ -838,6 +838,45 @@ START_TEST(receiver_fallback_on_unmapped_data_reaches_the_sender)
 }
 END_TEST
 
+/* A middlebox on path 0 strips DSS from the client's segments, one on path
+ * 1 MP_JOIN from the server's SYN/ACKs
+ * (fuzz/corpus/mptcp_pair/regress-unused-join-dies-then-peer-falls-back.bin).
+ * The client's join dies in its handshake while its first chunk is not yet
+ * DATA_ACKed. A subflow that carried nothing lost nothing: its death must not
+ * make the client send that chunk again on the initial subflow, where the
+ * server, which sees no DSS of the client, takes the unmapped copy for the
+ * stream of a peer that fell back and reads the chunk twice. 20,000 bytes
+ * byte for byte, both fall back once, normal close. */
+START_TEST(unused_join_dies_and_no_chunk_goes_twice_to_a_peer_that_falls_back)
+{
+    sim_mbox_cfg mb0, mb1;
+    memset(&mb0, 0, sizeof(mb0));
+    mb0.dirs = SIM_A2B;
+    mb0.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    memset(&mb1, 0, sizeof(mb1));
+    mb1.dirs = SIM_B2A;
+    mb1.strip_mptcp = 1u << MPTCP_SUB_JOIN;
+    mb1.strip_syn_only = true;
+    mscn x;
+    mscn_opts o = {.seed = 96, .n = 2};
+    o.p[0].mbox = &mb0;
+    o.p[1].mbox = &mb1;
+    mscn_init(&x, &o);
+    uint64_t up = 20000;
+    mscn_start(&x, up, 0);
+    mscn_open_all(&x);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "transfer did not finish");
+    check_streams(&x, up, 0);
+    check_normal_close(&x);
+    ck_assert_uint_eq(x.cmp.reinjected_bytes, 0);
+    ck_assert(x.cmp.fallback && x.smp.fallback);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[1].mbox, &ms);
+    ck_assert_uint_ge(ms.opts_stripped, 1);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* A middlebox strips DSS and REMOVE_ADDR from the server's segments
  * (fuzz/corpus/mptcp_pair/regress-eof-after-peer-closed-last-subflow.bin).
  * Neither app sends; the server withdraws its address ID 0, which closes its
@@ -1100,12 +1139,12 @@ START_TEST(payload_rewrite_with_checksums_two_subflows_resets_one)
 }
 END_TEST
 
-/* A reinjection, then a fallback. Every client segment with payload is
+/* A failed join, then a fallback. Every client segment with payload is
  * lost on path 0 for 6 s, so its first chunk stays queued on the initial
- * subflow; a join over path 1 fails (its SYN/ACK loses MP_JOIN) and the
- * dead subflow's reinjection rewinds the data-level snd_nxt to snd_una
- * (RFC 8684 3.3.6) while the initial subflow, with no room, still holds
- * the chunk. At 3 s one server segment is rewritten: the client's DSS
+ * subflow; a join over path 1 fails (its SYN/ACK loses MP_JOIN). Its
+ * reinjection used to rewind the data-level snd_nxt to snd_una (RFC 8684
+ * 3.3.6) while the initial subflow, with no room, still held the chunk; a
+ * join that carried nothing no longer does. At 3 s one server segment is rewritten: the client's DSS
  * checksum fails, it sends MP_FAIL, the server answers with the infinite
  * mapping and both fall back (3.7). The client's stream after its subflow
  * queue must go on with the DSN after that queue, not restart at the
@@ -1168,10 +1207,13 @@ START_TEST(fallback_after_a_reinjection_sends_each_byte_once)
     ck_assert_uint_ge(ms.opts_stripped, 1);
     check_streams(&x, up, down);
     check_normal_close(&x);
-    /* the mechanism: the failed join's reinjection rewound the client's
-     * data level; the client sent MP_FAIL and fell back on the server's
-     * infinite mapping */
-    ck_assert_uint_gt(x.cmp.reinjected_bytes, 0);
+    /* the mechanism: the client sent MP_FAIL and fell back on the server's
+     * infinite mapping; the join that died in its handshake carried nothing
+     * and no longer rewinds the data level (the rewind with a chunk still
+     * queued: mptcp_paths mp_fail_receiver_keeps_the_peers_mappings_until_
+     * it_stops_mapping, fuzz/mptcp_pair regress-requeued-chunk-then-
+     * fallback.bin) */
+    ck_assert_uint_eq(x.cmp.reinjected_bytes, 0);
     ck_assert_uint_ge(x.cmp.dss_csum_bad, 1);
     ck_assert_uint_ge(x.cmp.mp_fail_out, 1);
     ck_assert_uint_ge(x.smp.mp_fail_in, 1);
@@ -2488,6 +2530,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
+    tcase_add_test(tc, unused_join_dies_and_no_chunk_goes_twice_to_a_peer_that_falls_back);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 300);
