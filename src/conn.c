@@ -811,9 +811,10 @@ void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint6
     /* RFC 8684 3.7: from |dsn| on, resend as an unmapped stream that starts
      * with the infinite mapping; the peer dropped what followed it. */
     mptcp_tcb *t = sf->t;
-    if (t->flags & MPTCP_TF_FIN_PENDING) {
-        /* We are closing this subflow: its TCP FIN could not be told from
-         * the end of the stream after a fallback; reset it instead. */
+    if (t->flags & (MPTCP_TF_FIN_PENDING | MPTCP_TF_FIN_RCVD | MPTCP_TF_FIN_OOO)) {
+        /* We are closing this subflow, or the peer did while it ran MPTCP:
+         * a TCP FIN could not be told from the end of the stream after a
+         * fallback; reset it instead. */
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }

@@ -672,6 +672,32 @@ START_TEST(unsolicited_infinite_mapping_after_a_reinjection_resets_the_subflow)
 }
 END_TEST
 
+START_TEST(mp_fail_on_the_peers_subflow_fin_resets_instead_of_falling_back)
+{
+    /* RFC 8684 3.7, 3.3.3: the server, waiting for the answer to its
+     * MP_FAIL, closes its only subflow (a path manager's close while the
+     * connection lives), and the MP_FAIL it repeats rides on that FIN. The
+     * client must not fall back on that segment: plain TCP, the FIN would
+     * end a stream the server never ended (fuzz/mptcp_pair
+     * regress-mp-fail-on-a-subflow-fin.bin: end of stream after 0 bytes).
+     * The subflow is reset instead. */
+    mptcp_config c = mp_config(true);
+    fx_pair p;
+    connect_mp(&p, 97, &c);
+    mptcp_conn *cb = p.e[1].conn;
+    cb->flags |= MPTCP_CF_SEND_FAIL;
+    cb->mp->fail_dsn = cb->mp->rcv_nxt;
+    mptcp_conn_sf_close(&cb->mp->sf[0], p.now);
+    fx_pair_run(&p, p.now + 2000000);
+    ck_assert_uint_ge(p.e[0].n_ev[MPTCP_EV_MP_FAIL], 1);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert(!p.e[0].rx_eof);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_PEER_SHUTDOWN], 0);
+    ck_assert_uint_ge(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 START_TEST(fallback_fin_is_no_end_of_stream_while_bytes_are_discarded)
 {
     /* RFC 8684 3.7: after a fallback the subflow's FIN ends the stream,
@@ -1248,6 +1274,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, checksum_failure_with_another_subflow_resets_the_failing_one);
     tcase_add_test(tc, mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping);
     tcase_add_test(tc, unsolicited_infinite_mapping_after_a_reinjection_resets_the_subflow);
+    tcase_add_test(tc, mp_fail_on_the_peers_subflow_fin_resets_instead_of_falling_back);
     tcase_add_test(tc, fallback_fin_is_no_end_of_stream_while_bytes_are_discarded);
     tcase_add_test(tc, infinite_mapping_starts_a_segment_after_a_retransmission);
     tcase_add_test(tc, removing_the_last_subflows_address_waits_for_the_data_ack);
