@@ -19,6 +19,9 @@
 #include "token.h"
 
 #define CONN_FIN_RTO_MIN 200000u
+/* How long our MP_FAIL may go unanswered before the subflow is reset
+ * (Linux: TCP_RTO_MAX, 120 s; see mp_fail_check). */
+#define CONN_MP_FAIL_NO_RESPONSE_US (120u * 1000000u)
 
 /* ------------------------------------------------------------ events */
 
@@ -253,7 +256,7 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
         m->remote = *remote;
         mptcp_timer_node_init(&m->tn);
         m->tn.kind = MPTCP_TIMER_KIND_CONN;
-        m->probe_at = m->fin_rexmit_at = m->rtx_at = m->nosf_at = MPTCP_TIMER_NONE;
+        m->probe_at = m->fin_rexmit_at = m->rtx_at = m->nosf_at = m->fail_at = MPTCP_TIMER_NONE;
         m->mem_len = mem_len;
         m->mem = mem;
         mptcp_sndbuf_init(&m->snd, m->mem, (uint32_t)snd_cap);
@@ -1553,6 +1556,8 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
                 mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
                 return advanced;
             }
+            if (!(c->flags & MPTCP_CF_SEND_FAIL))
+                c->mp->fail_at = now_us + CONN_MP_FAIL_NO_RESPONSE_US;
             c->flags |= MPTCP_CF_SEND_FAIL;
             c->mp->fail_dsn = p.dsn;
             c->mp->mst.mp_fail_out++;
@@ -1995,6 +2000,28 @@ static bool data_outstanding(const mptcp_conn *c)
  * net.mptcp.close_timeout (TCP_TIMEWAIT_LEN, 60 s) plays this part for a
  * socket whose subflows are all closed (docs/conformance.md). */
 #define CONN_NO_SUBFLOW_US (60u * 1000000u)
+
+/* RFC 8684 3.7: after our MP_FAIL we discard the peer's bytes until its
+ * infinite mapping. A middlebox that strips it (the peer fell back and
+ * sends linearly) would leave us acknowledging and discarding for ever;
+ * Linux resets such a subflow (mptcp_mp_fail_no_response), and so do we:
+ * the connection then ends with an error both hosts see
+ * (fuzz/mptcp_pair regress-mp-fail-unanswered-stall.bin). */
+static void mp_fail_check(mptcp_conn *c, uint64_t now_us)
+{
+    mptcp_mpc *m = c->mp;
+    if (!(c->flags & MPTCP_CF_SEND_FAIL) || (c->flags & MPTCP_CF_FALLBACK)) {
+        m->fail_at = MPTCP_TIMER_NONE;
+        return;
+    }
+    if (m->fail_at > now_us)
+        return;
+    m->fail_at = MPTCP_TIMER_NONE;
+    c->flags &= ~(uint32_t)MPTCP_CF_SEND_FAIL;
+    for (size_t i = 0; i < m->sf_hi; i++)
+        if (m->sf[i].role != MPTCP_SF_FREE && m->sf[i].fail_wait && !m->sf[i].fail_lin_known)
+            mptcp_conn_sf_reset(&m->sf[i], MPTCP_RSTCODE_MPTCP, now_us);
+}
 
 /* Data of ours not yet DATA_ACKed and no subflow that can carry it: RFC
  * 8684 3.3.3 lets subflows end while the connection goes on, so a new one
@@ -2440,6 +2467,8 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
     data_rtx(c, now_us);
     if (!(c->flags & MPTCP_CF_CLOSE_QUEUED))
         no_subflow_check(c, now_us);
+    if (c->mp->fail_at != MPTCP_TIMER_NONE)
+        mp_fail_check(c, now_us);
     window_probe(c, now_us);
     if (c->flags & MPTCP_CF_FIN_PENDING) /* (fin_maybe_send's first test) */
         fin_maybe_send(c, now_us);
@@ -2483,6 +2512,8 @@ void mptcp_conn_touch(mptcp_conn *c)
             d = c->mp->rtx_at;
         if (c->mp->nosf_at < d && !(c->flags & MPTCP_CF_FALLBACK))
             d = c->mp->nosf_at;
+        if (c->mp->fail_at < d)
+            d = c->mp->fail_at;
     }
     mptcp_timer_set(&c->st->timers, &c->mp->tn, d);
 }

@@ -148,6 +148,10 @@ typedef struct mptcp_mpc {
      * in their handshake): the connection ends at this deadline unless one
      * (the path manager's, or the host's mptcp_subflow_add) becomes usable. */
     uint64_t nosf_at;
+    /* Our MP_FAIL unanswered by this deadline: the subflow is reset (a box
+     * may strip the infinite mapping, RFC 8684 3.7; Linux:
+     * mptcp_mp_fail_no_response). */
+    uint64_t fail_at;
     uint8_t *mem;            /* the two rings, one allocation */
     size_t mem_len;
     mptcp_sndbuf snd;

@@ -1074,6 +1074,61 @@ START_TEST(subflow_close_after_an_unanswered_mp_fail_is_a_reset)
 }
 END_TEST
 
+/* The same, and nobody closes anything: the server acknowledges and
+ * discards the client's linear stream, waiting for an infinite mapping the
+ * box strips (fuzz/corpus/mptcp_pair/regress-mp-fail-unanswered-stall.bin:
+ * the drain stalled, 0 of 32,831 bytes read). As Linux
+ * (mptcp_mp_fail_no_response), the subflow is reset when its MP_FAIL has
+ * been unanswered for 120 s: both connections end with an error, no byte
+ * read wrong, no end of stream. */
+START_TEST(unanswered_mp_fail_resets_the_subflow_after_120_s)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_A2B;
+    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    mb.pay_len = 8;
+    uint32_t budget = 1;
+    mb.pay_budget = &budget;
+    sim_stream_fill(UP_SEED, 100, mb.pay_from, 8);
+    memcpy(mb.pay_to, mb.pay_from, 8);
+    mb.pay_to[3] ^= 0x5a;
+    mb.pay_to[4] ^= 0xa5;
+    mscn x;
+    mscn_opts o = {.seed = 95, .n = 1, .cfg = cfg_csum};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .tx_bytes = 1000, .rx_seed = DOWN_SEED};
+    ck_assert_int_eq(
+        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
+    int err;
+    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    sim_run_until(x.s, sim_now(x.s) + 3 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_ptr_nonnull(s);
+    mptcp_mp_stats sm;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(s->conn, &sm), 0);
+    ck_assert_uint_ge(sm.mp_fail_out, 1);
+    ck_assert(!sm.fallback);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
+    uint64_t t_fail = sim_now(x.s);
+    /* more of the client's stream, linear now, discarded by the server */
+    c->cfg.tx_bytes = 20000;
+    sim_flow_pump(c);
+    sim_run_until(x.s, t_fail + 110 * SEC);
+    ck_assert(!c->closed && !s->closed);
+    ck_assert_msg(mscn_run(&x, 300 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert_uint_ge(s->t_closed, t_fail + 115 * SEC);
+    ck_assert(!c->eof && !s->eof);
+    ck_assert_uint_eq(s->rx.off, 0);
+    ck_assert_uint_eq(s->rx.errors, 0);
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
+    mscn_finish(&x);
+}
+END_TEST
+
 static void payload_rewrite(int n_paths)
 {
     sim_mbox_cfg mb;
@@ -2530,6 +2585,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
+    tcase_add_test(tc, unanswered_mp_fail_resets_the_subflow_after_120_s);
     tcase_add_test(tc, unused_join_dies_and_no_chunk_goes_twice_to_a_peer_that_falls_back);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
