@@ -940,6 +940,10 @@ typedef struct mptcp_mp_stats {
      * subflow holding too many of them (a dead or very slow path) got a
      * copy in a ring of its own instead. */
     uint32_t snd_copied_out;
+    /* Joins we opened that met the peer's own SYN on their 4-tuple (a
+     * simultaneous open, which MP_JOIN has no form for, RFC 8684 3.2): reset
+     * with MP_TCPRST "MPTCP-specific error". */
+    uint32_t join_simul_open;
 } mptcp_mp_stats;
 MPTCP_API int mptcp_conn_get_mp_stats(const mptcp_conn *c, mptcp_mp_stats *out);
 

@@ -191,6 +191,8 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
                             (c->st->cfg.deny_join_id0 ? MPTCP_MPC_C : 0);
             o.u.mpc.snd_key = c->mp->lkey;
         } else {
+            if (sf->role == MPTCP_SF_JOIN_ACTIVE)
+                return 0; /* only the responder has this form (3.2); see sf_opts_in */
             o.form = MPTCP_OPT_JOIN_SYNACK;
             o.u.join.backup = sf->backup;
             o.u.join.addr_id = sf->local_id;
@@ -235,6 +237,8 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         put(dst, cap, &used, &o);
         return used;
     }
+    if (sf->role == MPTCP_SF_JOIN_ACTIVE && !sf->join_ok)
+        return 0; /* the third ACK's HMAC needs the nonce of a checked SYN/ACK (3.2) */
     if (sf->role == MPTCP_SF_JOIN_ACTIVE && !sf->join_acked) {
         memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_JOIN_ACK;
@@ -753,6 +757,17 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         exp_in(sf, &r);
     if (h->flags & MPTCP_TH_RST) {
         rst_in(sf, &r, now_us);
+        return;
+    }
+    if ((h->flags & MPTCP_TH_SYN) && !(h->flags & MPTCP_TH_ACK)) {
+        /* A SYN crossing ours (simultaneous open). MP_CAPABLE: our SYN/ACK
+         * falls back (sf_opts_out). MP_JOIN (3.2) has no exchange for it:
+         * no SYN/ACK proves the peer's keys, no peer nonce for our HMAC;
+         * reset the join, the connection goes on without it. */
+        if (sf->role == MPTCP_SF_JOIN_ACTIVE) {
+            c->mp->mst.join_simul_open++;
+            mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+        }
         return;
     }
     if (h->flags & MPTCP_TH_SYN) {

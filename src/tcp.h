@@ -35,7 +35,9 @@ typedef struct mptcp_tcp_upper_ops {
                        uint32_t payload_len, uint32_t wnd, uint8_t *dst, size_t cap);
     /* The option area of a segment the engine accepted (passed the sequence,
      * RST, SYN and ACK checks), before its payload is processed. Also called
-     * for a SYN/ACK in SYN_SENT and for an acceptable RST. Setting
+     * for a SYN/ACK in SYN_SENT, for the SYN of a simultaneous open (the TCB
+     * already in SYN_RECEIVED, before its SYN/ACK goes out; the upper layer
+     * may reset) and for an acceptable RST. Setting
      * MPTCP_TF_DROP_DATA makes the engine leave the payload (unacknowledged:
      * the peer sends it again), e.g. when its MPTCP mapping cannot be kept. */
     void (*opts_in)(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const uint8_t *opts,

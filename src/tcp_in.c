@@ -344,8 +344,15 @@ static void syn_sent_input(mptcp_tcb *t, const rx *s)
         mptcp_tcp_output(t, s->now);
         return;
     }
-    /* Simultaneous open (section 3.10.7.3, fourth check): SYN without ACK. */
+    /* Simultaneous open (section 3.10.7.3, fourth check): SYN without ACK.
+     * The upper layer reads its options first: an MPTCP join has no
+     * simultaneous-open form (RFC 8684 3.2) and resets it here. */
     t->state = MPTCP_TCP_SYN_RECEIVED;
+    if (mptcp_tcp_upper(t) && mptcp_tcp_upper(t)->opts_in) {
+        mptcp_tcp_upper(t)->opts_in(t->conn, t, &s->h, s->opts, s->opts_len);
+        if (t->state == MPTCP_TCP_CLOSED)
+            return;
+    }
     mptcp_tcp_send_syn(t, s->now);
 }
 
