@@ -493,6 +493,88 @@ START_TEST(mp_join_with_a_bad_hmac_is_reset_with_mp_tcprst)
 }
 END_TEST
 
+/* The responder's SYN/ACK on a join turned into a bare SYN: to the joiner it
+ * is the peer's own SYN crossing its join SYN on the 4-tuple. */
+static void join_synack_to_syn(fx_pair *p, int from, uint32_t idx, uint8_t *seg, size_t *len)
+{
+    (void)idx;
+    (void)len;
+    uint32_t *done = p->mangle_arg;
+    if (from != 1 || (seg[13] & (MPTCP_TH_SYN | MPTCP_TH_ACK)) != (MPTCP_TH_SYN | MPTCP_TH_ACK))
+        return;
+    size_t doff = (size_t)(seg[12] >> 4) * 4;
+    for (size_t i = 20; i + 2 < doff;) {
+        if (seg[i] <= 1) {
+            i++;
+            continue;
+        }
+        if (seg[i] == MPTCP_TCPOPT_MPTCP && (seg[i + 2] >> 4) == 1) {
+            seg[13] &= (uint8_t)~MPTCP_TH_ACK;
+            memset(seg + 8, 0, 4); /* no acknowledgment number without ACK */
+            (*done)++;
+            return;
+        }
+        if (seg[i + 1] < 2)
+            break;
+        i += seg[i + 1];
+    }
+}
+
+static bool both_eof(fx_pair *p) { return p->e[0].rx_eof && p->e[1].rx_eof; }
+
+START_TEST(join_simultaneous_open_is_reset_and_the_connection_goes_on)
+{
+    /* fuzz/mptcp_conn regress-join-simultaneous-open.bin: RFC 8684 3.2 has
+     * no simultaneous open for MP_JOIN; the joiner used to answer with the
+     * responder's SYN/ACK form and then send a third ACK whose HMAC used a
+     * peer nonce it never got. */
+    fx_pair p;
+    connect_mp(&p, 66, NULL);
+    uint32_t done = 0;
+    p.mangle = join_synack_to_syn;
+    p.mangle_arg = &done;
+    log_on(&p);
+    mptcp_addr l = fx_addr(3, 0), r = fx_addr(2, 80);
+    ck_assert_int_gt(mptcp_subflow_open(p.e[0].conn, &l, &r, false, p.now), 0);
+    fx_pair_run(&p, p.now + 500000);
+    p.mangle = NULL;
+    ck_assert_uint_gt(done, 0);
+    mptcp_mp_stats m;
+    mptcp_conn_get_mp_stats(p.e[0].conn, &m);
+    ck_assert_uint_eq(m.join_simul_open, 1);
+    ck_assert_uint_eq(m.join_bad_hmac, 0);
+    ck_assert_uint_eq(m.n_subflows, 1);
+    /* the joiner resets at once, saying why; it never sends the
+     * responder's SYN/ACK form nor a third ACK */
+    mptcp_opt o;
+    const fx_cap *rst = find_form(&p, 0, MPTCP_OPT_TCPRST, &o);
+    ck_assert_ptr_nonnull(rst);
+    ck_assert_uint_eq(o.u.tcprst.reason, MPTCP_RSTCODE_MPTCP);
+    ck_assert(rst->data[13] & MPTCP_TH_RST);
+    ck_assert_ptr_null(find_form(&p, 0, MPTCP_OPT_JOIN_SYNACK, NULL));
+    ck_assert_ptr_null(find_form(&p, 0, MPTCP_OPT_JOIN_ACK, NULL));
+    mptcp_conn_get_mp_stats(p.e[1].conn, &m);
+    ck_assert_uint_eq(m.rst_in_code[MPTCP_RSTCODE_MPTCP], 1);
+    ck_assert_uint_eq(m.n_subflows, 1);
+    log_off(&p);
+    /* the connection is unharmed: MPTCP both ways on the initial subflow */
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_CLOSED] + p.e[1].n_ev[MPTCP_EV_CLOSED], 0);
+    uint8_t *d = malloc(100000), *d2 = malloc(50000);
+    fx_fill(d, 100000, 67);
+    fx_fill(d2, 50000, 68);
+    fx_pair_send(&p, 0, d, 100000, 1);
+    fx_pair_send(&p, 1, d2, 50000, 1);
+    ck_assert(fx_pair_run_until(&p, both_eof, p.now + 20000000));
+    check_received(&p, 1, d, 100000);
+    check_received(&p, 0, d2, 50000);
+    mptcp_conn_get_mp_stats(p.e[0].conn, &m);
+    ck_assert(m.mptcp && !m.fallback);
+    free(d);
+    free(d2);
+    fx_pair_fini(&p);
+}
+END_TEST
+
 /* ------------------------------------------------------------ path manager */
 
 START_TEST(signal_endpoint_is_announced_and_used_by_the_peer)
@@ -1267,6 +1349,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, fallback_mp_capable_stripped_from_the_third_ack);
     tcase_add_test(tc, fallback_no_dss_on_the_first_data);
     tcase_add_test(tc, mp_join_with_a_bad_hmac_is_reset_with_mp_tcprst);
+    tcase_add_test(tc, join_simultaneous_open_is_reset_and_the_connection_goes_on);
     tcase_add_test(tc, signal_endpoint_is_announced_and_used_by_the_peer);
     tcase_add_test(tc, subflow_endpoint_opens_a_join_automatically);
     tcase_add_test(tc, checksum_failure_alone_gives_mp_fail_and_infinite_mapping);
