@@ -2512,7 +2512,10 @@ void mptcp_conn_touch(mptcp_conn *c)
             d = c->mp->rtx_at;
         if (c->mp->nosf_at < d && !(c->flags & MPTCP_CF_FALLBACK))
             d = c->mp->nosf_at;
-        if (c->mp->fail_at < d)
+        /* Fallen back, the step returns before mp_fail_check (which would
+         * drop it): an armed fail_at would fire at the same time for ever
+         * (fuzz/mptcp_conn regress-mp-fail-timer-after-fallback.bin). */
+        if (c->mp->fail_at < d && !(c->flags & MPTCP_CF_FALLBACK))
             d = c->mp->fail_at;
     }
     mptcp_timer_set(&c->st->timers, &c->mp->tn, d);
