@@ -811,7 +811,13 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             map_in(sf, t, h, &r.d, now_us); /* the peer still maps (3.7) */
         return;
     }
-    bool acked_new = mptcp_seq_gt(t->snd_una, sf->seen_una) && sf->seen_una != 0;
+    /* New data acknowledged: our FIN's sequence number is no data (a
+     * subflow we close under the connection, 3.3.3, sent none may have its
+     * FIN acknowledged by an ACK whose DSS a box stripped: no fallback). */
+    uint32_t data_una = t->snd_una;
+    if ((t->flags & MPTCP_TF_FIN_SENT) && mptcp_seq_gt(data_una, t->fin_seq))
+        data_una = t->fin_seq;
+    bool acked_new = mptcp_seq_gt(data_una, sf->seen_una) && sf->seen_una != 0;
     sf->seen_una = t->snd_una;
     /* Only before the peer DATA_ACKed any of our data, and only on an ACK
      * with no MPTCP option at all: a bare ADD_ADDR echo (Linux sends it on

@@ -936,6 +936,54 @@ START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
 }
 END_TEST
 
+/* A middlebox strips DSS from the client's segments
+ * (fuzz/corpus/mptcp_pair/regress-fin-acked-without-data-ack.bin). Neither
+ * app sends; the server withdraws its address ID 0, which closes its only
+ * subflow (3.3.3: a subflow FIN, no DATA_FIN). The client's ACK of that FIN comes
+ * without DATA_ACK, but it acknowledges no data of the server's, only the
+ * FIN's sequence number: no reason to fall back (3.7: data acknowledged
+ * without a DATA_ACK). Falling back, the server turned the subflow into its
+ * plain TCP connection and read the client's answering FIN as the end of a
+ * stream the client never ended. Neither side falls back nor reads an end
+ * of stream; the connection ends with its last subflow. */
+START_TEST(subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_A2B;
+    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    mscn x;
+    mscn_opts o = {.seed = 95, .n = 1};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    ck_assert_int_eq(
+        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
+    int err;
+    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(c->connected && s->conn != NULL);
+    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_msg(!s->eof, "server read an end of stream the client never sent");
+    ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
+    ck_assert_uint_eq(s->rx.off, 0);
+    ck_assert_uint_eq(c->rx.off, 0);
+    /* The client took the REMOVE_ADDR and closed its side too: with its
+     * last subflow the connection ended on both sides, nothing outstanding. */
+    ck_assert(s->closed && c->closed);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[0].mbox, &ms);
+    ck_assert_uint_gt(ms.opts_stripped, 0);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* A middlebox strips DSS, REMOVE_ADDR, MP_JOIN and ADD_ADDR from the
  * server's segments (fuzz/corpus/mptcp_pair/regress-fin-before-peer-learns-
  * fallback.bin). The client sends 81 bytes with a DSS mapping and keeps the
@@ -2583,6 +2631,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 8);
     tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
+    tcase_add_test(tc, subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
     tcase_add_test(tc, unanswered_mp_fail_resets_the_subflow_after_120_s);
