@@ -1242,6 +1242,71 @@ START_TEST(payload_rewrite_with_checksums_two_subflows_resets_one)
 }
 END_TEST
 
+/* An MP_FAIL answered by a fallback leaves no timer behind
+ * (fuzz/corpus/mptcp_pair/regress-fallback-after-mp-fail-timer-stuck.bin).
+ * One subflow, DSS checksums, a box rewrites 8 bytes of the client's stream
+ * once: the server sends MP_FAIL and arms its 120-s no-answer deadline, then
+ * both fall back (3.7). The fallen-back step never looks at that deadline:
+ * it must not stay the connection's timer, or 120 s later the stack's next
+ * timeout is a deadline that handling does not move (the simulator reports
+ * the stuck timer). Both stay connected and idle for 200 s, then send the
+ * rest and close normally, each stream byte for byte. */
+START_TEST(fallback_after_our_mp_fail_leaves_no_stuck_timer)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_A2B;
+    mb.pay_len = 8;
+    uint32_t budget = 1;
+    mb.pay_budget = &budget;
+    sim_stream_fill(UP_SEED, 700000, mb.pay_from, 8);
+    memcpy(mb.pay_to, mb.pay_from, 8);
+    mb.pay_to[3] ^= 0x5a;
+    mb.pay_to[4] ^= 0xa5;
+    mscn x;
+    mscn_opts o = {.seed = 97, .n = 1, .cfg = cfg_csum};
+    o.p[0].mbox = &mb;
+    o.p[0].queue = 2000;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED, .tx_bytes = 800000};
+    ck_assert_int_eq(
+        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
+    int err;
+    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    sim_run_until(x.s, sim_now(x.s) + 20 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->rx.off, 800000);
+    ck_assert_uint_eq(s->rx.errors, 0);
+    mptcp_mp_stats cm, sm;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(c->conn, &cm), 0);
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(s->conn, &sm), 0);
+    ck_assert_uint_ge(sm.mp_fail_out, 1);
+    ck_assert(cm.fallback && sm.fallback);
+    /* idle, well past the MP_FAIL's 120 s */
+    ck_assert_int_ge(sim_run_until(x.s, sim_now(x.s) + 200 * SEC), 0);
+    sim_stats st;
+    sim_get_stats(x.s, &st);
+    ck_assert_uint_eq(st.stuck_timers, 0);
+    ck_assert(!c->closed && !s->closed);
+    ck_assert_uint_gt(mptcp_next_timeout(sim_host_stack(x.srv)), sim_now(x.s));
+    c->cfg.tx_bytes = 1000000;
+    c->cfg.shutdown_when_sent = c->cfg.close_when_done = true;
+    s->cfg.tx_bytes = 300000;
+    s->cfg.shutdown_when_sent = s->cfg.close_when_done = true;
+    sim_flow_pump(c);
+    sim_flow_pump(s);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "the connection did not end");
+    check_streams(&x, 1000000, 300000);
+    check_normal_close(&x);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[0].mbox, &ms);
+    ck_assert_uint_eq(ms.payload_rewrites, 1);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* A failed join, then a fallback. Every client segment with payload is
  * lost on path 0 for 6 s, so its first chunk stays queued on the initial
  * subflow; a join over path 1 fails (its SYN/ACK loses MP_JOIN). Its
@@ -2627,6 +2692,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_loop_test(tc, fallback_when_a_middlebox_strips_mptcp, FB_FIRST_DATA_UP, FB_N);
     tcase_add_test(tc, payload_rewrite_with_checksums_one_subflow_falls_back);
     tcase_add_test(tc, payload_rewrite_with_checksums_two_subflows_resets_one);
+    tcase_add_test(tc, fallback_after_our_mp_fail_leaves_no_stuck_timer);
     tcase_add_test(tc, fallback_after_a_reinjection_sends_each_byte_once);
     tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 8);
     tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
