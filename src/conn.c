@@ -2010,7 +2010,13 @@ static bool data_outstanding(const mptcp_conn *c)
 static void mp_fail_check(mptcp_conn *c, uint64_t now_us)
 {
     mptcp_mpc *m = c->mp;
-    if (!(c->flags & MPTCP_CF_SEND_FAIL) || (c->flags & MPTCP_CF_FALLBACK)) {
+    /* Fallen back too (we answered the peer's own MP_FAIL with our infinite
+     * mapping, say) a subflow may still discard, waiting for an answer to
+     * ours: the deadline holds while one does, and only then. */
+    bool waiting = false;
+    for (size_t i = 0; i < m->sf_hi; i++)
+        waiting |= m->sf[i].role != MPTCP_SF_FREE && m->sf[i].fail_wait && !m->sf[i].fail_lin_known;
+    if (!(c->flags & MPTCP_CF_SEND_FAIL) || !waiting) {
         m->fail_at = MPTCP_TIMER_NONE;
         return;
     }
@@ -2427,6 +2433,9 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 conn_maybe_finish(c);
             }
         }
+        /* (the fallen-back step ends here: our MP_FAIL's deadline too) */
+        if (c->mp->fail_at != MPTCP_TIMER_NONE)
+            mp_fail_check(c, now_us);
         mptcp_conn_touch(c);
         return;
     }
@@ -2512,10 +2521,11 @@ void mptcp_conn_touch(mptcp_conn *c)
             d = c->mp->rtx_at;
         if (c->mp->nosf_at < d && !(c->flags & MPTCP_CF_FALLBACK))
             d = c->mp->nosf_at;
-        /* Fallen back, the step returns before mp_fail_check (which would
-         * drop it): an armed fail_at would fire at the same time for ever
-         * (fuzz/mptcp_conn regress-mp-fail-timer-after-fallback.bin). */
-        if (c->mp->fail_at < d && !(c->flags & MPTCP_CF_FALLBACK))
+        /* Fallen back, the step still runs mp_fail_check, which keeps the
+         * deadline only while a subflow discards waiting for the answer
+         * (fuzz/mptcp_conn regress-mp-fail-timer-after-fallback.bin,
+         * fuzz/mptcp_pair regress-crossed-mp-fail-fallback-stall.bin). */
+        if (c->mp->fail_at < d)
             d = c->mp->fail_at;
     }
     mptcp_timer_set(&c->st->timers, &c->mp->tn, d);

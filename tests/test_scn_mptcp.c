@@ -1246,10 +1246,10 @@ END_TEST
  * (fuzz/corpus/mptcp_pair/regress-fallback-after-mp-fail-timer-stuck.bin).
  * One subflow, DSS checksums, a box rewrites 8 bytes of the client's stream
  * once: the server sends MP_FAIL and arms its 120-s no-answer deadline, then
- * both fall back (3.7). The fallen-back step never looks at that deadline:
- * it must not stay the connection's timer, or 120 s later the stack's next
- * timeout is a deadline that handling does not move (the simulator reports
- * the stuck timer). Both stay connected and idle for 200 s, then send the
+ * both fall back (3.7), the MP_FAIL answered. The deadline must go with
+ * it: left armed, 120 s later the stack's next timeout was a deadline the
+ * fallen-back step did not look at, so handling never moved it (the
+ * simulator reports the stuck timer). Both stay connected and idle for 200 s, then send the
  * rest and close normally, each stream byte for byte. */
 START_TEST(fallback_after_our_mp_fail_leaves_no_stuck_timer)
 {
