@@ -312,6 +312,34 @@ static int open_path(mscn *x, int i, bool backup)
 
 /* Waits for the MPTCP connection, then opens a subflow over every other
  * path the options do not exclude. */
+/* One path's listener on port 80 and the client's connection over it
+ * (server flow |sc|, client flow |cc|). */
+static void listen_and_connect(mscn *x, const sim_flow_cfg *sc, const sim_flow_cfg *cc)
+{
+    ck_assert_int_eq(
+        sim_host_listen(x->srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, sc), 0);
+    int err;
+    ck_assert_ptr_nonnull(sim_host_connect(x->c, &x->cip[0], &x->sip[0], cc, &err));
+}
+
+/* A middlebox on the client's segments that rewrites 8 bytes of the upload
+ * once, those at stream offset |at| (seeded data, unique in it), and strips
+ * the MPTCP options in |strip_mptcp| (a mask of subtypes; 0: none). */
+static void rewrite_once_box(sim_mbox_cfg *mb, uint32_t *budget, uint64_t at,
+                             uint16_t strip_mptcp)
+{
+    memset(mb, 0, sizeof(*mb));
+    mb->dirs = SIM_A2B;
+    mb->strip_mptcp = strip_mptcp;
+    mb->pay_len = 8;
+    *budget = 1; /* one rewrite in all, whichever path carries the bytes first */
+    mb->pay_budget = budget;
+    sim_stream_fill(UP_SEED, at, mb->pay_from, 8);
+    memcpy(mb->pay_to, mb->pay_from, 8);
+    mb->pay_to[3] ^= 0x5a;
+    mb->pay_to[4] ^= 0xa5; /* not a 16-bit word swap: the TCP checksum sees it */
+}
+
 static void mscn_open_all(mscn *x)
 {
     ck_assert_msg(mscn_run(x, 10 * SEC, client_fully_established, x),
@@ -899,10 +927,7 @@ START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
     mscn_init(&x, &o);
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    ck_assert_int_eq(
-        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
-    int err;
-    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    listen_and_connect(&x, &sc, &cc);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     ck_assert_ptr_nonnull(s);
@@ -958,10 +983,7 @@ START_TEST(subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back)
     mscn_init(&x, &o);
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    ck_assert_int_eq(
-        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
-    int err;
-    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    listen_and_connect(&x, &sc, &cc);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     ck_assert_ptr_nonnull(s);
@@ -1009,10 +1031,7 @@ START_TEST(peer_learns_our_fallback_before_it_can_close_the_subflow)
     mscn_init(&x, &o);
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    ck_assert_int_eq(
-        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
-    int err;
-    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    listen_and_connect(&x, &sc, &cc);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     ck_assert_ptr_nonnull(s);
@@ -1073,16 +1092,8 @@ static void cfg_csum(mptcp_config *c)
 START_TEST(subflow_close_after_an_unanswered_mp_fail_is_a_reset)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_A2B;
-    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
-    mb.pay_len = 8;
-    uint32_t budget = 1;
-    mb.pay_budget = &budget;
-    sim_stream_fill(UP_SEED, 100, mb.pay_from, 8);
-    memcpy(mb.pay_to, mb.pay_from, 8);
-    mb.pay_to[3] ^= 0x5a;
-    mb.pay_to[4] ^= 0xa5;
+    uint32_t budget;
+    rewrite_once_box(&mb, &budget, 100, 1u << MPTCP_SUB_DSS);
     mscn x;
     mscn_opts o = {.seed = 94, .n = 1, .cfg = cfg_csum};
     o.p[0].mbox = &mb;
@@ -1090,10 +1101,7 @@ START_TEST(subflow_close_after_an_unanswered_mp_fail_is_a_reset)
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
     /* the client sends at once: its first data still carries MP_CAPABLE */
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .tx_bytes = 1000, .rx_seed = DOWN_SEED};
-    ck_assert_int_eq(
-        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
-    int err;
-    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    listen_and_connect(&x, &sc, &cc);
     sim_run_until(x.s, sim_now(x.s) + 3 * SEC);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     ck_assert_ptr_nonnull(s);
@@ -1132,26 +1140,15 @@ END_TEST
 START_TEST(unanswered_mp_fail_resets_the_subflow_after_120_s)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_A2B;
-    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
-    mb.pay_len = 8;
-    uint32_t budget = 1;
-    mb.pay_budget = &budget;
-    sim_stream_fill(UP_SEED, 100, mb.pay_from, 8);
-    memcpy(mb.pay_to, mb.pay_from, 8);
-    mb.pay_to[3] ^= 0x5a;
-    mb.pay_to[4] ^= 0xa5;
+    uint32_t budget;
+    rewrite_once_box(&mb, &budget, 100, 1u << MPTCP_SUB_DSS);
     mscn x;
     mscn_opts o = {.seed = 95, .n = 1, .cfg = cfg_csum};
     o.p[0].mbox = &mb;
     mscn_init(&x, &o);
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .tx_bytes = 1000, .rx_seed = DOWN_SEED};
-    ck_assert_int_eq(
-        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
-    int err;
-    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    listen_and_connect(&x, &sc, &cc);
     sim_run_until(x.s, sim_now(x.s) + 3 * SEC);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     ck_assert_ptr_nonnull(s);
@@ -1180,17 +1177,8 @@ END_TEST
 static void payload_rewrite(int n_paths)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_A2B;
-    mb.pay_len = 8;
-    /* one rewrite in all, whichever path carries the bytes first */
-    uint32_t budget = 1;
-    mb.pay_budget = &budget;
-    /* bytes 700000.. of the upload: seeded data, unique in it */
-    sim_stream_fill(UP_SEED, 700000, mb.pay_from, 8);
-    memcpy(mb.pay_to, mb.pay_from, 8);
-    mb.pay_to[3] ^= 0x5a;
-    mb.pay_to[4] ^= 0xa5; /* not a 16-bit word swap: the TCP checksum sees it */
+    uint32_t budget;
+    rewrite_once_box(&mb, &budget, 700000, 0);
     mscn x;
     mscn_opts o = {.seed = 70 + (uint64_t)n_paths, .n = n_paths, .cfg = cfg_csum};
     for (int i = 0; i < n_paths; i++) {
@@ -1254,15 +1242,8 @@ END_TEST
 START_TEST(fallback_after_our_mp_fail_leaves_no_stuck_timer)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_A2B;
-    mb.pay_len = 8;
-    uint32_t budget = 1;
-    mb.pay_budget = &budget;
-    sim_stream_fill(UP_SEED, 700000, mb.pay_from, 8);
-    memcpy(mb.pay_to, mb.pay_from, 8);
-    mb.pay_to[3] ^= 0x5a;
-    mb.pay_to[4] ^= 0xa5;
+    uint32_t budget;
+    rewrite_once_box(&mb, &budget, 700000, 0);
     mscn x;
     mscn_opts o = {.seed = 97, .n = 1, .cfg = cfg_csum};
     o.p[0].mbox = &mb;
@@ -1270,10 +1251,7 @@ START_TEST(fallback_after_our_mp_fail_leaves_no_stuck_timer)
     mscn_init(&x, &o);
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED, .tx_bytes = 800000};
-    ck_assert_int_eq(
-        sim_host_listen(x.srv, &(mptcp_addr){.family = MPTCP_AF_INET, .port = 80}, &sc), 0);
-    int err;
-    ck_assert_ptr_nonnull(sim_host_connect(x.c, &x.cip[0], &x.sip[0], &cc, &err));
+    listen_and_connect(&x, &sc, &cc);
     sim_run_until(x.s, sim_now(x.s) + 20 * SEC);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     ck_assert_ptr_nonnull(s);
