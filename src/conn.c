@@ -2090,11 +2090,16 @@ void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us)
     if (sf->t == NULL || (sf->t->flags & MPTCP_TF_FIN_PENDING))
         return;
     sf->closing = true;
-    if (sf->fail_wait && !sf->fail_lin_known) {
+    if ((sf->fail_wait && !sf->fail_lin_known) || (sf->c->flags & MPTCP_CF_SEND_FAIL)) {
         /* Our MP_FAIL here is unanswered (a box may strip the infinite
          * mapping): the peer may run this subflow as plain TCP already,
          * where our FIN would end our stream (3.7, 3.3.3). Reset it
-         * (fuzz/mptcp_pair regress-subflow-fin-after-unanswered-mp-fail). */
+         * (fuzz/mptcp_pair regress-subflow-fin-after-unanswered-mp-fail).
+         * The same on any subflow while our MP_FAIL is unanswered: it
+         * rides on every subflow's segments, and a peer left with this
+         * one falls back onto it on receipt, so the FIN behind it would
+         * read as the end of our stream there
+         * (regress-fin-after-mp-fail-fallback-on-a-closing-subflow). */
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }

@@ -769,13 +769,92 @@ START_TEST(mp_fail_on_the_peers_subflow_fin_resets_instead_of_falling_back)
     mptcp_conn *cb = p.e[1].conn;
     cb->flags |= MPTCP_CF_SEND_FAIL;
     cb->mp->fail_dsn = cb->mp->rcv_nxt;
-    mptcp_conn_sf_close(&cb->mp->sf[0], p.now);
+    /* A peer that closes the subflow with a FIN all the same (ours resets
+     * it: closing_any_subflow_while_our_mp_fail_is_unanswered_is_a_reset):
+     * the TCB's own shutdown, below the connection's close rules. */
+    mptcp_tcb *t = cb->mp->sf[0].t;
+    t->flags |= MPTCP_TF_FIN_PENDING;
+    mptcp_tcp_set_state(t, MPTCP_TCP_FIN_WAIT_1, p.now);
+    mptcp_tcp_output(t, p.now);
     fx_pair_run(&p, p.now + 2000000);
     ck_assert_uint_ge(p.e[0].n_ev[MPTCP_EV_MP_FAIL], 1);
     ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK], 0);
     ck_assert(!p.e[0].rx_eof);
     ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_PEER_SHUTDOWN], 0);
     ck_assert_uint_ge(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    fx_pair_fini(&p);
+}
+END_TEST
+
+/* Segments from end |from| with TCP flag |flag|, and how many of those
+ * carry |form| (-1: not counted). */
+static size_t count_flag(const fx_pair *p, int from, uint16_t flag, int form, size_t *with_form)
+{
+    size_t n = 0;
+    *with_form = 0;
+    for (size_t i = 0; i < p->n_log && i < p->log_cap; i++) {
+        mptcp_seg s;
+        if (p->log_from[i] != from || mptcp_seg_parse(p->log[i].data, p->log[i].len, &s) != 0 ||
+            !(s.hdr.flags & flag))
+            continue;
+        n++;
+        if (form >= 0 && seg_has(&p->log[i], (mptcp_opt_form)form, NULL))
+            (*with_form)++;
+    }
+    return n;
+}
+
+START_TEST(closing_any_subflow_while_our_mp_fail_is_unanswered_is_a_reset)
+{
+    /* RFC 8684 3.7, 3.3.3: our MP_FAIL rides on every subflow's segments
+     * until the infinite mapping answers it, and a peer left with one
+     * subflow falls back onto it when the MP_FAIL arrives there. A FIN we
+     * then send on that subflow, to close it while the connection lives,
+     * would read there as the end of our stream (fuzz/mptcp_pair
+     * regress-fin-after-mp-fail-fallback-on-a-closing-subflow.bin: the
+     * server closed its join, not the subflow whose checksum failed, and
+     * the client read end of stream). Closing any subflow while the MP_FAIL
+     * is unanswered resets it; the client then falls back onto the
+     * remaining subflow and both streams go on byte for byte. */
+    mptcp_config c = mp_config(true);
+    fx_pair p;
+    connect_mp(&p, 98, &c);
+    join(&p, 3, false);
+    mptcp_conn *cb = p.e[1].conn;
+    log_on(&p);
+    cb->flags |= MPTCP_CF_SEND_FAIL;
+    cb->mp->fail_dsn = cb->mp->rcv_nxt;
+    mptcp_subflow *join_sf = mptcp_conn_sf_by_id(cb, 1);
+    ck_assert_ptr_nonnull(join_sf);
+    ck_assert(!join_sf->fail_wait);
+    mptcp_conn_sf_close(join_sf, p.now);
+    fx_pair_run(&p, p.now + 2000000);
+    size_t rst_tcprst, fin_any;
+    ck_assert_uint_eq(count_flag(&p, 1, MPTCP_TH_FIN, -1, &fin_any), 0);
+    ck_assert_uint_ge(count_flag(&p, 1, MPTCP_TH_RST, MPTCP_OPT_TCPRST, &rst_tcprst), 1);
+    ck_assert_uint_ge(rst_tcprst, 1);
+    ck_assert_uint_ge(p.e[0].n_ev[MPTCP_EV_SUBFLOW_DOWN], 1);
+    ck_assert(!p.e[0].rx_eof);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_PEER_SHUTDOWN], 0);
+    log_off(&p);
+    /* The client, alone on the initial subflow, falls back on the MP_FAIL
+     * that rides there with the server's data; its infinite mapping answers
+     * it, and both streams go on. */
+    size_t len = 50000;
+    uint8_t *up = malloc(len), *down = malloc(len);
+    fx_fill(up, len, 98);
+    fx_fill(down, len, 99);
+    fx_pair_send(&p, 0, up, len, 1);
+    fx_pair_send(&p, 1, down, len, 1);
+    ck_assert(fx_pair_run_until(&p, both_eof, p.now + 30000000));
+    ck_assert_uint_eq(p.e[1].rx_len, len);
+    ck_assert(memcmp(p.e[1].rx, up, len) == 0);
+    ck_assert_uint_eq(p.e[0].rx_len, len);
+    ck_assert(memcmp(p.e[0].rx, down, len) == 0);
+    ck_assert_uint_eq(p.e[0].n_ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert(!(cb->flags & MPTCP_CF_SEND_FAIL));
+    free(up);
+    free(down);
     fx_pair_fini(&p);
 }
 END_TEST
@@ -1358,6 +1437,7 @@ Suite *mptcp_paths_suite(void)
     tcase_add_test(tc, mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping);
     tcase_add_test(tc, unsolicited_infinite_mapping_after_a_reinjection_resets_the_subflow);
     tcase_add_test(tc, mp_fail_on_the_peers_subflow_fin_resets_instead_of_falling_back);
+    tcase_add_test(tc, closing_any_subflow_while_our_mp_fail_is_unanswered_is_a_reset);
     tcase_add_test(tc, fallback_fin_is_no_end_of_stream_while_bytes_are_discarded);
     tcase_add_test(tc, infinite_mapping_starts_a_segment_after_a_retransmission);
     tcase_add_test(tc, removing_the_last_subflows_address_waits_for_the_data_ack);
