@@ -614,7 +614,13 @@ static void map_in(mptcp_subflow *sf, mptcp_tcb *t, const mptcp_tcp_hdr *h,
     int rc = mptcp_map_rx_add_dss(&sf->rx, d, c->mp->rcv_nxt, &m);
     if (rc == MPTCP_MAP_FIN_ONLY || (rc >= 0 && m.fin && mptcp_map_payload(&m) == 0)) {
         mptcp_conn_peer_fin(c, t, mptcp_map_fin_dsn(&m), now_us);
-        t->flags |= MPTCP_TF_ACK_NOW;
+        /* Answered at once only when our DATA_ACK covers it (taken, now or
+         * before: the peer resends it until it sees that). With bytes
+         * missing before it the ACK would acknowledge nothing new, and two
+         * ends that both wait so would answer each other's pure ACKs for
+         * ever (fuzz/mptcp_pair regress-storm-after-close). */
+        if (c->flags & MPTCP_CF_PEER_FIN)
+            t->flags |= MPTCP_TF_ACK_NOW;
         return;
     }
     if ((rc == MPTCP_MAP_DUP_FIN || rc == MPTCP_MAP_OLD) && m.fin) {
