@@ -804,12 +804,17 @@ static void rx_relinear(mptcp_subflow *sf, uint32_t seq, uint64_t dsn)
     mptcp_map_rx_set_linear(&sf->rx, seq, dsn);
 }
 
-void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint64_t now_us)
+size_t mptcp_conn_sf_live(const mptcp_conn *c)
 {
     size_t n = 0;
-    for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
+    for (size_t i = 0; i < c->mp->sf_hi; i++)
         n += c->mp->sf[i].role != MPTCP_SF_FREE && !c->mp->sf[i].dead;
-    if (n > 1 || (c->flags & MPTCP_CF_FALLBACK) || sf->t == NULL)
+    return n;
+}
+
+void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint64_t now_us)
+{
+    if (mptcp_conn_sf_live(c) > 1 || (c->flags & MPTCP_CF_FALLBACK) || sf->t == NULL)
         return; /* with other subflows the peer resets the failing one */
     /* RFC 8684 3.7: from |dsn| on, resend as an unmapped stream that starts
      * with the infinite mapping; the peer dropped what followed it. */

@@ -307,6 +307,9 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us);
  * up; a join still in its handshake carried nothing (the fallback resets
  * it). */
 size_t mptcp_conn_sf_added(const mptcp_conn *c, const mptcp_subflow *sf);
+/* Subflows held and not dead: the ones an MP_FAIL's "only subflow" rule
+ * (RFC 8684 3.7) counts. */
+size_t mptcp_conn_sf_live(const mptcp_conn *c);
 /* MP_FAIL received (RFC 8684 3.7) for DSN |dsn| on subflow |sf|. */
 void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint64_t now_us);
 /* The infinite mapping arrived on |sf| at absolute subflow seq |seq| = |dsn|. */

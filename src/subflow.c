@@ -797,10 +797,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
         ev.type = MPTCP_EV_MP_FAIL;
         ev.subflow_id = sf->id;
         mptcp_conn_event_push(c, &ev);
-        size_t live = 0;
-        for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
-            live += c->mp->sf[i].role != MPTCP_SF_FREE && !c->mp->sf[i].dead;
-        if ((h->flags & MPTCP_TH_FIN) && live == 1) {
+        if ((h->flags & MPTCP_TH_FIN) && mptcp_conn_sf_live(c) == 1) {
             /* MP_FAIL on the peer's FIN of our only subflow: it closes the
              * subflow while it runs MPTCP (3.3.3). Falling back onto it
              * would make that FIN the end of a stream the peer never ended
