@@ -32,6 +32,7 @@
 #include "sim/sim.h"
 #include "sim/sim_mbox.h"
 #include "sim/sim_path.h"
+#include "helpers/pcap.h"
 
 #define MAX_PATHS 4
 #define MAX_STEPS 200
@@ -302,9 +303,29 @@ static void cb_event(void *user, mptcp_conn *c, const mptcp_event *ev)
     app_push(sd);
 }
 
+/* MPTCP_FUZZ_PCAP=<file>: every segment a stack takes in, in arrival order
+ * (a replay aid: open it with tshark; the last input of a run wins). */
+static mptcp_test_pcap *rx_pcap(bool reopen)
+{
+    static mptcp_test_pcap *pc;
+    static int on = -1;
+    if (on < 0)
+        on = getenv("MPTCP_FUZZ_PCAP") != NULL;
+    if (on && reopen) {
+        mptcp_test_pcap_close(pc);
+        pc = mptcp_test_pcap_open(getenv("MPTCP_FUZZ_PCAP"));
+    }
+    return pc;
+}
+
 static void node_input(void *ctx, sim *s, const sim_pkt *p)
 {
     side *sd = ctx;
+    mptcp_test_pcap *pc = rx_pcap(false);
+    if (pc) {
+        mptcp_test_pcap_write_tcp(pc, sim_now(s), &p->src, &p->dst, p->data, p->len);
+        mptcp_test_pcap_flush(pc);
+    }
     int r = mptcp_input(sd->st, &p->src, &p->dst, p->data, p->len, sim_now(s));
     FUZZ_CHECK(r == 0, "side %d: mptcp_input %d", sd->idx, r);
 }
@@ -507,6 +528,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pair *pr = &P;
     memset(pr, 0, offsetof(pair, buf));
+    rx_pcap(true);
     pr->in = fuzz_input_init(data, size);
     fuzz_input *in = &pr->in;
 

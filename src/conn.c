@@ -755,8 +755,11 @@ void mptcp_conn_fallback(mptcp_conn *c, mptcp_subflow *sf, uint64_t now_us)
         emit_fallback(c);
         return;
     }
-    if ((t->flags & (MPTCP_TF_FIN_PENDING | MPTCP_TF_FIN_RCVD)) || (sf->fail_wait && !sf->fail_lin_known)) {
-        /* A subflow we are closing cannot carry the stream alone, nor one
+    if ((t->flags & (MPTCP_TF_FIN_PENDING | MPTCP_TF_FIN_RCVD)) || sf->closing || sf->close_deferred ||
+        (sf->fail_wait && !sf->fail_lin_known)) {
+        /* A subflow we are closing (FIN queued, or the close waiting for
+         * its bytes to be acknowledged: the peer, told by our REMOVE_ADDR,
+         * may be closing it too) cannot carry the stream alone, nor one
          * the peer closed while it ran MPTCP (its FIN closed a subflow,
          * 3.3.3: after a fallback it would read as the end of the stream,
          * which the peer never sent). Nor one

@@ -1006,6 +1006,55 @@ START_TEST(subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back)
 }
 END_TEST
 
+/* A middlebox strips DSS from the client's segments
+ * (fuzz/corpus/mptcp_pair/regress-fallback-onto-a-subflow-being-closed.bin).
+ * The server sends 4,096 bytes and at once withdraws its address ID 0: its
+ * only subflow is to close once those bytes are acknowledged (the close
+ * waits for them), and the client, told by the REMOVE_ADDR, closes its side
+ * with a FIN. The client's acknowledgments come without DATA_ACK: §3.7
+ * would have the server fall back, but the subflow it would fall back onto
+ * is one it is closing, whose FIN and the client's would then read as ends
+ * of streams neither host ended (3.3.3). The subflow is reset instead: no
+ * fallback, no end of stream, what the client read is the server's prefix
+ * byte for byte, and both connections end with an error. */
+START_TEST(no_fallback_onto_a_subflow_being_closed)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_A2B;
+    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    mscn x;
+    mscn_opts o = {.seed = 96, .n = 1};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    listen_and_connect(&x, &sc, &cc);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(c->connected && s->conn != NULL);
+    s->cfg.tx_bytes = 4096;
+    sim_flow_pump(s);
+    ck_assert_uint_eq(s->tx_off, 4096);
+    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    ck_assert_msg(mscn_run(&x, 600 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
+    ck_assert_msg(!s->eof, "server read an end of stream the client never sent");
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_le(c->rx.off, 4096);
+    ck_assert_uint_eq(c->rx.errors, 0);
+    ck_assert_uint_eq(s->rx.off, 0);
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x.path[0].mbox, &ms);
+    ck_assert_uint_gt(ms.opts_stripped, 0);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* A middlebox strips DSS, REMOVE_ADDR, MP_JOIN and ADD_ADDR from the
  * server's segments (fuzz/corpus/mptcp_pair/regress-fin-before-peer-learns-
  * fallback.bin). The client sends 81 bytes with a DSS mapping and keeps the
@@ -2676,6 +2725,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
     tcase_add_test(tc, subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back);
+    tcase_add_test(tc, no_fallback_onto_a_subflow_being_closed);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
     tcase_add_test(tc, unanswered_mp_fail_resets_the_subflow_after_120_s);

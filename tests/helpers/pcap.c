@@ -173,6 +173,13 @@ uint64_t mptcp_test_pcap_count(const mptcp_test_pcap *pc)
     return pc ? pc->count : 0;
 }
 
+int mptcp_test_pcap_flush(mptcp_test_pcap *pc)
+{
+    if (!pc)
+        return 0;
+    return fflush(pc->f) == 0 && !pc->failed ? 0 : -1;
+}
+
 int mptcp_test_pcap_close(mptcp_test_pcap *pc)
 {
     if (!pc)

@@ -48,6 +48,10 @@ int mptcp_test_ip_header(uint8_t *out, size_t cap, const mptcp_addr *src, const 
 /* Packets written so far. */
 uint64_t mptcp_test_pcap_count(const mptcp_test_pcap *pc);
 
+/* Writes out what is buffered, so that the file is whole even if the
+ * process then aborts (a fuzz replay that fails). Returns 0 or -1. */
+int mptcp_test_pcap_flush(mptcp_test_pcap *pc);
+
 /* Flushes and closes; |pc| may be NULL. Returns 0 or -1 (a write failed). */
 int mptcp_test_pcap_close(mptcp_test_pcap *pc);
 
