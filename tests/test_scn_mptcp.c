@@ -322,6 +322,35 @@ static void listen_and_connect(mscn *x, const sim_flow_cfg *sc, const sim_flow_c
     ck_assert_ptr_nonnull(sim_host_connect(x->c, &x->cip[0], &x->sip[0], cc, &err));
 }
 
+/* One path whose middlebox strips the MPTCP options in |strip_mptcp| (a
+ * mask of subtypes) from the segments going |dirs|; the client connects
+ * to the server with neither app sending, and after a second both are up. */
+static void strip_box_connect(mscn *x, sim_mbox_cfg *mb, unsigned dirs, uint16_t strip_mptcp,
+                              uint64_t seed)
+{
+    memset(mb, 0, sizeof(*mb));
+    mb->dirs = dirs;
+    mb->strip_mptcp = strip_mptcp;
+    mscn_opts o = {.seed = seed, .n = 1};
+    o.p[0].mbox = mb;
+    mscn_init(x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    listen_and_connect(x, &sc, &cc);
+    sim_run_until(x->s, sim_now(x->s) + 1 * SEC);
+    ck_assert_ptr_nonnull(sflow(x));
+    ck_assert(cflow(x)->connected && sflow(x)->conn != NULL);
+}
+
+/* Ends a strip_box_connect scenario: the box did strip options. */
+static void finish_stripped(mscn *x)
+{
+    sim_mbox_stats ms;
+    sim_mbox_get_stats(x->path[0].mbox, &ms);
+    ck_assert_uint_gt(ms.opts_stripped, 0);
+    mscn_finish(x);
+}
+
 /* A middlebox on the client's segments that rewrites 8 bytes of the upload
  * once, those at stream offset |at| (seeded data, unique in it), and strips
  * the MPTCP options in |strip_mptcp| (a mask of subtypes; 0: none). */
@@ -918,20 +947,10 @@ END_TEST
 START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_B2A;
-    mb.strip_mptcp = (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR);
     mscn x;
-    mscn_opts o = {.seed = 91, .n = 1};
-    o.p[0].mbox = &mb;
-    mscn_init(&x, &o);
-    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
-    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    listen_and_connect(&x, &sc, &cc);
-    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    strip_box_connect(&x, &mb, SIM_B2A, (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR),
+                      91);
     sim_flow *c = cflow(&x), *s = sflow(&x);
-    ck_assert_ptr_nonnull(s);
-    ck_assert(c->connected && s->conn != NULL);
     ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     ck_assert(!c->eof && !c->closed && !s->closed);
@@ -954,10 +973,7 @@ START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
     ck_assert(!s->eof);
     ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
     ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
-    sim_mbox_stats ms;
-    sim_mbox_get_stats(x.path[0].mbox, &ms);
-    ck_assert_uint_gt(ms.opts_stripped, 0);
-    mscn_finish(&x);
+    finish_stripped(&x);
 }
 END_TEST
 
@@ -974,20 +990,9 @@ END_TEST
 START_TEST(subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_A2B;
-    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
     mscn x;
-    mscn_opts o = {.seed = 95, .n = 1};
-    o.p[0].mbox = &mb;
-    mscn_init(&x, &o);
-    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
-    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    listen_and_connect(&x, &sc, &cc);
-    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    strip_box_connect(&x, &mb, SIM_A2B, 1u << MPTCP_SUB_DSS, 95);
     sim_flow *c = cflow(&x), *s = sflow(&x);
-    ck_assert_ptr_nonnull(s);
-    ck_assert(c->connected && s->conn != NULL);
     ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
@@ -999,10 +1004,7 @@ START_TEST(subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back)
     /* The client took the REMOVE_ADDR and closed its side too: with its
      * last subflow the connection ended on both sides, nothing outstanding. */
     ck_assert(s->closed && c->closed);
-    sim_mbox_stats ms;
-    sim_mbox_get_stats(x.path[0].mbox, &ms);
-    ck_assert_uint_gt(ms.opts_stripped, 0);
-    mscn_finish(&x);
+    finish_stripped(&x);
 }
 END_TEST
 
@@ -1020,20 +1022,9 @@ END_TEST
 START_TEST(no_fallback_onto_a_subflow_being_closed)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_A2B;
-    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
     mscn x;
-    mscn_opts o = {.seed = 96, .n = 1};
-    o.p[0].mbox = &mb;
-    mscn_init(&x, &o);
-    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
-    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    listen_and_connect(&x, &sc, &cc);
-    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    strip_box_connect(&x, &mb, SIM_A2B, 1u << MPTCP_SUB_DSS, 96);
     sim_flow *c = cflow(&x), *s = sflow(&x);
-    ck_assert_ptr_nonnull(s);
-    ck_assert(c->connected && s->conn != NULL);
     s->cfg.tx_bytes = 4096;
     sim_flow_pump(s);
     ck_assert_uint_eq(s->tx_off, 4096);
@@ -1048,10 +1039,7 @@ START_TEST(no_fallback_onto_a_subflow_being_closed)
     ck_assert_uint_eq(s->rx.off, 0);
     ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
     ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
-    sim_mbox_stats ms;
-    sim_mbox_get_stats(x.path[0].mbox, &ms);
-    ck_assert_uint_gt(ms.opts_stripped, 0);
-    mscn_finish(&x);
+    finish_stripped(&x);
 }
 END_TEST
 
@@ -1070,21 +1058,12 @@ END_TEST
 START_TEST(peer_learns_our_fallback_before_it_can_close_the_subflow)
 {
     sim_mbox_cfg mb;
-    memset(&mb, 0, sizeof(mb));
-    mb.dirs = SIM_B2A;
-    mb.strip_mptcp = (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR) |
-                     (1u << MPTCP_SUB_JOIN) | (1u << MPTCP_SUB_ADD_ADDR);
     mscn x;
-    mscn_opts o = {.seed = 93, .n = 1};
-    o.p[0].mbox = &mb;
-    mscn_init(&x, &o);
-    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
-    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    listen_and_connect(&x, &sc, &cc);
-    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    strip_box_connect(&x, &mb, SIM_B2A,
+                      (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR) |
+                          (1u << MPTCP_SUB_JOIN) | (1u << MPTCP_SUB_ADD_ADDR),
+                      93);
     sim_flow *c = cflow(&x), *s = sflow(&x);
-    ck_assert_ptr_nonnull(s);
-    ck_assert(c->connected && s->conn != NULL);
     c->cfg.tx_bytes = 81;
     sim_flow_pump(c);
     ck_assert_uint_eq(c->tx_off, 81);
@@ -1111,10 +1090,7 @@ START_TEST(peer_learns_our_fallback_before_it_can_close_the_subflow)
     check_normal_close(&x);
     ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
     ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 1);
-    sim_mbox_stats ms;
-    sim_mbox_get_stats(x.path[0].mbox, &ms);
-    ck_assert_uint_gt(ms.opts_stripped, 0);
-    mscn_finish(&x);
+    finish_stripped(&x);
 }
 END_TEST
 
