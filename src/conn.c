@@ -1509,6 +1509,7 @@ static bool rx_pump_one(mptcp_subflow *sf, uint64_t now_us)
         if (r == MPTCP_MAP_PIECE_UNMAPPED) {
             size_t nsf = mptcp_conn_sf_added(c, sf);
             if (sf->role == MPTCP_SF_MPC && !(c->flags & MPTCP_CF_FALLBACK) && nsf == 1 &&
+                !c->mp->joined &&
                 ((c->mp->mst.bytes_received == 0 && c->mp->rcv.len == 0 && !sf->first_data_seen) ||
                  (!sf->dss_seen && c->mp->rcv.n_ooo == 0 && sf->rx.n == 0))) {
                 /* RFC 8684 section 3.7: the first data without a mapping:

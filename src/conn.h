@@ -171,6 +171,13 @@ typedef struct mptcp_mpc {
     uint32_t lin_ssn;
     bool lin_back;
     bool inf_pending;
+    /* A join finished its HMAC exchange: the peer may have mapped DSNs to
+     * another subflow, so unmapped bytes no longer continue our data level
+     * linearly and no rule of ours falls back on them any more (3.7 "before
+     * any additional subflows are added"; Linux clears
+     * allow_infinite_fallback when a join is established). A fallback that
+     * MP_FAIL starts still may: the infinite mapping names its DSN. */
+    bool joined;
     uint8_t fb_id;           /* the subflow that carries the stream after fallback */
     /* Options waiting for a pure ACK (subflow.c writes them). */
     mptcp_opt_add_addr aa_q[4];

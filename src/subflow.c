@@ -539,6 +539,7 @@ static void synack_in(mptcp_subflow *sf, mptcp_tcb *t, const rx_opts *r, uint64_
     sf->remote_id = r->j.addr_id;
     sf->peer_backup = r->j.backup;
     sf->join_ok = true;
+    c->mp->joined = true;
     mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
     mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);
 }
@@ -828,7 +829,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     bool any_mp = r.mpc || r.join || r.dss || r.n_aa || r.rm || r.prio || r.fail || r.fastclose;
     sf->dss_seen |= r.dss;
     if (sf->role == MPTCP_SF_MPC && !any_mp && acked_new && c->mp->mst.bytes_acked == 0 &&
-        ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
+        !c->mp->joined && ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
         size_t n = mptcp_conn_sf_added(c, sf);
         if (n == 1 && (t->flags & (MPTCP_TF_FIN_RCVD | MPTCP_TF_FIN_OOO)) &&
             !(c->flags & MPTCP_CF_PEER_FIN_SEEN)) {
@@ -860,7 +861,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     }
     if (sf->role == MPTCP_SF_MPC && !any_mp && (h->flags & MPTCP_TH_FIN) && h->seq == t->rcv_nxt &&
         t->rcv.len == 0 && !sf->fail_wait && c->mp->rcv.n_ooo == 0 && !sf->dss_seen &&
-        c->mp->mst.bytes_received > 0 &&
+        c->mp->mst.bytes_received > 0 && !c->mp->joined &&
         !(c->flags & MPTCP_CF_PEER_FIN_SEEN) && ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
         size_t n = 0;
         for (size_t i = 0; i < MPTCP_MAX_SUBFLOWS; i++)
@@ -933,6 +934,7 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
             return;
         }
         sf->join_ok = true;
+        c->mp->joined = true;
         sf->usable = true;
         mptcp_map_rx_init(&sf->rx, t->irs, (c->flags & MPTCP_CF_CSUM) != 0);
         mptcp_map_tx_init(&sf->tx, t->iss, (c->flags & MPTCP_CF_CSUM) != 0);

@@ -934,6 +934,67 @@ START_TEST(unused_join_dies_and_no_chunk_goes_twice_to_a_peer_that_falls_back)
 }
 END_TEST
 
+/* Middleboxes on both paths strip DSS from the client's segments
+ * (fuzz/corpus/mptcp_pair/regress-no-fallback-after-a-join.bin). The join
+ * comes up (MP_JOIN gets through), then the client sends 20,000 bytes, none
+ * of them with a mapping the server sees. Unmapped data on the join resets
+ * it; the rest arrives unmapped on the initial subflow, now alone. With a
+ * join established the client may have mapped any DSN anywhere (here the
+ * join, the shorter path, carried the first ones): those bytes do not
+ * continue the server's data level, so no fallback (3.7 "before any
+ * additional subflows are added"; Linux clears allow_infinite_fallback
+ * once a join is established). Before, the server fell back and delivered
+ * the initial subflow's later DSNs as the stream's first bytes. Now it
+ * resets that subflow too: no wrong byte, no fallback, both connections
+ * end with an error. */
+START_TEST(no_fallback_after_a_join_was_established)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_A2B;
+    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    mscn x;
+    mscn_opts o = {.seed = 98, .n = 2};
+    o.p[0].mbox = &mb;
+    o.p[0].rtt_us = 40 * MS;
+    o.p[1].mbox = &mb;
+    o.p[1].rtt_us = 10 * MS;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    listen_and_connect(&x, &sc, &cc);
+    x.watching = true; /* snapshots: the server's connection may end */
+    sim_at(x.s, sim_now(x.s) + 1 * MS, watch, &x, NULL);
+    mscn_open_all(&x);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    mptcp_mp_stats st;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(s->conn, &st), 0);
+    ck_assert_uint_eq(st.n_subflows, 2);
+    c->cfg.tx_bytes = 20000;
+    sim_flow_pump(c);
+    ck_assert_uint_eq(c->tx_off, 20000);
+    sim_run_until(x.s, sim_now(x.s) + 5 * SEC);
+    /* (the last snapshot: the second reset ends the connection) */
+    ck_assert(x.have_smp);
+    ck_assert_uint_ge(x.smp.map_errors, 1);
+    ck_assert_msg(s->rx.errors == 0, "server read %llu wrong bytes of %llu",
+                  (unsigned long long)s->rx.errors, (unsigned long long)s->rx.off);
+    ck_assert_uint_eq(s->rx.off, 0);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(s->rx.off, 0);
+    ck_assert(!s->eof);
+    /* The server reset the initial subflow as well: its last one. */
+    ck_assert(s->closed);
+    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
+    mscn_finish(&x);
+}
+END_TEST
+
 /* A middlebox strips DSS and REMOVE_ADDR from the server's segments
  * (fuzz/corpus/mptcp_pair/regress-eof-after-peer-closed-last-subflow.bin).
  * Neither app sends; the server withdraws its address ID 0, which closes its
@@ -2702,6 +2763,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
     tcase_add_test(tc, subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back);
     tcase_add_test(tc, no_fallback_onto_a_subflow_being_closed);
+    tcase_add_test(tc, no_fallback_after_a_join_was_established);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
     tcase_add_test(tc, unanswered_mp_fail_resets_the_subflow_after_120_s);
