@@ -214,16 +214,23 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         return used;
     }
     if (c->flags & MPTCP_CF_FALLBACK) {
-        if (!c->mp->inf_pending || seq != c->mp->lin_ssn)
+        /* A pure ACK before lin_ssn: the rest of the last chunk we mapped
+         * is still to go out (its mapping already did), and the mapping
+         * cannot wait for it: see below. */
+        bool ack_before = payload_len == 0 && mptcp_seq_lt(seq, c->mp->lin_ssn);
+        if (!c->mp->inf_pending || (seq != c->mp->lin_ssn && !ack_before))
             return 0;
-        /* The infinite mapping (3.7): data-level length 0, from here on
-         * subflow bytes map linearly; its checksum field is zero. It goes
-         * on every segment at lin_ssn until data from there is acknowledged:
-         * the data segment or FIN (the only place Linux reads it), and each
-         * pure ACK before (our receiver takes it there): a peer that never
-         * learns of our fallback could close this subflow under its live
-         * connection, and its FIN would read here as the end of its stream
-         * (3.3.3; fuzz/mptcp_pair regress-fin-before-peer-learns-fallback). */
+        /* The infinite mapping (3.7): data-level length 0, from subflow
+         * byte lin_ssn on bytes map linearly; its checksum field is zero.
+         * It goes on every segment at lin_ssn until data from there is
+         * acknowledged: the data segment or FIN (the only place Linux reads
+         * it), and each pure ACK before (our receiver takes it there, at
+         * the subflow byte it names): a peer that never learns of our
+         * fallback could close this subflow under its live connection, and
+         * its FIN would read here as the end of its stream (3.3.3; fuzz/
+         * mptcp_pair regress-fin-before-peer-learns-fallback), or, its
+         * DATA_ACK stuck, resend DSNs at new subflow bytes that we, linear,
+         * would read as new (regress-inf-mapping-before-the-chunk-ends). */
         memset(&o, 0, sizeof o);
         o.form = MPTCP_OPT_DSS;
         o.u.dss.has_ack = true;
@@ -231,7 +238,7 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         o.u.dss.has_map = true;
         o.u.dss.dsn64 = true;
         o.u.dss.dsn = c->mp->lin_dsn;
-        o.u.dss.ssn = seq - t->iss;
+        o.u.dss.ssn = c->mp->lin_ssn - t->iss;
         o.u.dss.data_len = 0;
         o.u.dss.has_csum = (c->flags & MPTCP_CF_CSUM) != 0;
         put(dst, cap, &used, &o);
