@@ -836,7 +836,18 @@ static void sf_opts_in(void *ctx, mptcp_tcb *t, const mptcp_tcp_hdr *h, const ui
     bool any_mp = r.mpc || r.join || r.dss || r.n_aa || r.rm || r.prio || r.fail || r.fastclose;
     sf->dss_seen |= r.dss;
     if (sf->role == MPTCP_SF_MPC && !any_mp && acked_new && c->mp->mst.bytes_acked == 0 &&
-        !c->mp->joined && ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
+        ((c->flags & MPTCP_CF_ACTIVE) || sf->mpc_ack_seen)) {
+        if (c->mp->joined) {
+            /* No fallback once a join was established (see mptcp_mpc.joined),
+             * but the peer reads this subflow without our mappings: it fell
+             * back (on our MP_FAIL, its infinite mapping stripped) or a box
+             * strips our DSS here. Resending a DSN on it, as our data level
+             * would for want of a DATA_ACK, would reach a linear reader as
+             * new bytes: reset it (fuzz/mptcp_pair
+             * regress-no-data-ack-after-a-join-resets). */
+            mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
+            return;
+        }
         size_t n = mptcp_conn_sf_added(c, sf);
         if (n == 1 && (t->flags & (MPTCP_TF_FIN_RCVD | MPTCP_TF_FIN_OOO)) &&
             !(c->flags & MPTCP_CF_PEER_FIN_SEEN)) {

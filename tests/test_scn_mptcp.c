@@ -995,6 +995,54 @@ START_TEST(no_fallback_after_a_join_was_established)
 }
 END_TEST
 
+/* A middlebox on path 0 strips DSS from the client's segments; path 1 is
+ * clean (fuzz/corpus/mptcp_pair/regress-no-data-ack-after-a-join-resets.bin
+ * is the same rule reached through an MP_FAIL whose answer was stripped).
+ * The join comes up and is closed again before any byte moves; then the
+ * server sends 20,000 bytes on the initial subflow, whose acknowledgments
+ * come without DATA_ACK. With a join once established the server must not
+ * fall back (3.7), and waiting does not help either: the peer may read the
+ * subflow without our mappings, and our data level would resend DSNs on it
+ * for want of a DATA_ACK. The server resets the subflow; the client never
+ * reads a wrong byte, neither side falls back, and both connections end
+ * with an error instead of stalling. */
+START_TEST(no_data_ack_after_a_join_resets_the_subflow)
+{
+    sim_mbox_cfg mb;
+    memset(&mb, 0, sizeof(mb));
+    mb.dirs = SIM_A2B;
+    mb.strip_mptcp = 1u << MPTCP_SUB_DSS;
+    mscn x;
+    mscn_opts o = {.seed = 100, .n = 2};
+    o.p[0].mbox = &mb;
+    mscn_init(&x, &o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    listen_and_connect(&x, &sc, &cc);
+    mscn_open_all(&x);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    mptcp_mp_stats st;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(c->conn, &st), 0);
+    ck_assert_uint_eq(st.n_subflows, 2);
+    ck_assert_int_eq(mptcp_subflow_close(c->conn, x.sf_id[1], sim_now(x.s)), 0);
+    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(s->conn, &st), 0);
+    ck_assert_uint_eq(st.n_subflows, 1);
+    s->cfg.tx_bytes = 20000;
+    sim_flow_pump(s);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert_msg(c->rx.errors == 0, "client read %llu wrong bytes of %llu",
+                  (unsigned long long)c->rx.errors, (unsigned long long)c->rx.off);
+    ck_assert(!c->eof && !s->eof);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
+    finish_stripped(&x);
+}
+END_TEST
+
 /* A middlebox strips DSS and REMOVE_ADDR from the server's segments
  * (fuzz/corpus/mptcp_pair/regress-eof-after-peer-closed-last-subflow.bin).
  * Neither app sends; the server withdraws its address ID 0, which closes its
@@ -2764,6 +2812,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back);
     tcase_add_test(tc, no_fallback_onto_a_subflow_being_closed);
     tcase_add_test(tc, no_fallback_after_a_join_was_established);
+    tcase_add_test(tc, no_data_ack_after_a_join_resets_the_subflow);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
     tcase_add_test(tc, unanswered_mp_fail_resets_the_subflow_after_120_s);
