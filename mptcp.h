@@ -944,6 +944,10 @@ typedef struct mptcp_mp_stats {
      * simultaneous open, which MP_JOIN has no form for, RFC 8684 3.2): reset
      * with MP_TCPRST "MPTCP-specific error". */
     uint32_t join_simul_open;
+    /* Peer FINs on our fallen-back subflow that waited for the peer to
+     * learn of our own fallback first (RFC 8684 3.7, 3.3.3: a reset answers
+     * if the FIN only closed the subflow). */
+    uint32_t fin_held;
 } mptcp_mp_stats;
 MPTCP_API int mptcp_conn_get_mp_stats(const mptcp_conn *c, mptcp_mp_stats *out);
 

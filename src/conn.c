@@ -257,6 +257,7 @@ static mptcp_conn *conn_new(mptcp_stack *st, const mptcp_addr *local, const mptc
         mptcp_timer_node_init(&m->tn);
         m->tn.kind = MPTCP_TIMER_KIND_CONN;
         m->probe_at = m->fin_rexmit_at = m->rtx_at = m->nosf_at = m->fail_at = MPTCP_TIMER_NONE;
+        m->fin_hold_at = MPTCP_TIMER_NONE;
         m->mem_len = mem_len;
         m->mem = mem;
         mptcp_sndbuf_init(&m->snd, m->mem, (uint32_t)snd_cap);
@@ -2311,6 +2312,15 @@ static void reap_subflows(mptcp_conn *c, uint64_t now_us)
             if (sf->rx_wait && sf->t->rcv.len > 0)
                 continue;
         }
+        if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->mp->fb_id && sf->t &&
+            (sf->t->flags & MPTCP_TF_FIN_RCVD) && sf->t->close_reason == MPTCP_CLOSE_NORMAL &&
+            sf->t->rcv.len == 0 && !sf->fail_wait && !(c->flags & MPTCP_CF_PEER_FIN)) {
+            /* Its FIN waited for the peer to learn of our fallback (the
+             * fallen-back step): the subflow closed in order, with no reset
+             * in answer, so that FIN ended the stream. */
+            c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
+            mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+        }
         if (!(c->flags & MPTCP_CF_DONE))
             reinject(c, sf, now_us);
         if (!sf->up && sf->role == MPTCP_SF_JOIN_ACTIVE)
@@ -2439,8 +2449,22 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
              * stream); bytes still in the subflow ring come first. */
             if ((sf->t->flags & MPTCP_TF_FIN_RCVD) && sf->t->rcv.len == 0 && !sf->fail_wait &&
                 !(c->flags & MPTCP_CF_PEER_FIN)) {
-                c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
-                mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+                /* While the peer may not know of our fallback (our infinite
+                 * mapping not yet acknowledged with data after it), its
+                 * FIN may close this subflow under its live connection
+                 * (3.3.3) rather than end its stream. Our ACK of that FIN
+                 * carries the infinite mapping, and a peer that closed the
+                 * subflow answers it with a reset (mptcp_conn_infinite_in):
+                 * the FIN waits two RTOs for that answer first (fuzz/
+                 * mptcp_pair regress-peer-closes-subflow-as-we-fall-back). */
+                if (c->mp->inf_pending && c->mp->fin_hold_at == MPTCP_TIMER_NONE) {
+                    c->mp->fin_hold_at = now_us + 2 * (uint64_t)sf->t->rto_us;
+                    c->mp->mst.fin_held++;
+                }
+                if (!c->mp->inf_pending || now_us >= c->mp->fin_hold_at) {
+                    c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
+                    mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+                }
             }
             if (sf->t->flags & MPTCP_TF_TCP_DONE) {
                 c->flags |= MPTCP_CF_DONE | MPTCP_CF_FIN_ACKED;
@@ -2541,6 +2565,8 @@ void mptcp_conn_touch(mptcp_conn *c)
          * fuzz/mptcp_pair regress-crossed-mp-fail-fallback-stall.bin). */
         if (c->mp->fail_at < d)
             d = c->mp->fail_at;
+        if (c->mp->fin_hold_at < d && !(c->flags & MPTCP_CF_PEER_FIN))
+            d = c->mp->fin_hold_at;
     }
     mptcp_timer_set(&c->st->timers, &c->mp->tn, d);
 }

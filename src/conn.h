@@ -152,6 +152,10 @@ typedef struct mptcp_mpc {
      * may strip the infinite mapping, RFC 8684 3.7; Linux:
      * mptcp_mp_fail_no_response). */
     uint64_t fail_at;
+    /* Fallen back on our own with our infinite mapping not yet known to the
+     * peer (inf_pending): its FIN waits until this deadline before it ends
+     * the stream (see the fallen-back step in conn.c). */
+    uint64_t fin_hold_at;
     uint8_t *mem;            /* the two rings, one allocation */
     size_t mem_len;
     mptcp_sndbuf snd;

@@ -1021,8 +1021,9 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
         if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->mp->fb_id) {
             /* The TCP FIN ends the stream (3.7) after the bytes before it:
              * while some wait in the subflow ring (connection ring full)
-             * or are being discarded after MP_FAIL, the step decides. */
-            if (t->rcv.len == 0 && !sf->fail_wait) {
+             * or are being discarded after MP_FAIL, or while the peer may
+             * not know of our fallback yet, the step decides. */
+            if (t->rcv.len == 0 && !sf->fail_wait && !c->mp->inf_pending) {
                 c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
                 mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
             }

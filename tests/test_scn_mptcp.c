@@ -1086,6 +1086,45 @@ START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
 }
 END_TEST
 
+/* A middlebox strips DSS and REMOVE_ADDR from the server's segments
+ * (fuzz/corpus/mptcp_pair/regress-peer-closes-subflow-as-we-fall-back.bin).
+ * The client sends 1,000 bytes; 12 ms later, the bytes taken, the server's
+ * host withdraws address ID 0, which closes its only subflow with a FIN.
+ * The server's acknowledgment reaches the client without DATA_ACK, so the
+ * client falls back (3.7) just before that FIN arrives: the server, in
+ * MPTCP mode, closed a subflow (3.3.3), it did not end its stream. The
+ * client holds the FIN; its ACK carries the infinite mapping, which the
+ * server, its FIN sent, answers with a reset. No end of stream is read, the
+ * server got the 1,000 bytes byte for byte, both end with an error. */
+START_TEST(peer_fin_waits_for_the_peer_to_learn_of_our_fallback)
+{
+    sim_mbox_cfg mb;
+    mscn x;
+    strip_box_connect(&x, &mb, SIM_B2A, (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR),
+                      101);
+    x.watching = true; /* snapshots */
+    sim_at(x.s, sim_now(x.s) + 1 * MS, watch, &x, NULL);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    c->cfg.tx_bytes = 1000;
+    sim_flow_pump(c);
+    sim_run_until(x.s, sim_now(x.s) + 12 * MS);
+    ck_assert_uint_eq(s->rx.off, 1000);
+    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert(x.have_cmp);
+    ck_assert_uint_eq(x.cmp.fin_held, 1);
+    ck_assert_uint_eq(c->rx.off, 0);
+    ck_assert_msg(sim_flow_rx_ok(s, 1000), "server got %llu bytes, %llu wrong",
+                  (unsigned long long)s->rx.off, (unsigned long long)s->rx.errors);
+    ck_assert(!s->eof);
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
+    finish_stripped(&x);
+}
+END_TEST
+
 /* A middlebox strips DSS from the client's segments
  * (fuzz/corpus/mptcp_pair/regress-fin-acked-without-data-ack.bin). Neither
  * app sends; the server withdraws its address ID 0, which closes its only
@@ -2813,6 +2852,7 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, no_fallback_onto_a_subflow_being_closed);
     tcase_add_test(tc, no_fallback_after_a_join_was_established);
     tcase_add_test(tc, no_data_ack_after_a_join_resets_the_subflow);
+    tcase_add_test(tc, peer_fin_waits_for_the_peer_to_learn_of_our_fallback);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
     tcase_add_test(tc, unanswered_mp_fail_resets_the_subflow_after_120_s);
