@@ -802,7 +802,12 @@ static void rx_relinear(mptcp_subflow *sf, uint32_t seq, uint64_t dsn)
     sf->rx_lin_lazy = false;
     sf->rx.consumed = next - t->irs;
     sf->rx.fed = sf->rx.consumed;
-    sf->fail_wait = true;
+    /* Stale bytes before |seq| still to discard (the pump ends the wait
+     * when it reaches |seq|); none when the stream restarts where we are,
+     * e.g. at its end with nothing more to come, where a wait that only
+     * the next byte could end held back the peer's FIN for ever
+     * (fuzz/mptcp_pair regress-mp-fail-answered-at-the-end). */
+    sf->fail_wait = mptcp_seq_lt(next, seq);
     sf->fail_lin_known = true;
     sf->fail_lin_seq = seq;
     mptcp_map_rx_set_linear(&sf->rx, seq, dsn);
