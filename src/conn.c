@@ -2118,6 +2118,16 @@ void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us)
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }
+    if (!(sf->c->flags & MPTCP_CF_DONE) && mptcp_conn_sf_live(sf->c) == 1) {
+        /* The last subflow under a live connection (its host withdrew the
+         * address, 3.4.2; the connection stays without one, 3.3.3): a reset,
+         * not a FIN. A peer that fell back without our knowing (a box
+         * strips its infinite mapping and all our DSS, 3.7) would read the
+         * FIN as the end of a stream we never ended; a reset it reads as
+         * one (fuzz/mptcp_pair regress-last-subflow-close-is-a-reset). */
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_UNSPEC, now_us);
+        return;
+    }
     reinject(sf->c, sf, now_us);
     tcp_shutdown(sf->t, now_us);
     mptcp_tcp_touch(sf->t);

@@ -323,23 +323,51 @@ static void listen_and_connect(mscn *x, const sim_flow_cfg *sc, const sim_flow_c
 }
 
 /* One path whose middlebox strips the MPTCP options in |strip_mptcp| (a
- * mask of subtypes) from the segments going |dirs|; the client connects
- * to the server with neither app sending, and after a second both are up. */
-static void strip_box_connect(mscn *x, sim_mbox_cfg *mb, unsigned dirs, uint16_t strip_mptcp,
-                              uint64_t seed)
+ * mask of subtypes) from the segments going |dirs| (with |spare|, a second
+ * path that is down and that nobody opens a subflow over by itself); the
+ * client connects to the server with neither app sending, and after a
+ * second both are up. */
+static void strip_box_connect_n(mscn *x, sim_mbox_cfg *mb, unsigned dirs, uint16_t strip_mptcp,
+                                uint64_t seed, bool spare)
 {
     memset(mb, 0, sizeof(*mb));
     mb->dirs = dirs;
     mb->strip_mptcp = strip_mptcp;
-    mscn_opts o = {.seed = seed, .n = 1};
+    mscn_opts o = {.seed = seed, .n = spare ? 2 : 1};
     o.p[0].mbox = mb;
+    o.p[1].no_open = true;
     mscn_init(x, &o);
+    if (spare) {
+        sim_link_outage(x->s, x->path[1].ab, 0, UINT64_MAX);
+        sim_link_outage(x->s, x->path[1].ba, 0, UINT64_MAX);
+    }
     sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
     sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
     listen_and_connect(x, &sc, &cc);
+    x->watching = true; /* snapshots */
+    sim_at(x->s, sim_now(x->s) + 1 * MS, watch, x, NULL);
     sim_run_until(x->s, sim_now(x->s) + 1 * SEC);
     ck_assert_ptr_nonnull(sflow(x));
     ck_assert(cflow(x)->connected && sflow(x)->conn != NULL);
+}
+
+static void strip_box_connect(mscn *x, sim_mbox_cfg *mb, unsigned dirs, uint16_t strip_mptcp,
+                              uint64_t seed)
+{
+    strip_box_connect_n(x, mb, dirs, strip_mptcp, seed, false);
+}
+
+/* The server closes its initial subflow with a FIN under the live
+ * connection (3.3.3): first it opens one over the spare path, which stays
+ * in its handshake, so that the initial one is not its last (that one
+ * would be reset, mptcp_conn_sf_close). */
+static void server_fins_initial_subflow(mscn *x)
+{
+    sim_flow *s = sflow(x);
+    ck_assert_int_gt(mptcp_subflow_open(s->conn, &x->sip[1], &x->cip[1], false, sim_now(x->s)), 0);
+    int ids[4];
+    ck_assert_int_eq(mptcp_conn_subflows(s->conn, ids, 4), 2);
+    ck_assert_int_eq(mptcp_subflow_close(s->conn, ids[0], sim_now(x->s)), 0);
 }
 
 /* Ends a strip_box_connect scenario: the box did strip options. */
@@ -1045,22 +1073,22 @@ END_TEST
 
 /* A middlebox strips DSS and REMOVE_ADDR from the server's segments
  * (fuzz/corpus/mptcp_pair/regress-eof-after-peer-closed-last-subflow.bin).
- * Neither app sends; the server withdraws its address ID 0, which closes its
- * only subflow (a FIN that reaches the client bare) while both apps keep the
- * connection. Then the client sends 2,304 bytes: the server takes them (the
+ * Neither app sends; the server closes its initial subflow with a FIN that
+ * reaches the client bare (server_fins_initial_subflow: its other subflow
+ * stays in its handshake) while both apps keep the connection. Then the client sends 2,304 bytes: the server takes them (the
  * client's DSS get through) and its acknowledgments come without DATA_ACK.
  * Falling back now would turn the server's subflow FIN into the end of its
  * stream (3.7), which it never ended (3.3.3): the client must not read an
  * end of stream; the subflow is reset instead and the connection ends with
  * an error on both sides. */
-START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
+START_TEST(peer_closed_its_subflow_then_bare_ack_is_no_end_of_stream)
 {
     sim_mbox_cfg mb;
     mscn x;
-    strip_box_connect(&x, &mb, SIM_B2A, (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR),
-                      91);
+    strip_box_connect_n(&x, &mb, SIM_B2A,
+                        (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR), 91, true);
     sim_flow *c = cflow(&x), *s = sflow(&x);
-    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    server_fins_initial_subflow(&x);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     ck_assert(!c->eof && !c->closed && !s->closed);
     c->cfg.tx_bytes = 2304;
@@ -1086,31 +1114,29 @@ START_TEST(peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream)
 }
 END_TEST
 
-/* A middlebox strips DSS and REMOVE_ADDR from the server's segments
- * (fuzz/corpus/mptcp_pair/regress-peer-closes-subflow-as-we-fall-back.bin).
- * The client sends 1,000 bytes; 12 ms later, the bytes taken, the server's
- * host withdraws address ID 0, which closes its only subflow with a FIN.
- * The server's acknowledgment reaches the client without DATA_ACK, so the
- * client falls back (3.7) just before that FIN arrives: the server, in
- * MPTCP mode, closed a subflow (3.3.3), it did not end its stream. The
- * client holds the FIN; its ACK carries the infinite mapping, which the
- * server, its FIN sent, answers with a reset. No end of stream is read, the
- * server got the 1,000 bytes byte for byte, both end with an error. */
+/* A middlebox on path 0 strips DSS from the server's segments; path 1 is
+ * down (fuzz/corpus/mptcp_pair/regress-peer-closes-subflow-as-we-fall-back.bin).
+ * The client sends 1,000 bytes. 12 ms later, the bytes taken, the server
+ * opens a subflow over path 1 (its SYN goes nowhere) and closes the initial
+ * one with a FIN (3.3.3: not its last subflow). The server's
+ * acknowledgment reaches the client without DATA_ACK, so the client falls
+ * back (3.7) just before that FIN arrives: the server, in MPTCP mode,
+ * closed a subflow, it did not end its stream. The client holds the FIN;
+ * its ACK carries the infinite mapping, which the server, its FIN sent,
+ * answers with a reset. No end of stream is read, the server got the
+ * 1,000 bytes byte for byte, both end with an error. */
 START_TEST(peer_fin_waits_for_the_peer_to_learn_of_our_fallback)
 {
     sim_mbox_cfg mb;
     mscn x;
-    strip_box_connect(&x, &mb, SIM_B2A, (1u << MPTCP_SUB_DSS) | (1u << MPTCP_SUB_REMOVE_ADDR),
-                      101);
-    x.watching = true; /* snapshots */
-    sim_at(x.s, sim_now(x.s) + 1 * MS, watch, &x, NULL);
+    strip_box_connect_n(&x, &mb, SIM_B2A, 1u << MPTCP_SUB_DSS, 101, true);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     c->cfg.tx_bytes = 1000;
     sim_flow_pump(c);
     sim_run_until(x.s, sim_now(x.s) + 12 * MS);
     ck_assert_uint_eq(s->rx.off, 1000);
-    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
-    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "the connection did not end");
+    server_fins_initial_subflow(&x);
+    ck_assert_msg(mscn_run(&x, 600 * SEC, both_closed, &x), "the connection did not end");
     ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
     ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
     ck_assert(x.have_cmp);
@@ -1125,23 +1151,54 @@ START_TEST(peer_fin_waits_for_the_peer_to_learn_of_our_fallback)
 }
 END_TEST
 
+/* A middlebox strips DSS from both directions
+ * (fuzz/corpus/mptcp_pair/regress-last-subflow-close-is-a-reset.bin). The
+ * client sends 81 bytes in the MP_CAPABLE form; the server's
+ * acknowledgment comes without DATA_ACK and the client falls back (3.7),
+ * but its infinite mapping never reaches the server, which stays in MPTCP
+ * mode. Two seconds later the server's host withdraws address ID 0, which
+ * closes its last subflow under the live connection (3.3.3). A FIN there
+ * would read on the client as the end of a stream the server never ended:
+ * it is a reset, so no end of stream; the server got the 81 bytes. */
+START_TEST(last_subflow_close_under_a_live_connection_is_a_reset)
+{
+    sim_mbox_cfg mb;
+    mscn x;
+    strip_box_connect(&x, &mb, SIM_BOTH, 1u << MPTCP_SUB_DSS, 102);
+    sim_flow *c = cflow(&x), *s = sflow(&x);
+    c->cfg.tx_bytes = 81;
+    sim_flow_pump(c);
+    sim_run_until(x.s, sim_now(x.s) + 2 * SEC);
+    ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 1);
+    ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
+    ck_assert_uint_eq(s->rx.off, 81);
+    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    ck_assert_msg(mscn_run(&x, 120 * SEC, both_closed, &x), "the connection did not end");
+    ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
+    ck_assert_msg(sim_flow_rx_ok(s, 81), "server got %llu bytes, %llu wrong",
+                  (unsigned long long)s->rx.off, (unsigned long long)s->rx.errors);
+    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
+    finish_stripped(&x);
+}
+END_TEST
+
 /* A middlebox strips DSS from the client's segments
  * (fuzz/corpus/mptcp_pair/regress-fin-acked-without-data-ack.bin). Neither
- * app sends; the server withdraws its address ID 0, which closes its only
- * subflow (3.3.3: a subflow FIN, no DATA_FIN). The client's ACK of that FIN comes
+ * app sends; the server closes its initial subflow with a FIN (3.3.3, no
+ * DATA_FIN; server_fins_initial_subflow). The client's ACK of that FIN comes
  * without DATA_ACK, but it acknowledges no data of the server's, only the
  * FIN's sequence number: no reason to fall back (3.7: data acknowledged
  * without a DATA_ACK). Falling back, the server turned the subflow into its
  * plain TCP connection and read the client's answering FIN as the end of a
  * stream the client never ended. Neither side falls back nor reads an end
- * of stream; the connection ends with its last subflow. */
+ * of stream; both hosts then close the connection. */
 START_TEST(subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back)
 {
     sim_mbox_cfg mb;
     mscn x;
-    strip_box_connect(&x, &mb, SIM_A2B, 1u << MPTCP_SUB_DSS, 95);
+    strip_box_connect_n(&x, &mb, SIM_A2B, 1u << MPTCP_SUB_DSS, 95, true);
     sim_flow *c = cflow(&x), *s = sflow(&x);
-    ck_assert_int_eq(mptcp_addr_remove(s->conn, 0, sim_now(x.s)), 0);
+    server_fins_initial_subflow(&x);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
     ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
@@ -1149,9 +1206,11 @@ START_TEST(subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back)
     ck_assert_msg(!c->eof, "client read an end of stream the server never sent");
     ck_assert_uint_eq(s->rx.off, 0);
     ck_assert_uint_eq(c->rx.off, 0);
-    /* The client took the REMOVE_ADDR and closed its side too: with its
-     * last subflow the connection ended on both sides, nothing outstanding. */
-    ck_assert(s->closed && c->closed);
+    /* A subflow closed, not the connection: both hosts end it. */
+    ck_assert(!s->closed && !c->closed);
+    ck_assert_int_eq(mptcp_close(c->conn, sim_now(x.s)), 0);
+    ck_assert_int_eq(mptcp_close(s->conn, sim_now(x.s)), 0);
+    ck_assert_msg(mscn_run(&x, 600 * SEC, both_closed, &x), "the connection did not end");
     finish_stripped(&x);
 }
 END_TEST
@@ -2846,13 +2905,14 @@ Suite *scn_mptcp_suite(void)
     tcase_add_test(tc, fallback_after_our_mp_fail_leaves_no_stuck_timer);
     tcase_add_test(tc, fallback_after_a_reinjection_sends_each_byte_once);
     tcase_add_loop_test(tc, fin_without_dss_after_the_peer_fell_back_ends_the_stream, 0, 8);
-    tcase_add_test(tc, peer_closed_last_subflow_then_bare_ack_is_no_end_of_stream);
+    tcase_add_test(tc, peer_closed_its_subflow_then_bare_ack_is_no_end_of_stream);
     tcase_add_test(tc, peer_learns_our_fallback_before_it_can_close_the_subflow);
     tcase_add_test(tc, subflow_fin_acked_without_data_ack_is_no_reason_to_fall_back);
     tcase_add_test(tc, no_fallback_onto_a_subflow_being_closed);
     tcase_add_test(tc, no_fallback_after_a_join_was_established);
     tcase_add_test(tc, no_data_ack_after_a_join_resets_the_subflow);
     tcase_add_test(tc, peer_fin_waits_for_the_peer_to_learn_of_our_fallback);
+    tcase_add_test(tc, last_subflow_close_under_a_live_connection_is_a_reset);
     tcase_add_test(tc, receiver_fallback_on_unmapped_data_reaches_the_sender);
     tcase_add_test(tc, subflow_close_after_an_unanswered_mp_fail_is_a_reset);
     tcase_add_test(tc, unanswered_mp_fail_resets_the_subflow_after_120_s);
