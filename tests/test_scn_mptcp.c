@@ -962,6 +962,23 @@ START_TEST(unused_join_dies_and_no_chunk_goes_twice_to_a_peer_that_falls_back)
 }
 END_TEST
 
+/* Two paths, the client connects with neither app sending, opens its join
+ * over path 1 and both hold two subflows a second later. */
+static void connect_and_join(mscn *x, const mscn_opts *o)
+{
+    mscn_init(x, o);
+    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
+    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
+    listen_and_connect(x, &sc, &cc);
+    x->watching = true; /* snapshots: a connection may end */
+    sim_at(x->s, sim_now(x->s) + 1 * MS, watch, x, NULL);
+    mscn_open_all(x);
+    sim_run_until(x->s, sim_now(x->s) + 1 * SEC);
+    mptcp_mp_stats st;
+    ck_assert_int_eq(mptcp_conn_get_mp_stats(sflow(x)->conn, &st), 0);
+    ck_assert_uint_eq(st.n_subflows, 2);
+}
+
 /* Middleboxes on both paths strip DSS from the client's segments
  * (fuzz/corpus/mptcp_pair/regress-no-fallback-after-a-join.bin). The join
  * comes up (MP_JOIN gets through), then the client sends 20,000 bytes, none
@@ -987,18 +1004,8 @@ START_TEST(no_fallback_after_a_join_was_established)
     o.p[0].rtt_us = 40 * MS;
     o.p[1].mbox = &mb;
     o.p[1].rtt_us = 10 * MS;
-    mscn_init(&x, &o);
-    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
-    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    listen_and_connect(&x, &sc, &cc);
-    x.watching = true; /* snapshots: the server's connection may end */
-    sim_at(x.s, sim_now(x.s) + 1 * MS, watch, &x, NULL);
-    mscn_open_all(&x);
-    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    connect_and_join(&x, &o);
     sim_flow *c = cflow(&x), *s = sflow(&x);
-    mptcp_mp_stats st;
-    ck_assert_int_eq(mptcp_conn_get_mp_stats(s->conn, &st), 0);
-    ck_assert_uint_eq(st.n_subflows, 2);
     c->cfg.tx_bytes = 20000;
     sim_flow_pump(c);
     ck_assert_uint_eq(c->tx_off, 20000);
@@ -1043,16 +1050,9 @@ START_TEST(no_data_ack_after_a_join_resets_the_subflow)
     mscn x;
     mscn_opts o = {.seed = 100, .n = 2};
     o.p[0].mbox = &mb;
-    mscn_init(&x, &o);
-    sim_flow_cfg sc = {.tx_seed = DOWN_SEED, .rx_seed = UP_SEED};
-    sim_flow_cfg cc = {.tx_seed = UP_SEED, .rx_seed = DOWN_SEED};
-    listen_and_connect(&x, &sc, &cc);
-    mscn_open_all(&x);
-    sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
+    connect_and_join(&x, &o);
     sim_flow *c = cflow(&x), *s = sflow(&x);
     mptcp_mp_stats st;
-    ck_assert_int_eq(mptcp_conn_get_mp_stats(c->conn, &st), 0);
-    ck_assert_uint_eq(st.n_subflows, 2);
     ck_assert_int_eq(mptcp_subflow_close(c->conn, x.sf_id[1], sim_now(x.s)), 0);
     sim_run_until(x.s, sim_now(x.s) + 1 * SEC);
     ck_assert_int_eq(mptcp_conn_get_mp_stats(s->conn, &st), 0);
