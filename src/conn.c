@@ -2118,13 +2118,19 @@ void mptcp_conn_sf_close(mptcp_subflow *sf, uint64_t now_us)
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }
-    if (!(sf->c->flags & MPTCP_CF_DONE) && mptcp_conn_sf_live(sf->c) == 1) {
-        /* The last subflow under a live connection (its host withdrew the
-         * address, 3.4.2; the connection stays without one, 3.3.3): a reset,
-         * not a FIN. A peer that fell back without our knowing (a box
-         * strips its infinite mapping and all our DSS, 3.7) would read the
-         * FIN as the end of a stream we never ended; a reset it reads as
-         * one (fuzz/mptcp_pair regress-last-subflow-close-is-a-reset). */
+    if (!(sf->c->flags & (MPTCP_CF_DONE | MPTCP_CF_FIN_PENDING | MPTCP_CF_FIN_ACKED)) &&
+        !sf->dss_seen && mptcp_conn_sf_live(sf->c) == 1) {
+        /* The last subflow under a live connection whose host has not
+         * ended its stream (it withdrew the address, 3.4.2; the connection
+         * stays without one, 3.3.3), and no DSS of the peer ever came on
+         * it (a box may strip them, the peer's infinite mapping with them):
+         * a reset, not a FIN. A peer that fell back without our knowing
+         * would read the FIN as the end of a stream we never ended; a reset
+         * it reads as one (fuzz/mptcp_pair
+         * regress-last-subflow-close-is-a-reset). Where the peer's DSS get
+         * through, its infinite mapping would have told us, and a FIN
+         * closes the subflow as Linux does; after our DATA_FIN it says the
+         * truth either way. */
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_UNSPEC, now_us);
         return;
     }
