@@ -882,6 +882,25 @@ static bool tx_linear(const mptcp_map_tx *tx)
     return true;
 }
 
+/* After a fallback this subflow alone carries our stream from the data
+ * level's snd_una to |lin_dsn|: true when the chunks it holds cover that
+ * range without a gap (bytes another subflow carried and nobody
+ * DATA_ACKed would be skipped, the peer's stream a hole short). */
+static bool tx_covers(const mptcp_map_tx *tx, uint64_t snd_una, uint64_t lin_dsn)
+{
+    uint64_t need = snd_una;
+    for (unsigned i = 0; i < tx->n; i++) {
+        const mptcp_map_tx_ent *e = &tx->ent[(tx->head + i) % MPTCP_MAP_TX_MAX];
+        uint64_t end = e->dsn + e->len;
+        if (mptcp_dsn_leq(end, need))
+            continue;
+        if (mptcp_dsn_gt(e->dsn, need))
+            return false;
+        need = end;
+    }
+    return mptcp_dsn_geq(need, lin_dsn);
+}
+
 void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint64_t dsn,
                             uint64_t now_us)
 {
@@ -892,6 +911,14 @@ void mptcp_conn_infinite_in(mptcp_conn *c, mptcp_subflow *sf, uint32_t seq, uint
     uint64_t lin_dsn = c->mp->snd_nxt;
     if (!was && ((sf->t->flags & MPTCP_TF_FIN_PENDING) || !fallback_lin_start(c, sf, &lin_dsn))) {
         mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us); /* see mp_fail_in */
+        return;
+    }
+    if (!was && !tx_covers(&sf->tx, c->mp->snd_una, lin_dsn)) {
+        /* Bytes before the linear stream that another subflow carried and
+         * the peer never DATA_ACKed: nothing would carry them after the
+         * fallback (fuzz/mptcp_pair regress-fallback-over-a-dsn-hole: the
+         * peer read 6,634 bytes short and took the end of the stream). */
+        mptcp_conn_sf_reset(sf, MPTCP_RSTCODE_MPTCP, now_us);
         return;
     }
     if (!was && !sf->fail_wait && !tx_linear(&sf->tx)) {

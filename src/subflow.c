@@ -214,6 +214,22 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
         return used;
     }
     if (c->flags & MPTCP_CF_FALLBACK) {
+        if (payload_len > 0 && sf->id == c->mp->fb_id && mptcp_seq_lt(seq, c->mp->lin_ssn)) {
+            /* Bytes we mapped before the fallback, sent again: with their
+             * mapping, as any retransmission (3.3.1). A peer that has not
+             * taken our infinite mapping yet, or fell back on its own and
+             * still honours mappings (mptcp_conn_mp_fail_in), reads a chunk
+             * whose mapping it lost as continuing the mapping before it,
+             * which our chunks need not do (a reinjection, another
+             * subflow's share: the peer of fuzz/mptcp_pair
+             * regress-fallback-over-a-dsn-hole put a chunk 6,634 bytes too
+             * low). sf_seg_room keeps the segment inside the chunk. */
+            mptcp_map m;
+            if (mptcp_map_tx_for_seg(&sf->tx, seq, &m) < 0)
+                return 0;
+            return mptcp_wire_dss_map_write(dst, cap, (uint32_t)c->mp->rcv_nxt, m.dsn, m.ssn,
+                                            m.data_len, m.fin, m.has_csum, m.csum);
+        }
         /* A pure ACK before lin_ssn: the rest of the last chunk we mapped
          * is still to go out (its mapping already did), and the mapping
          * cannot wait for it: see below. */
@@ -357,9 +373,16 @@ static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
          * starts at lin_ssn (see sf_opts_out); a resent segment before it
          * stops there, or no segment would ever start at it. */
         const mptcp_mpc *m = sf->c->mp;
-        if (m->inf_pending && sf->id == m->fb_id && mptcp_seq_lt(seq, m->lin_ssn))
-            return m->lin_ssn - seq;
-        return UINT32_MAX;
+        if (sf->id != m->fb_id || !mptcp_seq_lt(seq, m->lin_ssn))
+            return UINT32_MAX;
+        /* Bytes mapped before the fallback go out with their chunk's
+         * mapping (sf_opts_out): not past the chunk's end. */
+        uint32_t lim = m->inf_pending ? m->lin_ssn - seq : UINT32_MAX;
+        mptcp_map mm;
+        int32_t r = mptcp_map_tx_for_seg(&sf->tx, seq, &mm);
+        if (r > 0 && (uint32_t)r < lim)
+            lim = (uint32_t)r;
+        return lim;
     }
     mptcp_map m;
     int32_t r = hint ? sf->room : mptcp_map_tx_for_seg(&sf->tx, seq, &m);
