@@ -1469,6 +1469,32 @@ static void take_peer_fin(mptcp_conn *c, mptcp_tcb *t)
     mptcp_conn_dirty(c);
 }
 
+void mptcp_conn_fb_fin(mptcp_conn *c, mptcp_subflow *sf, bool closed, uint64_t now_us)
+{
+    mptcp_tcb *t = sf->t;
+    if (!(c->flags & MPTCP_CF_FALLBACK) || sf->id != c->mp->fb_id || t == NULL ||
+        !(t->flags & MPTCP_TF_FIN_RCVD) || t->rcv.len > 0 || sf->fail_wait ||
+        (c->flags & MPTCP_CF_PEER_FIN))
+        return;
+    if (c->mp->inf_pending && !closed) {
+        /* While the peer may not know of our fallback (our infinite
+         * mapping not yet acknowledged with data after it), its FIN may
+         * close this subflow under its live connection (3.3.3) rather than
+         * end its stream. Our ACK of that FIN carries the infinite mapping,
+         * and a peer that closed the subflow answers it with a reset
+         * (mptcp_conn_infinite_in): the FIN waits two RTOs for that answer
+         * (fuzz/mptcp_pair regress-peer-closes-subflow-as-we-fall-back). */
+        if (c->mp->fin_hold_at == MPTCP_TIMER_NONE) {
+            c->mp->fin_hold_at = now_us + 2 * (uint64_t)t->rto_us;
+            c->mp->mst.fin_held++;
+        }
+        if (now_us < c->mp->fin_hold_at)
+            return;
+    }
+    c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
+    mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
+}
+
 void mptcp_conn_peer_fin(mptcp_conn *c, mptcp_tcb *t, uint64_t dsn, uint64_t now_us)
 {
     (void)now_us;
@@ -2360,15 +2386,8 @@ static void reap_subflows(mptcp_conn *c, uint64_t now_us)
             if (sf->rx_wait && sf->t->rcv.len > 0)
                 continue;
         }
-        if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->mp->fb_id && sf->t &&
-            (sf->t->flags & MPTCP_TF_FIN_RCVD) && sf->t->close_reason == MPTCP_CLOSE_NORMAL &&
-            sf->t->rcv.len == 0 && !sf->fail_wait && !(c->flags & MPTCP_CF_PEER_FIN)) {
-            /* Its FIN waited for the peer to learn of our fallback (the
-             * fallen-back step): the subflow closed in order, with no reset
-             * in answer, so that FIN ended the stream. */
-            c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
-            mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
-        }
+        if (sf->t && sf->t->close_reason == MPTCP_CLOSE_NORMAL)
+            mptcp_conn_fb_fin(c, sf, true, now_us); /* a held FIN: no reset came */
         if (!(c->flags & MPTCP_CF_DONE))
             reinject(c, sf, now_us);
         if (!sf->up && sf->role == MPTCP_SF_JOIN_ACTIVE)
@@ -2492,28 +2511,7 @@ void mptcp_conn_step(mptcp_conn *c, uint64_t now_us)
                 !(sf->t->flags & MPTCP_TF_FIN_PENDING))
                 tcp_shutdown(sf->t, now_us);
             mptcp_tcp_touch(sf->t);
-            /* The TCP FIN is the DATA_FIN only once every byte before it
-             * went up to the data level (RFC 8684 3.7: the subflow is the
-             * stream); bytes still in the subflow ring come first. */
-            if ((sf->t->flags & MPTCP_TF_FIN_RCVD) && sf->t->rcv.len == 0 && !sf->fail_wait &&
-                !(c->flags & MPTCP_CF_PEER_FIN)) {
-                /* While the peer may not know of our fallback (our infinite
-                 * mapping not yet acknowledged with data after it), its
-                 * FIN may close this subflow under its live connection
-                 * (3.3.3) rather than end its stream. Our ACK of that FIN
-                 * carries the infinite mapping, and a peer that closed the
-                 * subflow answers it with a reset (mptcp_conn_infinite_in):
-                 * the FIN waits two RTOs for that answer first (fuzz/
-                 * mptcp_pair regress-peer-closes-subflow-as-we-fall-back). */
-                if (c->mp->inf_pending && c->mp->fin_hold_at == MPTCP_TIMER_NONE) {
-                    c->mp->fin_hold_at = now_us + 2 * (uint64_t)sf->t->rto_us;
-                    c->mp->mst.fin_held++;
-                }
-                if (!c->mp->inf_pending || now_us >= c->mp->fin_hold_at) {
-                    c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
-                    mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
-                }
-            }
+            mptcp_conn_fb_fin(c, sf, false, now_us);
             if (sf->t->flags & MPTCP_TF_TCP_DONE) {
                 c->flags |= MPTCP_CF_DONE | MPTCP_CF_FIN_ACKED;
                 conn_maybe_finish(c);

@@ -321,6 +321,12 @@ size_t mptcp_conn_sf_added(const mptcp_conn *c, const mptcp_subflow *sf);
 /* Subflows held and not dead: the ones an MP_FAIL's "only subflow" rule
  * (RFC 8684 3.7) counts. */
 size_t mptcp_conn_sf_live(const mptcp_conn *c);
+/* RFC 8684 3.7: the TCP FIN of the fallen-back subflow |sf| ends the
+ * peer's stream once every byte before it went up to the data level (none
+ * left in the subflow ring nor discarded after our MP_FAIL) and, after a
+ * fallback of our own, the peer may know of it (or the subflow |closed| in
+ * order meanwhile). Does nothing otherwise. */
+void mptcp_conn_fb_fin(mptcp_conn *c, mptcp_subflow *sf, bool closed, uint64_t now_us);
 /* MP_FAIL received (RFC 8684 3.7) for DSN |dsn| on subflow |sf|. */
 void mptcp_conn_mp_fail_in(mptcp_conn *c, mptcp_subflow *sf, uint64_t dsn, uint64_t now_us);
 /* The infinite mapping arrived on |sf| at absolute subflow seq |seq| = |dsn|. */

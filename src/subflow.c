@@ -223,9 +223,14 @@ static size_t sf_opts_out(void *ctx, mptcp_tcb *t, uint16_t flags, uint32_t seq,
              * which our chunks need not do (a reinjection, another
              * subflow's share: the peer of fuzz/mptcp_pair
              * regress-fallback-over-a-dsn-hole put a chunk 6,634 bytes too
-             * low). sf_seg_room keeps the segment inside the chunk. */
+             * low). sf_seg_room keeps the segment inside the chunk (the
+             * lookup handed over as on the mapped path below). */
             mptcp_map m;
-            if (mptcp_map_tx_for_seg(&sf->tx, seq, &m) < 0)
+            int32_t room = mptcp_map_tx_for_seg(&sf->tx, seq, &m);
+            sf->room_hint = true;
+            sf->room_seq = seq;
+            sf->room = room;
+            if (room < 0)
                 return 0;
             return mptcp_wire_dss_map_write(dst, cap, (uint32_t)c->mp->rcv_nxt, m.dsn, m.ssn,
                                             m.data_len, m.fin, m.has_csum, m.csum);
@@ -379,7 +384,7 @@ static uint32_t sf_seg_room(void *ctx, mptcp_tcb *t, uint32_t seq)
          * mapping (sf_opts_out): not past the chunk's end. */
         uint32_t lim = m->inf_pending ? m->lin_ssn - seq : UINT32_MAX;
         mptcp_map mm;
-        int32_t r = mptcp_map_tx_for_seg(&sf->tx, seq, &mm);
+        int32_t r = hint ? sf->room : mptcp_map_tx_for_seg(&sf->tx, seq, &mm);
         if (r > 0 && (uint32_t)r < lim)
             lim = (uint32_t)r;
         return lim;
@@ -1042,14 +1047,10 @@ static void sf_event_in(void *ctx, mptcp_tcb *t, uint8_t evb)
         break; /* conn.c reports it in its step, after the options were seen */
     case MPTCP_EVB_PEER_SHUTDOWN:
         if ((c->flags & MPTCP_CF_FALLBACK) && sf->id == c->mp->fb_id) {
-            /* The TCP FIN ends the stream (3.7) after the bytes before it:
-             * while some wait in the subflow ring (connection ring full)
-             * or are being discarded after MP_FAIL, or while the peer may
-             * not know of our fallback yet, the step decides. */
-            if (t->rcv.len == 0 && !sf->fail_wait && !c->mp->inf_pending) {
-                c->flags |= MPTCP_CF_PEER_FIN_SEEN | MPTCP_CF_PEER_FIN;
-                mptcp_conn_event(c, MPTCP_EVB_PEER_SHUTDOWN);
-            }
+            /* The TCP FIN ends the stream (3.7), now or, when bytes before
+             * it wait or the peer may not know of our fallback yet, in a
+             * later step. */
+            mptcp_conn_fb_fin(c, sf, false, c->st->now_us);
         } else if (!sf->closing) {
             /* The peer closed its direction of this subflow (3.3.3:
              * subflows can end while the connection goes on): close ours
