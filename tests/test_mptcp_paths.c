@@ -644,6 +644,20 @@ START_TEST(checksum_failure_alone_gives_mp_fail_and_infinite_mapping)
 }
 END_TEST
 
+/* |c| sends |n1| bytes of |d|, then its data level goes back to its
+ * DATA_ACK (a data-level retransmission, RFC 8684 3.3.6) and it sends the
+ * next |n2|: on the same subflow, DSNs from snd_una on come a second time
+ * at new subflow bytes, followed by new ones. */
+static void send_then_resend_from_data_ack(fx_pair *p, mptcp_conn *c, const uint8_t *d,
+                                           size_t n1, size_t n2)
+{
+    ck_assert_int_eq(mptcp_send(c, d, n1, p->now), (int)n1);
+    ck_assert_uint_eq(c->mp->snd_nxt - c->mp->snd_una, n1);
+    c->mp->snd_nxt = c->mp->snd_una;
+    ck_assert_int_eq(mptcp_send(c, d + n1, n2, p->now), (int)n2);
+    ck_assert_uint_eq(c->mp->snd_nxt - c->mp->snd_una, n1 + n2);
+}
+
 static bool a_fell_back(fx_pair *p) { return p->e[0].n_ev[MPTCP_EV_FALLBACK] == 1; }
 static bool b_eof(fx_pair *p) { return p->e[1].rx_eof; }
 
@@ -673,11 +687,7 @@ START_TEST(mp_fail_receiver_keeps_the_peers_mappings_until_it_stops_mapping)
      * the client's bytes linearly, which these are not) */
     ca->mp->sf[0].fail_wait = true;
     ca->mp->sf[0].fail_lin_known = false;
-    ck_assert_int_eq(mptcp_send(ca, d, 3000, p.now), 3000);
-    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 3000);
-    ca->mp->snd_nxt = ca->mp->snd_una; /* resend from DATA_ACK on the same subflow */
-    ck_assert_int_eq(mptcp_send(ca, d + 3000, 2000, p.now), 2000);
-    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 5000);
+    send_then_resend_from_data_ack(&p, ca, d, 3000, 2000);
     ck_assert_int_eq(mptcp_send(cb, back, sizeof back, p.now), (int)sizeof back);
     ck_assert(fx_pair_run_until(&p, a_fell_back, p.now + 2000000));
     ck_assert_int_eq(mptcp_send(ca, d + 5000, 4000, p.now), 4000);
@@ -730,11 +740,7 @@ START_TEST(unsolicited_infinite_mapping_after_a_reinjection_resets_the_subflow)
     bool hold = true;
     p.filter_arg = &hold;
     p.filter = hold_client_data;
-    ck_assert_int_eq(mptcp_send(ca, d + 1000, 3000, p.now), 3000);
-    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 3000);
-    ca->mp->snd_nxt = ca->mp->snd_una; /* resend from DATA_ACK on the same subflow */
-    ck_assert_int_eq(mptcp_send(ca, d + 4000, 2000, p.now), 2000);
-    ck_assert_uint_eq(ca->mp->snd_nxt - ca->mp->snd_una, 5000);
+    send_then_resend_from_data_ack(&p, ca, d + 1000, 3000, 2000);
     /* the server's fallback on its own, as its no-DATA_ACK rule does it */
     mptcp_conn_fallback(cb, &cb->mp->sf[0], p.now);
     ck_assert(cb->flags & MPTCP_CF_FALLBACK);

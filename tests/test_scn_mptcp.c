@@ -379,6 +379,14 @@ static void finish_stripped(mscn *x)
     mscn_finish(x);
 }
 
+/* The same, for a scenario that ends both connections with an error. */
+static void finish_stripped_in_error(mscn *x)
+{
+    ck_assert_int_ne(cflow(x)->reason, MPTCP_CLOSE_NORMAL);
+    ck_assert_int_ne(sflow(x)->reason, MPTCP_CLOSE_NORMAL);
+    finish_stripped(x);
+}
+
 /* A middlebox on the client's segments that rewrites 8 bytes of the upload
  * once, those at stream offset |at| (seeded data, unique in it), and strips
  * the MPTCP options in |strip_mptcp| (a mask of subtypes; 0: none). */
@@ -1065,9 +1073,7 @@ START_TEST(no_data_ack_after_a_join_resets_the_subflow)
     ck_assert(!c->eof && !s->eof);
     ck_assert_uint_eq(c->ev[MPTCP_EV_FALLBACK], 0);
     ck_assert_uint_eq(s->ev[MPTCP_EV_FALLBACK], 0);
-    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
-    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
-    finish_stripped(&x);
+    finish_stripped_in_error(&x);
 }
 END_TEST
 
@@ -1075,8 +1081,9 @@ END_TEST
  * (fuzz/corpus/mptcp_pair/regress-eof-after-peer-closed-last-subflow.bin).
  * Neither app sends; the server closes its initial subflow with a FIN that
  * reaches the client bare (server_fins_initial_subflow: its other subflow
- * stays in its handshake) while both apps keep the connection. Then the client sends 2,304 bytes: the server takes them (the
- * client's DSS get through) and its acknowledgments come without DATA_ACK.
+ * stays in its handshake) while both apps keep the connection. Then the
+ * client sends 2,304 bytes: the server takes them (the client's DSS get
+ * through) and its acknowledgments come without DATA_ACK.
  * Falling back now would turn the server's subflow FIN into the end of its
  * stream (3.7), which it never ended (3.3.3): the client must not read an
  * end of stream; the subflow is reset instead and the connection ends with
@@ -1108,9 +1115,7 @@ START_TEST(peer_closed_its_subflow_then_bare_ack_is_no_end_of_stream)
     sim_check_digest(&s->rx, b);
     ck_assert_mem_eq(a, b, 32);
     ck_assert(!s->eof);
-    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
-    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
-    finish_stripped(&x);
+    finish_stripped_in_error(&x);
 }
 END_TEST
 
@@ -1145,9 +1150,7 @@ START_TEST(peer_fin_waits_for_the_peer_to_learn_of_our_fallback)
     ck_assert_msg(sim_flow_rx_ok(s, 1000), "server got %llu bytes, %llu wrong",
                   (unsigned long long)s->rx.off, (unsigned long long)s->rx.errors);
     ck_assert(!s->eof);
-    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
-    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
-    finish_stripped(&x);
+    finish_stripped_in_error(&x);
 }
 END_TEST
 
@@ -1244,9 +1247,7 @@ START_TEST(no_fallback_onto_a_subflow_being_closed)
     ck_assert_uint_le(c->rx.off, 4096);
     ck_assert_uint_eq(c->rx.errors, 0);
     ck_assert_uint_eq(s->rx.off, 0);
-    ck_assert_int_ne(c->reason, MPTCP_CLOSE_NORMAL);
-    ck_assert_int_ne(s->reason, MPTCP_CLOSE_NORMAL);
-    finish_stripped(&x);
+    finish_stripped_in_error(&x);
 }
 END_TEST
 
